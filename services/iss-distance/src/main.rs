@@ -1,0 +1,25 @@
+use std::process::ExitCode;
+
+use iss_distance::SERVICE_NAME;
+use iss_distance::config::Config;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => return service_kit::exit_with_error(SERVICE_NAME, error),
+    };
+    if let Some(code) = service_kit::healthcheck::run_if_requested(config.listen) {
+        return code;
+    }
+    let telemetry = telemetry::init(SERVICE_NAME);
+    let result = run(&config).await;
+    telemetry.shutdown();
+    service_kit::exit(SERVICE_NAME, result)
+}
+
+async fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let app = iss_distance::app(config)?;
+    service_kit::serve(SERVICE_NAME, config.listen, app).await?;
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! Serving a service: `/healthz`, a JSON 404, and graceful shutdown.
+//!
+//! On SIGINT (Ctrl-C) or SIGTERM (`docker stop`) the server stops accepting connections and
+//! lets in-flight requests finish before `serve` returns, so `main` can then flush telemetry.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::http::{Method, Uri};
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use crate::ApiError;
+
+/// Binds `addr` and serves `app` until SIGINT or SIGTERM.
+pub async fn serve(name: &str, addr: SocketAddr, app: Router) -> io::Result<()> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+    tracing::info!("{name} listening on http://{}", listener.local_addr()?);
+    serve_on(listener, app, shutdown_signal()).await?;
+    tracing::info!("{name} stopped");
+    Ok(())
+}
+
+/// Serves `app` on an already bound listener until `shutdown` completes (tests use this
+/// with port 0 and their own shutdown trigger).
+pub async fn serve_on(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    axum::serve(listener, with_defaults(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// What every service answers besides its own routes.
+fn with_defaults(app: Router) -> Router {
+    app.route("/healthz", get(|| async { "ok" }))
+        .fallback(no_route)
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+/// Completes on the first SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        tokio::signal::ctrl_c()
+            .await
+            .expect("can listen for Ctrl-C");
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::terminate())
+            .expect("can listen for SIGTERM")
+            .recv()
+            .await;
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,332 @@
+//! Calling another service over HTTP and getting JSON back.
+//!
+//! Every call has a connect timeout and a total timeout, so no request can hang. Every way
+//! a call can fail becomes an [`UpstreamError`] that names the upstream, and then an
+//! [`ApiError`] with the status a caller expects: the upstream's own 4xx is passed on (it is
+//! the caller's mistake), anything else is a 502, and a timeout is a 504.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::ApiError;
+use crate::config::Timeouts;
+
+/// A named HTTP service we depend on.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    name: &'static str,
+    base: Url,
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+/// Why a call to an upstream failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("{upstream} did not answer within {} ms", timeout.as_millis())]
+    Timeout {
+        upstream: &'static str,
+        timeout: Duration,
+    },
+    #[error("{upstream} is unreachable: {reason}")]
+    Unreachable {
+        upstream: &'static str,
+        reason: String,
+    },
+    #[error("{message}")]
+    Rejected {
+        upstream: &'static str,
+        status: StatusCode,
+        message: String,
+    },
+    #[error("{upstream} failed with {status}: {message}")]
+    Failed {
+        upstream: &'static str,
+        status: StatusCode,
+        message: String,
+    },
+    #[error("{upstream} sent an invalid response: {reason}")]
+    InvalidResponse {
+        upstream: &'static str,
+        reason: String,
+    },
+}
+
+impl Upstream {
+    /// `base` is where the upstream lives; paths given to [`Upstream::get_json`] are
+    /// appended to it.
+    pub fn new(name: &'static str, base: Url, timeouts: Timeouts) -> Self {
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.total)
+            .user_agent(concat!("iss-workshop/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a client with only timeouts and a user agent always builds");
+        Self {
+            name,
+            base,
+            client,
+            timeout: timeouts.total,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The URL of `path` on this upstream (`""` for the base URL itself).
+    pub fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        if !path.is_empty() {
+            let joined = format!(
+                "{}/{}",
+                url.path().trim_end_matches('/'),
+                path.trim_start_matches('/')
+            );
+            url.set_path(&joined);
+        }
+        url
+    }
+
+    /// `GET path?query` and decode the JSON answer.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, UpstreamError> {
+        let request = self.client.get(self.url(path)).query(query);
+        let response = request.send().await.map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        if !status.is_success() {
+            return Err(self.status_error(status, &body));
+        }
+        serde_json::from_slice(&body).map_err(|e| UpstreamError::InvalidResponse {
+            upstream: self.name,
+            reason: e.to_string(),
+        })
+    }
+
+    fn transport_error(&self, error: reqwest::Error) -> UpstreamError {
+        if error.is_timeout() {
+            return UpstreamError::Timeout {
+                upstream: self.name,
+                timeout: self.timeout,
+            };
+        }
+        let reason = describe(&error);
+        if error.is_connect() {
+            UpstreamError::Unreachable {
+                upstream: self.name,
+                reason,
+            }
+        } else {
+            UpstreamError::InvalidResponse {
+                upstream: self.name,
+                reason,
+            }
+        }
+    }
+
+    fn status_error(&self, status: StatusCode, body: &[u8]) -> UpstreamError {
+        // Our services answer {"error": "..."}; anything else is shown as a short excerpt.
+        let message = serde_json::from_slice::<ApiError>(body)
+            .map(|e| e.message)
+            .unwrap_or_else(|_| excerpt(body));
+        if status.is_client_error() {
+            UpstreamError::Rejected {
+                upstream: self.name,
+                status,
+                message,
+            }
+        } else {
+            UpstreamError::Failed {
+                upstream: self.name,
+                status,
+                message,
+            }
+        }
+    }
+}
+
+impl UpstreamError {
+    pub fn upstream(&self) -> &'static str {
+        match self {
+            Self::Timeout { upstream, .. }
+            | Self::Unreachable { upstream, .. }
+            | Self::Rejected { upstream, .. }
+            | Self::Failed { upstream, .. }
+            | Self::InvalidResponse { upstream, .. } => upstream,
+        }
+    }
+
+    /// The status our caller should see.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Self::Rejected { status, .. } => *status,
+            _ => StatusCode::BAD_GATEWAY,
+        }
+    }
+}
+
+impl From<UpstreamError> for ApiError {
+    fn from(error: UpstreamError) -> Self {
+        ApiError::new(error.status(), error.to_string()).from_upstream(error.upstream())
+    }
+}
+
+/// reqwest's own message is "error sending request"; the cause ("connection refused",
+/// "dns error: ...") is further down the source chain, and that is what a person needs.
+fn describe(error: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        parts.push(cause.to_string());
+        source = cause.source();
+    }
+    parts.dedup();
+    parts.last().cloned().unwrap_or_else(|| error.to_string())
+}
+
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return "(empty body)".into();
+    }
+    let mut short: String = text.chars().take(200).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn upstream(base: &str, total_ms: u64) -> Upstream {
+        let timeouts = Timeouts {
+            connect: Duration::from_millis(500),
+            total: Duration::from_millis(total_ms),
+        };
+        Upstream::new("geolocator", Url::parse(base).unwrap(), timeouts)
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Answer {
+        ok: bool,
+    }
+
+    #[test]
+    fn paths_are_appended_to_the_base() {
+        let u = upstream("http://h:1/api/", 100);
+        assert_eq!(u.url("/coordinates").as_str(), "http://h:1/api/coordinates");
+        assert_eq!(
+            upstream("http://h:1", 100).url("x").as_str(),
+            "http://h:1/x"
+        );
+        assert_eq!(
+            upstream("http://h:1/iss.json", 100).url("").as_str(),
+            "http://h:1/iss.json"
+        );
+    }
+
+    #[tokio::test]
+    async fn decodes_json_and_passes_query() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/coordinates"))
+            .and(query_param("location", "São Paulo"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": true})))
+            .mount(&server)
+            .await;
+        let answer: Answer = upstream(&server.uri(), 1000)
+            .get_json("coordinates", &[("location", "São Paulo")])
+            .await
+            .unwrap();
+        assert_eq!(answer, Answer { ok: true });
+    }
+
+    #[tokio::test]
+    async fn client_errors_are_passed_on_with_their_message() {
+        let server = MockServer::start().await;
+        let body = serde_json::json!({"error": "no place called Atlantis"});
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(404).set_body_json(body))
+            .mount(&server)
+            .await;
+        let err = upstream(&server.uri(), 1000)
+            .get_json::<Answer>("x", &[])
+            .await
+            .unwrap_err();
+        let api = ApiError::from(err);
+        assert_eq!(api.status, StatusCode::NOT_FOUND);
+        assert_eq!(api.message, "no place called Atlantis");
+        assert_eq!(api.upstream.as_deref(), Some("geolocator"));
+    }
+
+    #[tokio::test]
+    async fn server_errors_timeouts_and_garbage_are_gateway_errors() {
+        let server = MockServer::start().await;
+        Mock::given(path("/boom"))
+            .respond_with(ResponseTemplate::new(500).set_body_string("<html>oops</html>"))
+            .mount(&server)
+            .await;
+        Mock::given(path("/slow"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+            .mount(&server)
+            .await;
+        Mock::given(path("/garbage"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{not json"))
+            .mount(&server)
+            .await;
+        let u = upstream(&server.uri(), 300);
+
+        let boom = ApiError::from(u.get_json::<Answer>("boom", &[]).await.unwrap_err());
+        assert_eq!(boom.status, StatusCode::BAD_GATEWAY);
+        assert!(
+            boom.message.contains("geolocator failed with 500"),
+            "{}",
+            boom.message
+        );
+
+        let slow = ApiError::from(u.get_json::<Answer>("slow", &[]).await.unwrap_err());
+        assert_eq!(slow.status, StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(slow.message, "geolocator did not answer within 300 ms");
+
+        let garbage = ApiError::from(u.get_json::<Answer>("garbage", &[]).await.unwrap_err());
+        assert_eq!(garbage.status, StatusCode::BAD_GATEWAY);
+        assert!(
+            garbage.message.contains("invalid response"),
+            "{}",
+            garbage.message
+        );
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_unreachable() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let err = upstream(&format!("http://{addr}"), 1000)
+            .get_json::<Answer>("x", &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, UpstreamError::Unreachable { .. }), "{err:?}");
+        assert!(
+            err.to_string().starts_with("geolocator is unreachable: "),
+            "{err}"
+        );
+    }
+}
