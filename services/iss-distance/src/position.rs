@@ -55,16 +55,16 @@ impl Locator {
 
     pub async fn locate(&self) -> Result<IssPosition, ApiError> {
         match self.source {
-            Source::Model => self.from_model(),
-            Source::Api => self.from_api().await.map_err(api_failure),
-            Source::Auto => match self.from_api().await {
+            Source::Model => self.ask_model(),
+            Source::Api => self.ask_api().await.map_err(api_failure),
+            Source::Auto => match self.ask_api().await {
                 Ok(position) => Ok(position),
-                Err(_problem) => self.from_model(),
+                Err(_problem) => self.ask_model(),
             },
         }
     }
 
-    async fn from_api(&self) -> Result<IssPosition, String> {
+    async fn ask_api(&self) -> Result<IssPosition, String> {
         let now: IssNow = self
             .api
             .get_json("", &[])
@@ -81,7 +81,7 @@ impl Locator {
         })
     }
 
-    fn from_model(&self) -> Result<IssPosition, ApiError> {
+    fn ask_model(&self) -> Result<IssPosition, ApiError> {
         let model = self.model.as_ref().expect("checked in Locator::new");
         let now = Utc::now();
         let point = model.position_at(now).map_err(|e| {

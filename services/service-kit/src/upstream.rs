@@ -21,7 +21,20 @@ pub struct Upstream {
     name: &'static str,
     base: Url,
     client: reqwest::Client,
+    connect_timeout: Duration,
     timeout: Duration,
+}
+
+const DEFAULT_USER_AGENT: &str = concat!("iss-workshop/", env!("CARGO_PKG_VERSION"));
+
+fn client(timeouts: Timeouts, user_agent: &str) -> reqwest::Client {
+    install_tls_provider();
+    reqwest::Client::builder()
+        .connect_timeout(timeouts.connect)
+        .timeout(timeouts.total)
+        .user_agent(user_agent)
+        .build()
+        .expect("a client with only timeouts and a user agent always builds")
 }
 
 /// Why a call to an upstream failed.
@@ -60,17 +73,25 @@ impl Upstream {
     /// `base` is where the upstream lives; paths given to [`Upstream::get_json`] are
     /// appended to it.
     pub fn new(name: &'static str, base: Url, timeouts: Timeouts) -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(timeouts.connect)
-            .timeout(timeouts.total)
-            .user_agent(concat!("iss-workshop/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a client with only timeouts and a user agent always builds");
+        let client = client(timeouts, DEFAULT_USER_AGENT);
         Self {
             name,
             base,
             client,
+            connect_timeout: timeouts.connect,
             timeout: timeouts.total,
+        }
+    }
+
+    /// The same upstream, identifying itself as `user_agent` (some public APIs ask for it).
+    pub fn with_user_agent(self, user_agent: &str) -> Self {
+        let timeouts = Timeouts {
+            connect: self.connect_timeout,
+            total: self.timeout,
+        };
+        Self {
+            client: client(timeouts, user_agent),
+            ..self
         }
     }
 
@@ -181,6 +202,17 @@ impl From<UpstreamError> for ApiError {
     fn from(error: UpstreamError) -> Self {
         ApiError::new(error.status(), error.to_string()).from_upstream(error.upstream())
     }
+}
+
+/// reqwest is built without a TLS crypto provider of its own (the default, aws-lc-rs, is a
+/// long C build); HTTPS upstreams such as Nominatim use rustls with ring, installed once
+/// for the whole process here.
+fn install_tls_provider() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        // Fails only if another provider is already installed, which is just as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 /// reqwest's own message is "error sending request"; the cause ("connection refused",
