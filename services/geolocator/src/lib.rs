@@ -45,6 +45,7 @@ pub enum Geocoder {
 impl Geocoder {
     pub fn from_config(config: &Config) -> Self {
         match config.backend {
+            // Parsing the embedded data here, at start-up, keeps it off the first request.
             Backend::Gazetteer => Geocoder::Gazetteer(Gazetteer::embedded()),
             Backend::Nominatim => {
                 let upstream =

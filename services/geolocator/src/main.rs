@@ -1,7 +1,6 @@
 use std::process::ExitCode;
 
-use geolocator::config::{Backend, Config};
-use geolocator::gazetteer::Gazetteer;
+use geolocator::config::Config;
 use geolocator::{Geocoder, SERVICE_NAME};
 
 #[tokio::main]
@@ -14,17 +13,8 @@ async fn main() -> ExitCode {
         return code;
     }
     let telemetry = telemetry::init(SERVICE_NAME);
-    let result = run(&config).await;
+    let app = geolocator::app(Geocoder::from_config(&config));
+    let result = service_kit::serve(SERVICE_NAME, config.listen, app).await;
     telemetry.shutdown();
     service_kit::exit(SERVICE_NAME, result)
-}
-
-async fn run(config: &Config) -> std::io::Result<()> {
-    if config.backend == Backend::Gazetteer {
-        // Parse the embedded data now rather than on the first request.
-        let places = Gazetteer::embedded().len();
-        tracing::info!("gazetteer loaded: {places} places");
-    }
-    let app = geolocator::app(Geocoder::from_config(config));
-    service_kit::serve(SERVICE_NAME, config.listen, app).await
 }

@@ -22,8 +22,8 @@ pub struct Config {
     pub iss_api: Url,
     pub source: Source,
     pub timeouts: Timeouts,
-    /// A TLE to use instead of the embedded one.
-    pub tle: Option<String>,
+    /// The orbital model, unless only the API is used.
+    pub model: Option<OrbitalModel>,
 }
 
 impl Config {
@@ -33,48 +33,52 @@ impl Config {
             ("api", Source::Api),
             ("model", Source::Model),
         ];
-        Ok(Self {
+        Self {
             listen: config::listen_addr("ISS_DISTANCE_PORT", DEFAULT_PORT)?,
             iss_api: config::url("ISS_API_URL", DEFAULT_ISS_API_URL)?,
             source: config::choice("ISS_SOURCE", Source::Auto, &sources)?,
             // Short: on bad wifi we would rather answer from the model than keep people waiting.
             timeouts: Timeouts::from_env("ISS_API_TIMEOUT_MS", Duration::from_millis(1500))?,
-            tle: tle_from_env()?,
-        })
+            model: None,
+        }
+        .with_model_from_env()
     }
 
-    /// The orbital model, unless only the API is used. A TLE that does not parse is a
-    /// configuration error, reported at start-up.
-    pub fn orbital_model(&self) -> Result<Option<OrbitalModel>, ConfigError> {
+    /// Loads the orbital model, unless only the API is used. A TLE that does not parse is a
+    /// configuration error, reported at start-up rather than on the first fallback.
+    fn with_model_from_env(mut self) -> Result<Self, ConfigError> {
         if self.source == Source::Api {
-            return Ok(None);
+            return Ok(self);
         }
-        let model = match &self.tle {
+        let (variable, tle) = tle_from_env()?;
+        let model = match &tle {
             Some(text) => OrbitalModel::from_tle(text),
             None => OrbitalModel::embedded(),
         };
-        model.map(Some).map_err(|e| ConfigError {
-            variable: "ISS_TLE",
-            value: self.tle.clone().unwrap_or_else(|| "(embedded)".into()),
+        self.model = Some(model.map_err(|e| ConfigError {
+            variable,
+            value: tle.unwrap_or_else(|| "(embedded)".into()),
             problem: e.to_string(),
-        })
+        })?);
+        Ok(self)
     }
 }
 
 /// `ISS_TLE` holds the lines themselves (a literal `\n` between lines is accepted, for
 /// environments that cannot hold newlines); `ISS_TLE_FILE` names a file holding them.
-fn tle_from_env() -> Result<Option<String>, ConfigError> {
+fn tle_from_env() -> Result<(&'static str, Option<String>), ConfigError> {
     if let Some(text) = config::var("ISS_TLE") {
-        return Ok(Some(text.replace("\\n", "\n")));
+        return Ok(("ISS_TLE", Some(text.replace("\\n", "\n"))));
     }
     let Some(path) = config::var("ISS_TLE_FILE") else {
-        return Ok(None);
+        return Ok(("ISS_TLE", None));
     };
-    std::fs::read_to_string(&path)
-        .map(Some)
-        .map_err(|e| ConfigError {
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(("ISS_TLE_FILE", Some(text))),
+        Err(e) => Err(ConfigError {
             variable: "ISS_TLE_FILE",
             value: path,
             problem: e.to_string(),
-        })
+        }),
+    }
 }

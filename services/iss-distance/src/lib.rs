@@ -24,17 +24,16 @@ use service_kit::{ApiError, Query, params};
 use crate::config::Config;
 use crate::distance::{Point, great_circle_km};
 use crate::position::{IssPosition, Locator};
-use service_kit::config::ConfigError;
 
 pub const SERVICE_NAME: &str = "iss-distance";
 
 /// The service's routes, ready to serve.
-pub fn app(config: &Config) -> Result<Router, ConfigError> {
+pub fn app(config: &Config) -> Router {
     let api = Upstream::new("open-notify", config.iss_api.clone(), config.timeouts);
-    let locator = Locator::new(config.source, api, config.orbital_model()?);
-    Ok(Router::new()
+    let locator = Locator::new(config.source, api, config.model.clone());
+    Router::new()
         .route("/distance", get(distance))
-        .with_state(Arc::new(locator)))
+        .with_state(Arc::new(locator))
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,13 +13,8 @@ async fn main() -> ExitCode {
         return code;
     }
     let telemetry = telemetry::init(SERVICE_NAME);
-    let result = run(&config).await;
+    let app = iss_distance::app(&config);
+    let result = service_kit::serve(SERVICE_NAME, config.listen, app).await;
     telemetry.shutdown();
     service_kit::exit(SERVICE_NAME, result)
-}
-
-async fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
-    let app = iss_distance::app(config)?;
-    service_kit::serve(SERVICE_NAME, config.listen, app).await?;
-    Ok(())
 }
