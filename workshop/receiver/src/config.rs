@@ -1,0 +1,69 @@
+//! Where the receiver listens and how much it keeps.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+/// Addresses to bind and limits to enforce. Port 0 picks a free port (tests do this).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiverConfig {
+    /// OTLP/gRPC listener; the OTLP default is 4317.
+    pub grpc: SocketAddr,
+    /// OTLP/HTTP listener; the OTLP default is 4318.
+    pub http: SocketAddr,
+    pub limits: Limits,
+}
+
+impl Default for ReceiverConfig {
+    /// The standard OTLP ports on loopback only: SDKs on this machine and browser pages
+    /// served from it can reach the receiver, nothing on the network can. Containers that
+    /// export to it need `0.0.0.0` instead.
+    fn default() -> Self {
+        ReceiverConfig {
+            grpc: SocketAddr::from((Ipv4Addr::LOCALHOST, 4317)),
+            http: SocketAddr::from((Ipv4Addr::LOCALHOST, 4318)),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl ReceiverConfig {
+    /// Free loopback ports for both protocols, so parallel tests never collide.
+    pub fn ephemeral() -> Self {
+        ReceiverConfig {
+            grpc: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            http: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            limits: Limits::default(),
+        }
+    }
+
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// Caps that keep a long-running receiver's memory bounded.
+///
+/// When a signal is over its cap the oldest items are evicted and counted as dropped in
+/// [`Stats`](crate::Stats); a request is never refused because the store is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub max_spans: usize,
+    pub max_logs: usize,
+    /// Metrics are counted by data point: one histogram with 20 attribute sets is 20.
+    pub max_metric_points: usize,
+    /// Largest accepted request, after gzip decompression (so a small gzip bomb cannot
+    /// expand past it). Larger HTTP bodies get 413; larger gRPC messages get
+    /// RESOURCE_EXHAUSTED from tonic.
+    pub max_request_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_spans: 10_000,
+            max_logs: 10_000,
+            max_metric_points: 10_000,
+            max_request_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
