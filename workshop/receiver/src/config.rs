@@ -52,8 +52,8 @@ pub struct Limits {
     /// Metrics are counted by data point: one histogram with 20 attribute sets is 20.
     pub max_metric_points: usize,
     /// Largest accepted request, after gzip decompression (so a small gzip bomb cannot
-    /// expand past it). Larger HTTP bodies get 413; larger gRPC messages get
-    /// RESOURCE_EXHAUSTED from tonic.
+    /// expand past it). Larger HTTP bodies get 413; larger gRPC messages get OUT_OF_RANGE
+    /// from tonic.
     pub max_request_bytes: usize,
 }
 

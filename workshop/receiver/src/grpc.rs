@@ -71,7 +71,7 @@ impl MetricsService for Sink {
 /// Serves the three services on `listener` until `shutdown` resolves.
 ///
 /// Each service accepts gzip (SDKs enable it with `OTEL_EXPORTER_OTLP_COMPRESSION=gzip`)
-/// and refuses messages over `max_bytes` with RESOURCE_EXHAUSTED.
+/// and refuses messages over `max_bytes` (tonic answers OUT_OF_RANGE).
 pub(crate) async fn serve(
     listener: TcpListener,
     store: Store,
