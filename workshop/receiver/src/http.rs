@@ -78,7 +78,8 @@ where
         }
         Err(rejection) => {
             store.record_http_rejection();
-            tracing::debug!(status = %rejection.status, message = %rejection.message, "rejected OTLP/HTTP request");
+            let (status, message) = (rejection.status, &rejection.message);
+            tracing::debug!(%status, %message, "rejected OTLP/HTTP request");
             rejection.into_response()
         }
     }
