@@ -1,0 +1,280 @@
+//! Grafana provisioning: datasource uids, links between signals, the dashboard.
+
+use std::collections::BTreeSet;
+
+use platform_check::*;
+
+const DATASOURCES: &str = "platform/grafana/provisioning/datasources/datasources.yaml";
+const JAEGER_DATASOURCE: &str = "platform/jaeger/grafana-datasource.yaml";
+const DASHBOARD: &str = "platform/grafana/dashboards/iss-workshop.json";
+const METRICS: &str = "platform/metric-names.txt";
+
+fn datasources(file: &str) -> Vec<Value> {
+    get(&load_yaml(file), &["datasources"])
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_else(|| panic!("{file}: no datasources list"))
+}
+
+fn all_datasources() -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = datasources(DATASOURCES)
+        .into_iter()
+        .map(|d| (DATASOURCES.to_owned(), d))
+        .collect();
+    out.extend(
+        datasources(JAEGER_DATASOURCE)
+            .into_iter()
+            .map(|d| (JAEGER_DATASOURCE.to_owned(), d)),
+    );
+    out
+}
+
+fn uids(ds: &[(String, Value)]) -> BTreeSet<String> {
+    ds.iter()
+        .filter_map(|(_, d)| get_str(d, &["uid"]).map(str::to_owned))
+        .collect()
+}
+
+fn dashboard() -> serde_json::Value {
+    let path = repo_root().join(DASHBOARD);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{DASHBOARD}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{DASHBOARD}: not valid JSON: {e}"))
+}
+
+fn known_metrics() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(repo_root().join(METRICS))
+        .unwrap_or_else(|e| panic!("{METRICS}: {e}"));
+    parse_metric_list(&text)
+}
+
+#[test]
+fn every_datasource_has_a_fixed_uid_and_a_name_that_says_what_it_holds() {
+    let ds = all_datasources();
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (file, d) in &ds {
+        let name = get_str(d, &["name"]).unwrap_or("?");
+        match get_str(d, &["uid"]) {
+            None => problems.push(format!("{file}: datasource `{name}` has no uid")),
+            Some(uid) => {
+                if !seen.insert(uid.to_owned()) {
+                    problems.push(format!("{file}: uid `{uid}` is used twice"));
+                }
+            }
+        }
+        let ty = get_str(d, &["type"]).unwrap_or("");
+        let what = match ty {
+            "prometheus" => "Metrics",
+            "tempo" | "jaeger" => "Traces",
+            "loki" => "Logs",
+            _ => "",
+        };
+        if !name.starts_with(what) {
+            problems.push(format!("{file}: datasource `{name}` ({ty}) should be named after what it holds (`{what} (...)`)"));
+        }
+    }
+    assert_no_problems("datasources", &problems);
+}
+
+#[test]
+fn every_link_between_signals_points_at_an_existing_datasource() {
+    let ds = all_datasources();
+    let known = uids(&ds);
+    let mut problems = Vec::new();
+    for (file, d) in &ds {
+        for (at, uid) in datasource_link_uids(d) {
+            if !known.contains(&uid) {
+                problems.push(format!(
+                    "{file}: {at} refers to uid `{uid}`, which no datasource has"
+                ));
+            }
+        }
+    }
+    // Every link the workshop promises is there.
+    let base = datasources(DATASOURCES);
+    let by_type = |t: &str| {
+        base.iter()
+            .find(|d| get_str(d, &["type"]) == Some(t))
+            .cloned()
+            .unwrap_or_else(|| panic!("{DATASOURCES}: no {t} datasource"))
+    };
+    let tempo = by_type("tempo");
+    let loki = by_type("loki");
+    let prom = by_type("prometheus");
+    for (d, path, what) in [
+        (
+            &tempo,
+            &["jsonData", "tracesToLogsV2", "datasourceUid"][..],
+            "trace to logs",
+        ),
+        (
+            &tempo,
+            &["jsonData", "tracesToMetrics", "datasourceUid"][..],
+            "trace to metrics",
+        ),
+        (
+            &tempo,
+            &["jsonData", "serviceMap", "datasourceUid"][..],
+            "service map",
+        ),
+    ] {
+        if get_str(d, path).is_none() {
+            problems.push(format!(
+                "{DATASOURCES}: no {what} link ({})",
+                path.join(".")
+            ));
+        }
+    }
+    if get(&tempo, &["jsonData", "nodeGraph", "enabled"]).and_then(Value::as_bool) != Some(true) {
+        problems.push(format!("{DATASOURCES}: Tempo's node graph is not enabled"));
+    }
+    let derived = get(&loki, &["jsonData", "derivedFields"])
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+    if !derived.iter().any(|f| {
+        get_str(f, &["matcherRegex"]) == Some("trace_id")
+            && get_str(f, &["datasourceUid"]) == get_str(&tempo, &["uid"])
+    }) {
+        problems.push(format!(
+            "{DATASOURCES}: Loki has no derived field from trace_id to Tempo"
+        ));
+    }
+    let exemplars = get(&prom, &["jsonData", "exemplarTraceIdDestinations"])
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+    // Tempo's metrics-generator labels exemplars `traceID`.
+    if !exemplars.iter().any(|e| {
+        get_str(e, &["name"]) == Some("traceID")
+            && get_str(e, &["datasourceUid"]) == get_str(&tempo, &["uid"])
+    }) {
+        problems.push(format!("{DATASOURCES}: Prometheus exemplars labelled traceID (Tempo span metrics) do not link to Tempo"));
+    }
+    // The trace-to-logs query uses the label Loki really has.
+    let tags = get(&tempo, &["jsonData", "tracesToLogsV2", "tags"])
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+    if !tags.iter().any(|t| {
+        get_str(t, &["key"]) == Some("service.name")
+            && get_str(t, &["value"]) == Some("service_name")
+    }) {
+        problems.push(format!(
+            "{DATASOURCES}: tracesToLogsV2 does not map service.name to Loki's service_name label"
+        ));
+    }
+    assert_no_problems("links between signals", &problems);
+}
+
+#[test]
+fn dashboard_parses_and_refers_only_to_existing_datasources() {
+    let dash = dashboard();
+    let known = uids(&all_datasources());
+    let mut problems = Vec::new();
+    if dash.get("title").and_then(|t| t.as_str()) != Some("ISS workshop") {
+        problems.push(format!("{DASHBOARD}: the title is not \"ISS workshop\""));
+    }
+    let refs = dashboard_datasource_uids(&dash);
+    if refs.is_empty() {
+        problems.push(format!("{DASHBOARD}: no datasource references at all"));
+    }
+    for (at, uid) in refs {
+        if !known.contains(&uid) {
+            problems.push(format!(
+                "{DASHBOARD}: {at} uses datasource uid `{uid}`, which no datasource has"
+            ));
+        }
+    }
+    // The promised panels: rate, errors, latency, service graph, logs; filterable by service.
+    let panels: Vec<&serde_json::Value> = dash["panels"].as_array().into_iter().flatten().collect();
+    let types: Vec<&str> = panels.iter().filter_map(|p| p["type"].as_str()).collect();
+    for t in ["nodeGraph", "logs", "timeseries"] {
+        if !types.contains(&t) {
+            problems.push(format!("{DASHBOARD}: no `{t}` panel"));
+        }
+    }
+    let titles: Vec<String> = panels
+        .iter()
+        .filter_map(|p| p["title"].as_str())
+        .map(str::to_lowercase)
+        .collect();
+    for t in ["request rate", "error rate", "latency"] {
+        if !titles.iter().any(|x| x.contains(t)) {
+            problems.push(format!("{DASHBOARD}: no panel titled with `{t}`"));
+        }
+    }
+    let has_service_var = dash
+        .pointer("/templating/list")
+        .and_then(|l| l.as_array())
+        .is_some_and(|l| l.iter().any(|v| v["name"] == "service"));
+    if !has_service_var {
+        problems.push(format!("{DASHBOARD}: no `service` variable"));
+    }
+    for p in &panels {
+        if p["type"] == "row" {
+            continue;
+        }
+        let text = p["targets"].to_string();
+        if !text.contains("$service") && !text.contains("${service") {
+            problems.push(format!(
+                "{DASHBOARD}: panel \"{}\" is not filtered by $service",
+                p["title"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    assert_no_problems("dashboard", &problems);
+}
+
+#[test]
+fn every_metric_a_query_uses_is_one_this_stack_produces() {
+    let known = known_metrics();
+    assert!(!known.is_empty(), "{METRICS}: no metric names");
+    let prom_uids: BTreeSet<String> = all_datasources()
+        .iter()
+        .filter(|(_, d)| get_str(d, &["type"]) == Some("prometheus"))
+        .filter_map(|(_, d)| get_str(d, &["uid"]).map(str::to_owned))
+        .collect();
+    let mut problems = Vec::new();
+    let mut queries = dashboard_promql(&dashboard(), &prom_uids)
+        .into_iter()
+        .map(|(at, q)| (format!("{DASHBOARD}: {at}"), q))
+        .collect::<Vec<_>>();
+    // The trace-to-metrics queries of the Tempo datasource are PromQL too.
+    for (file, d) in all_datasources() {
+        for q in get(&d, &["jsonData", "tracesToMetrics", "queries"])
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(expr) = get_str(q, &["query"]) {
+                queries.push((
+                    format!(
+                        "{file}: tracesToMetrics query \"{}\"",
+                        get_str(q, &["name"]).unwrap_or("?")
+                    ),
+                    expr.to_owned(),
+                ));
+            }
+        }
+    }
+    assert!(
+        queries.len() >= 5,
+        "{DASHBOARD}: expected PromQL queries, found {}",
+        queries.len()
+    );
+    for (at, q) in queries {
+        let names = promql_metric_names(&q);
+        if names.is_empty() {
+            problems.push(format!("{at}: no metric name found in `{q}`"));
+        }
+        for n in names {
+            if !known.contains(&n) {
+                problems.push(format!(
+                    "{at}: metric `{n}` is not produced by this stack (not in {METRICS})"
+                ));
+            }
+        }
+    }
+    assert_no_problems("metric names", &problems);
+}
