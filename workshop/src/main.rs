@@ -1,1 +1,38 @@
-fn main() {}
+//! `cargo run -p workshop -- <command>`: the workshop's command line.
+
+mod build;
+mod ports;
+mod services;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(version, about = "Run and check the ISS workshop's services")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build and run the four services natively; Ctrl-C stops them all.
+    Up(up::Args),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up(args) => up::run(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("workshop: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

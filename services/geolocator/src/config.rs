@@ -34,14 +34,31 @@ impl Config {
             ("gazetteer", Backend::Gazetteer),
             ("nominatim", Backend::Nominatim),
         ];
-        Ok(Self {
+        Self {
             listen: config::listen_addr("GEOLOCATOR_PORT", DEFAULT_PORT)?,
             backend: config::choice("GEOCODER", Backend::Gazetteer, &backends)?,
             nominatim_url: config::url("NOMINATIM_URL", "https://nominatim.openstreetmap.org")?,
             nominatim_user_agent: config::var("NOMINATIM_USER_AGENT")
                 .unwrap_or_else(default_user_agent),
             timeouts: Timeouts::from_env("NOMINATIM_TIMEOUT_MS", Duration::from_secs(5))?,
-        })
+        }
+        .check_tls()
+    }
+
+    /// An https:// Nominatim needs the `tls` feature; say so at start-up, not on the first
+    /// request.
+    fn check_tls(self) -> Result<Self, ConfigError> {
+        let needs_tls =
+            self.backend == Backend::Nominatim && self.nominatim_url.scheme() == "https";
+        if needs_tls && !cfg!(feature = "tls") {
+            return Err(ConfigError {
+                variable: "NOMINATIM_URL",
+                value: self.nominatim_url.to_string(),
+                problem: "https needs TLS: build geolocator with `--features geolocator/tls`"
+                    .into(),
+            });
+        }
+        Ok(self)
     }
 }
 

@@ -28,7 +28,6 @@ pub struct Upstream {
 const DEFAULT_USER_AGENT: &str = concat!("iss-workshop/", env!("CARGO_PKG_VERSION"));
 
 fn client(timeouts: Timeouts, user_agent: &str) -> reqwest::Client {
-    install_tls_provider();
     reqwest::Client::builder()
         .connect_timeout(timeouts.connect)
         .timeout(timeouts.total)
@@ -202,17 +201,6 @@ impl From<UpstreamError> for ApiError {
     fn from(error: UpstreamError) -> Self {
         ApiError::new(error.status(), error.to_string()).from_upstream(error.upstream())
     }
-}
-
-/// reqwest is built without a TLS crypto provider of its own (the default, aws-lc-rs, is a
-/// long C build); HTTPS upstreams such as Nominatim use rustls with ring, installed once
-/// for the whole process here.
-fn install_tls_provider() {
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    INSTALL.call_once(|| {
-        // Fails only if another provider is already installed, which is just as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 /// reqwest's own message is "error sending request"; the cause ("connection refused",

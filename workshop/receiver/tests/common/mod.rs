@@ -68,7 +68,6 @@ impl Sdk {
 
     /// OTLP/HTTP protobuf exporters (logs gzip-compressed) on the blocking reqwest client.
     pub fn http(receiver: &Receiver, service: &str) -> Sdk {
-        install_crypto_provider();
         let base = receiver.http_endpoint();
         let spans = SpanExporter::builder()
             .with_http()
@@ -150,12 +149,6 @@ impl Sdk {
         .await
         .expect("shutdown task");
     }
-}
-
-/// Needed only when another workspace crate enables reqwest's `rustls-no-provider`;
-/// harmless otherwise. Installing twice is fine, hence the ignored result.
-fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// A trace export with one span per name, for tests that bypass the SDK.
