@@ -54,15 +54,11 @@ pub async fn build_services(
     let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
     let mut executables = BTreeMap::new();
     while let Some(line) = lines.next_line().await? {
-        if let Ok(Message {
-            reason,
-            executable: Some(path),
-            target: Some(target),
-        }) = serde_json::from_str(&line)
+        if let Ok(message) = serde_json::from_str::<Message>(&line)
+            && message.reason == "compiler-artifact"
+            && let (Some(path), Some(target)) = (message.executable, message.target)
         {
-            if reason == "compiler-artifact" {
-                executables.insert(target.name, path);
-            }
+            executables.insert(target.name, path);
         }
     }
     if !child.wait().await?.success() {

@@ -3,6 +3,7 @@
 mod build;
 mod ports;
 mod services;
+mod stop;
 mod up;
 
 use std::process::ExitCode;

@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
-
 use crate::build::{build_services, workspace_root};
 use crate::ports::Ports;
 use crate::services::{self, wiring};
+use crate::stop::StopSignal;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,23 +18,33 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    let mut stop = StopSignal::listen()?;
     let ports = Ports::from_base(args.port)?;
     ports.check_free()?;
-    let binaries = build_services(&workspace_root(), args.release).await?;
+    let workspace = workspace_root();
+    let binaries = tokio::select! {
+        built = build_services(&workspace, args.release) => built?,
+        () = stop.recv() => return Ok(()),
+    };
     let mut running = services::start(&binaries, &ports, &wiring(&ports))?;
-    if let Err(error) = running.wait_healthy(Duration::from_secs(30)).await {
-        running.stop(Duration::from_secs(5)).await;
-        return Err(error);
-    }
-    announce(&ports);
-    tokio::select! {
-        signal = shutdown_signal() => signal.context("cannot listen for Ctrl-C")?,
-        (name, status) = running.first_exit() => eprintln!("{name} stopped unexpectedly ({status}); stopping the others"),
+    let started = tokio::select! {
+        ready = running.wait_healthy(Duration::from_secs(30)) => Some(ready),
+        () = stop.recv() => None,
+    };
+    // None: Ctrl-C while the services were starting; stop them all the same.
+    if let Some(Ok(())) = started {
+        announce(&ports);
+        tokio::select! {
+            () = stop.recv() => {}
+            (name, status) = running.first_exit() => {
+                eprintln!("{name} stopped unexpectedly ({status}); stopping the others");
+            }
+        }
     }
     eprintln!("stopping the services…");
     running.stop(Duration::from_secs(10)).await;
     eprintln!("all services stopped");
-    Ok(())
+    started.unwrap_or(Ok(()))
 }
 
 fn announce(ports: &Ports) {
@@ -46,18 +55,4 @@ fn announce(ports: &Ports) {
         "\nThe ISS workshop is running: open http://127.0.0.1:{}/\nPress Ctrl-C to stop.",
         ports.frontend
     );
-}
-
-async fn shutdown_signal() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = terminate.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await
 }

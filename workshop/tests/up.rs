@@ -1,0 +1,168 @@
+//! `workshop up` for real: it builds and starts the four services, and SIGINT (Ctrl-C)
+//! stops every one of them.
+
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A base port with it and the next three free.
+fn free_ports() -> u16 {
+    for base in (20_000..60_000).step_by(97) {
+        let free = (0..4).all(|i| TcpListener::bind((Ipv4Addr::LOCALHOST, base + i)).is_ok());
+        if free {
+            return base;
+        }
+    }
+    panic!("no four consecutive free ports");
+}
+
+fn workshop(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_workshop"));
+    // The orbital model: the test must not depend on the internet.
+    command
+        .args(args)
+        .env("ISS_SOURCE", "model")
+        .env_remove("FRONTEND_PORT");
+    command
+}
+
+fn healthy(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let mut answer = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.starts_with("HTTP/1.1 200")
+}
+
+/// The pids of `parent`'s children, from /proc.
+fn children(parent: u32) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The fields after the command name (which may hold spaces) start after ')'.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        if fields[1].parse::<u32>() == Ok(parent) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+fn wait_for(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+#[test]
+fn up_starts_the_four_services_and_ctrl_c_stops_them_all() {
+    let base = free_ports();
+    let mut up = workshop(&["up", "--port", &base.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Wait for what a person waits for: the URL to open. The first run may build.
+    let stdout = BufReader::new(up.stdout.take().unwrap());
+    let (lines, printed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let expected = format!("open http://127.0.0.1:{base}/");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let line = printed
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("up prints the frontend URL once the services are ready");
+        if line.contains(&expected) {
+            break;
+        }
+    }
+    assert!(
+        (0..4).all(|i| healthy(base + i)),
+        "all four services answer /healthz"
+    );
+    let services = children(up.id());
+    assert_eq!(
+        services.len(),
+        4,
+        "four service processes, got {services:?}"
+    );
+
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc::kill(up.id() as libc::pid_t, libc::SIGINT) };
+    let status =
+        wait_for(&mut up, Duration::from_secs(30)).expect("up stops within 30 s of Ctrl-C");
+    assert!(status.success(), "up exits cleanly after Ctrl-C: {status}");
+
+    for pid in services {
+        assert!(!alive(pid), "service process {pid} is still running");
+    }
+    for i in 0..4 {
+        assert!(!healthy(base + i), "port {} still answers", base + i);
+    }
+}
+
+#[test]
+fn a_taken_port_is_refused_before_anything_starts() {
+    let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let output = workshop(&["up", "--port", &port.to_string()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("port {port} (for frontend) is already in use"))
+            && stderr.contains("--port"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn wrong_arguments_get_a_one_line_reason() {
+    let output = workshop(&["up", "--port", "http"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("invalid value 'http' for '--port <PORT>'"),
+        "{stderr}"
+    );
+    let help = workshop(&["up", "--help"]).output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: workshop up"));
+}
