@@ -97,3 +97,97 @@ impl Hit {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use service_kit::config::Timeouts;
+    use wiremock::matchers::{header, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn nominatim(server: &MockServer) -> Nominatim {
+        let timeouts = Timeouts {
+            connect: Duration::from_millis(500),
+            total: Duration::from_secs(2),
+        };
+        let base = url::Url::parse(&server.uri()).unwrap();
+        Nominatim::new(Upstream::new("nominatim", base, timeouts).with_user_agent("test-agent/1.0"))
+    }
+
+    #[tokio::test]
+    async fn asks_with_our_user_agent_and_maps_the_first_hit() {
+        let server = MockServer::start().await;
+        let hit = serde_json::json!([{"lat": "52.5170365", "lon": "13.3888599", "name": "Berlin",
+            "display_name": "Berlin, Deutschland", "address": {"country_code": "de"}}]);
+        Mock::given(method("GET"))
+            .and(path("/search"))
+            .and(query_param("q", "berlin"))
+            .and(query_param("format", "jsonv2"))
+            .and(header("user-agent", "test-agent/1.0"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(hit))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let place = nominatim(&server).locate("berlin").await.unwrap();
+        assert_eq!(
+            place,
+            Coordinates {
+                name: "Berlin".into(),
+                country: "DE".into(),
+                latitude: 52.5170365,
+                longitude: 13.3888599
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn no_hit_is_a_404_and_garbage_a_502() {
+        let server = MockServer::start().await;
+        Mock::given(query_param("q", "narnia"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+            .mount(&server)
+            .await;
+        Mock::given(query_param("q", "garbage"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    serde_json::json!([{"lat": "x", "lon": "1", "display_name": "?"}]),
+                ),
+            )
+            .mount(&server)
+            .await;
+        let nominatim = nominatim(&server);
+        let missing = nominatim.locate("narnia").await.unwrap_err();
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        let garbage = nominatim.locate("garbage").await.unwrap_err();
+        assert_eq!(garbage.status, StatusCode::BAD_GATEWAY);
+        assert_eq!(garbage.message, "nominatim sent an invalid latitude: \"x\"");
+    }
+
+    /// Nominatim's policy: at most one request a second, however many callers there are.
+    #[tokio::test]
+    async fn concurrent_requests_start_at_least_a_second_apart() {
+        let server = MockServer::start().await;
+        Mock::given(path("/search"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+            .mount(&server)
+            .await;
+        let nominatim = nominatim(&server);
+        let started = Instant::now();
+        let (a, b, c) = tokio::join!(
+            nominatim.locate("a"),
+            nominatim.locate("b"),
+            nominatim.locate("c")
+        );
+        assert!(
+            a.is_err() && b.is_err() && c.is_err(),
+            "all three were answered (404)"
+        );
+        // Three requests take at least two full intervals between them.
+        assert!(
+            started.elapsed() >= 2 * MIN_INTERVAL,
+            "took only {:?}",
+            started.elapsed()
+        );
+        assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    }
+}
