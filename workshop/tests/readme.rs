@@ -1,0 +1,73 @@
+//! The README stays true: its links point at files that exist, and every `workshop`
+//! command it shows is one the CLI accepts.
+
+use std::path::Path;
+use std::process::Command;
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(repo_root().join("README.md")).expect("README.md exists")
+}
+
+/// Targets of Markdown links and images, `[text](target)`.
+fn link_targets(markdown: &str) -> Vec<String> {
+    markdown
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(target, _)| target.to_string()))
+        .collect()
+}
+
+#[test]
+fn every_relative_link_resolves() {
+    let targets = link_targets(&readme());
+    assert!(targets.len() > 10, "found only {} links", targets.len());
+    for target in targets {
+        if target.starts_with("http://")
+            || target.starts_with("https://")
+            || target.starts_with('#')
+        {
+            continue;
+        }
+        let path = target.split('#').next().unwrap();
+        assert!(
+            repo_root().join(path).exists(),
+            "README links to {target}, which does not exist"
+        );
+    }
+}
+
+#[test]
+fn every_workshop_command_exists() {
+    let readme = readme();
+    let commands: Vec<&str> = readme
+        .match_indices("cargo run -p workshop -- ")
+        .map(|(at, prefix)| {
+            readme[at + prefix.len()..]
+                .split(['`', '\n'])
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        !commands.is_empty(),
+        "the README shows how to run the workshop"
+    );
+    for command in commands {
+        let mut args: Vec<&str> = command.split_whitespace().collect();
+        // Ask for help instead of running it, keeping the options to check they parse.
+        args.push("--help");
+        let output = Command::new(env!("CARGO_BIN_EXE_workshop"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "`workshop {command}` is not a valid command: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
