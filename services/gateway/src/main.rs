@@ -12,7 +12,7 @@ async fn main() -> ExitCode {
     if let Some(code) = service_kit::healthcheck::run_if_requested(config.listen) {
         return code;
     }
-    let telemetry = telemetry::init(SERVICE_NAME);
+    let telemetry = telemetry::init(SERVICE_NAME, env!("CARGO_PKG_VERSION"));
     let app = gateway::app(Upstreams::from_config(&config));
     let result = service_kit::serve(SERVICE_NAME, config.listen, app).await;
     telemetry.shutdown();

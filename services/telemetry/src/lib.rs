@@ -15,25 +15,24 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 /// Handle to the telemetry of one service; shut it down when the service stops.
 #[must_use = "call shutdown() when the service stops"]
-pub struct Telemetry {
-    service_name: &'static str,
-}
+pub struct Telemetry {}
 
-/// Sets up telemetry for the service called `service_name`.
-pub fn init(service_name: &'static str) -> Telemetry {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// Sets up telemetry for the service called `service_name`, at version `version`.
+pub fn init(service_name: &'static str, version: &'static str) -> Telemetry {
     tracing_subscriber::registry()
-        .with(filter)
+        .with(console_filter())
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .init();
-    Telemetry { service_name }
+    tracing::info!("{service_name} {version} starting");
+    Telemetry {}
+}
+
+/// `RUST_LOG`, or `info` when it is unset or invalid.
+fn console_filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
 impl Telemetry {
-    pub fn service_name(&self) -> &'static str {
-        self.service_name
-    }
-
     /// Flushes whatever telemetry is still buffered. Nothing is buffered yet.
     pub fn shutdown(self) {}
 }
