@@ -15,6 +15,6 @@ async fn main() -> ExitCode {
     let telemetry = telemetry::init(SERVICE_NAME, env!("CARGO_PKG_VERSION"));
     let app = frontend::app(&config);
     let result = service_kit::serve(SERVICE_NAME, config.listen, app).await;
-    telemetry.shutdown();
+    telemetry.shutdown().await;
     service_kit::exit(SERVICE_NAME, result)
 }

@@ -64,6 +64,8 @@ pub enum UpstreamError {
     #[error("{upstream} sent an invalid response: {reason}")]
     InvalidResponse {
         upstream: &'static str,
+        /// The status of the response, if one arrived.
+        status: Option<StatusCode>,
         reason: String,
     },
 }
@@ -130,6 +132,7 @@ impl Upstream {
         }
         serde_json::from_slice(&body).map_err(|e| UpstreamError::InvalidResponse {
             upstream: self.name,
+            status: Some(status),
             reason: e.to_string(),
         })
     }
@@ -150,6 +153,7 @@ impl Upstream {
         } else {
             UpstreamError::InvalidResponse {
                 upstream: self.name,
+                status: None,
                 reason,
             }
         }
@@ -184,6 +188,15 @@ impl UpstreamError {
             | Self::Rejected { upstream, .. }
             | Self::Failed { upstream, .. }
             | Self::InvalidResponse { upstream, .. } => upstream,
+        }
+    }
+
+    /// The status the upstream answered with, if it answered at all.
+    pub fn upstream_status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Rejected { status, .. } | Self::Failed { status, .. } => Some(*status),
+            Self::InvalidResponse { status, .. } => *status,
+            Self::Timeout { .. } | Self::Unreachable { .. } => None,
         }
     }
 

@@ -33,6 +33,8 @@ fn console_filter() -> EnvFilter {
 }
 
 impl Telemetry {
-    /// Flushes whatever telemetry is still buffered. Nothing is buffered yet.
-    pub fn shutdown(self) {}
+    /// Flushes whatever telemetry is still buffered: call it after the server has stopped.
+    /// It is `async` because flushing means network I/O, which must not block the runtime.
+    /// Nothing is buffered yet.
+    pub async fn shutdown(self) {}
 }
