@@ -1,5 +1,6 @@
 //! `cargo run -p workshop -- <command>`: the workshop's command line.
 
+mod bench;
 mod build;
 mod ports;
 mod services;
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Build and run the four services natively; Ctrl-C stops them all.
     Up(up::Args),
+    /// Load-test GET /distance through the gateway (release builds, local ISS API stub).
+    Bench(bench::Args),
 }
 
 #[tokio::main]
@@ -28,6 +31,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => up::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

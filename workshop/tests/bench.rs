@@ -1,0 +1,139 @@
+//! `workshop bench` works end to end: it builds and starts the services, loads the gateway,
+//! reports in JSON and stops everything. It checks that the benchmark runs, never how fast
+//! the services are (that depends on the machine; see BENCHMARKS.md).
+//!
+//! It uses debug builds (the hidden `--debug`), which the other tests build anyway: release
+//! builds of the four services would add minutes to a clean CI run.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn workshop(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_workshop"));
+    command.args(args);
+    command
+}
+
+fn alive(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+#[test]
+fn bench_loads_the_gateway_and_reports_json() {
+    let output = workshop(&[
+        "bench",
+        "--duration",
+        "2s",
+        "--warmup",
+        "1s",
+        "--connections",
+        "4",
+        "--env",
+        "RUST_LOG=warn",
+        "--json",
+        "--debug",
+    ])
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "bench failed: {stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON object ({e}): {stderr}"));
+
+    assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["errors"], 0, "{report}");
+    assert!(report["requests_per_second"].as_f64().unwrap() > 0.0);
+    let latency = &report["latency_ms"];
+    let p50 = latency["p50"].as_f64().unwrap();
+    let p90 = latency["p90"].as_f64().unwrap();
+    let p99 = latency["p99"].as_f64().unwrap();
+    let max = latency["max"].as_f64().unwrap();
+    assert!(
+        0.0 < p50 && p50 <= p90 && p90 <= p99 && p99 <= max,
+        "{latency}"
+    );
+    assert_eq!(report["connections"], 4);
+    assert_eq!(report["env"]["RUST_LOG"], "warn");
+    // Every request went through to the ISS API stub.
+    assert!(report["iss_stub_requests"].as_u64().unwrap() >= report["requests"].as_u64().unwrap());
+
+    let services = report["services"].as_array().unwrap();
+    let mut names: Vec<&str> = services
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["frontend", "gateway", "geolocator", "iss-distance"],
+        "{report}"
+    );
+    for service in services {
+        if cfg!(target_os = "linux") {
+            assert!(service["peak_rss_kib"].as_u64().unwrap() > 0, "{service}");
+            let pid = service["pid"].as_u64().unwrap();
+            assert!(
+                !alive(pid),
+                "{} (pid {pid}) is still running",
+                service["name"]
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_values_get_a_one_line_reason() {
+    for (args, expected) in [
+        (
+            &["bench", "--connections", "0"][..],
+            "invalid value '0' for '--connections <CONNECTIONS>'",
+        ),
+        (
+            &["bench", "--duration", "fast"],
+            "invalid value 'fast' for '--duration <DURATION>'",
+        ),
+        (
+            &["bench", "--warmup", "2h"],
+            "invalid value '2h' for '--warmup <WARMUP>'",
+        ),
+        (
+            &["bench", "--env", "NOVALUE"],
+            "invalid value 'NOVALUE' for '--env <KEY=VALUE>'",
+        ),
+        (
+            &["bench", "--port", "65535"],
+            "invalid value '65535' for '--port <PORT>'",
+        ),
+    ] {
+        let output = workshop(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("error:")).count(),
+            1,
+            "{stderr}"
+        );
+    }
+    let help = workshop(&["bench", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for option in [
+        "--connections",
+        "--duration",
+        "--warmup",
+        "--env",
+        "--port",
+        "--json",
+    ] {
+        assert!(help.contains(option), "{option} in {help}");
+    }
+    assert!(!help.contains("--debug"), "--debug is hidden: {help}");
+}
