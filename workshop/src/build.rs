@@ -33,8 +33,21 @@ struct Target {
     name: String,
 }
 
+/// Where cargo should put what it builds, if the caller chose: `CARGO_TARGET_DIR`, made
+/// absolute against our own working directory (cargo would resolve a relative one against
+/// the workspace it builds, which is not what the caller meant). Tests set it so that every
+/// build of a checked tree shares one target directory.
+pub fn target_dir_override() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty())?);
+    if dir.is_absolute() {
+        return Some(dir);
+    }
+    Some(std::env::current_dir().map_or(dir.clone(), |cwd| cwd.join(dir)))
+}
+
 /// Builds the services in `workspace` and returns each one's executable, by name.
-/// Cargo's progress and any compiler errors go to the terminal as usual.
+/// Cargo's progress and any compiler errors go to the terminal as usual. The target
+/// directory is the workspace's own unless `CARGO_TARGET_DIR` says otherwise.
 pub async fn build_services(
     workspace: &Path,
     release: bool,
@@ -49,6 +62,9 @@ pub async fn build_services(
         .kill_on_drop(true);
     if release {
         command.arg("--release");
+    }
+    if let Some(target) = target_dir_override() {
+        command.env("CARGO_TARGET_DIR", target);
     }
     let mut child = command.spawn().context("cannot run cargo")?;
     let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();

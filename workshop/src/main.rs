@@ -2,6 +2,7 @@
 
 mod bench;
 mod build;
+mod check;
 mod ports;
 mod services;
 mod stop;
@@ -24,6 +25,9 @@ enum Command {
     Up(up::Args),
     /// Load-test GET /distance through the gateway (release builds, local ISS API stub).
     Bench(bench::Args),
+    /// Check section N of the workshop (0-4): run the services through a fixed scenario and
+    /// check the telemetry that arrives.
+    Check(check::Args),
 }
 
 #[tokio::main]
@@ -32,6 +36,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up(args) => up::run(args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Check(args) => check::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

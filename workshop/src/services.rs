@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 
 use crate::ports::Ports;
@@ -22,6 +24,59 @@ pub struct Service {
     pub name: &'static str,
     pub port: u16,
     child: Child,
+    /// Its output lines, when started with [`Options::capture`].
+    output: Option<Output>,
+    /// The tasks copying its stdout and stderr; they end when the process closes them.
+    readers: Vec<JoinHandle<()>>,
+}
+
+/// How [`start_with`] treats the services' environment and output.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Keep every output line (up to [`Output::MAX_LINES`]) for [`Running::output`].
+    pub capture: bool,
+    /// Copy the output to our stderr, prefixed with the service's name.
+    pub echo: bool,
+    /// Do not pass on our own environment variables whose names start with this (e.g.
+    /// `OTEL_`, so that a setting in the caller's shell cannot change what is checked).
+    pub drop_env_prefix: Option<&'static str>,
+}
+
+impl Default for Options {
+    /// What `up` does: show the output, keep nothing, pass the whole environment on.
+    fn default() -> Self {
+        Self {
+            capture: false,
+            echo: true,
+            drop_env_prefix: None,
+        }
+    }
+}
+
+/// The captured output lines (stdout and stderr, interleaved as they arrived) of one
+/// service. Cloning is cheap; every clone sees the same lines.
+#[derive(Clone, Debug, Default)]
+pub struct Output {
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Output {
+    /// Lines beyond this many are dropped, so a chatty service cannot exhaust memory.
+    pub const MAX_LINES: usize = 20_000;
+
+    pub fn lines(&self) -> Vec<String> {
+        self.lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn push(&self, line: &str) {
+        let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        if lines.len() < Self::MAX_LINES {
+            lines.push(line.to_owned());
+        }
+    }
 }
 
 /// All the services that were started; stopping it stops them all.
@@ -51,14 +106,31 @@ pub fn start(
     ports: &Ports,
     env: &[(&'static str, String)],
 ) -> anyhow::Result<Running> {
+    start_with(binaries, ports, env, Options::default())
+}
+
+/// [`start`], with a choice of what happens to the environment and the output.
+pub fn start_with(
+    binaries: &BTreeMap<String, PathBuf>,
+    ports: &Ports,
+    env: &[(&'static str, String)],
+    options: Options,
+) -> anyhow::Result<Running> {
     let mut running = Running {
         services: Vec::new(),
     };
     for (name, port) in ports.all().into_iter().rev() {
         let binary = &binaries[name];
-        let child = spawn(name, binary, env)
+        let output = options.capture.then(Output::default);
+        let (child, readers) = spawn(name, binary, env, options, output.clone())
             .with_context(|| format!("cannot start {}", binary.display()))?;
-        running.services.push(Service { name, port, child });
+        running.services.push(Service {
+            name,
+            port,
+            child,
+            output,
+            readers,
+        });
     }
     Ok(running)
 }
@@ -67,8 +139,17 @@ fn spawn(
     name: &'static str,
     binary: &PathBuf,
     env: &[(&'static str, String)],
-) -> std::io::Result<Child> {
+    options: Options,
+    output: Option<Output>,
+) -> std::io::Result<(Child, Vec<JoinHandle<()>>)> {
     let mut command = Command::new(binary);
+    if let Some(prefix) = options.drop_env_prefix {
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with(prefix) {
+                command.env_remove(key);
+            }
+        }
+    }
     command
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
@@ -77,9 +158,13 @@ fn spawn(
         .kill_on_drop(true);
     stop_with_parent(&mut command);
     let mut child = command.spawn()?;
-    forward(name, child.stdout.take().expect("piped"));
-    forward(name, child.stderr.take().expect("piped"));
-    Ok(child)
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child.stderr.take().expect("piped");
+    let readers = vec![
+        forward(name, stdout, options.echo, output.clone()),
+        forward(name, stderr, options.echo, output),
+    ];
+    Ok((child, readers))
 }
 
 /// On Linux, the kernel sends the child SIGTERM if we die, even by SIGKILL, so no service
@@ -100,8 +185,14 @@ fn stop_with_parent(command: &mut Command) {
 #[cfg(not(target_os = "linux"))]
 fn stop_with_parent(_command: &mut Command) {}
 
-/// Copies a child's output to our stderr, each line prefixed with the service's name.
-fn forward(name: &'static str, output: impl AsyncRead + Unpin + Send + 'static) {
+/// Copies a child's output to our stderr (if `echo`), each line prefixed with the service's
+/// name, and into `capture` (if any).
+fn forward(
+    name: &'static str,
+    output: impl AsyncRead + Unpin + Send + 'static,
+    echo: bool,
+    capture: Option<Output>,
+) -> JoinHandle<()> {
     let prefix = if std::io::stderr().is_terminal() {
         format!("\x1b[1;36m{name:>12}\x1b[0m |")
     } else {
@@ -110,12 +201,27 @@ fn forward(name: &'static str, output: impl AsyncRead + Unpin + Send + 'static) 
     tokio::spawn(async move {
         let mut lines = BufReader::new(output).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("{prefix} {line}");
+            if let Some(capture) = &capture {
+                capture.push(&line);
+            }
+            if echo {
+                eprintln!("{prefix} {line}");
+            }
         }
-    });
+    })
 }
 
 impl Running {
+    /// The captured output of the service called `name` (`None` without
+    /// [`Options::capture`]). The handle stays valid after [`Running::stop`], which waits
+    /// until the output is read to the end.
+    pub fn output(&self, name: &str) -> Option<Output> {
+        self.services
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.output.clone())
+    }
+
     /// Waits until every service answers `GET /healthz`, or fails if one exits first or
     /// `timeout` passes.
     pub async fn wait_healthy(&mut self, timeout: Duration) -> anyhow::Result<()> {
@@ -163,19 +269,33 @@ impl Running {
 
     /// Asks every service to stop (SIGTERM: they finish in-flight requests and flush their
     /// telemetry), waits up to `grace` for each, then kills what is left.
-    pub async fn stop(mut self, grace: Duration) {
+    ///
+    /// Returns how each one ended: its exit status, or `None` if it had to be killed.
+    pub async fn stop(mut self, grace: Duration) -> Vec<(&'static str, Option<ExitStatus>)> {
         for service in &self.services {
             terminate(&service.child);
         }
+        let deadline = Instant::now() + grace;
+        let mut ended = Vec::new();
         for service in &mut self.services {
-            match tokio::time::timeout(grace, service.child.wait()).await {
-                Ok(_) => {}
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, service.child.wait()).await {
+                Ok(status) => ended.push((service.name, status.ok())),
                 Err(_) => {
                     eprintln!("{} did not stop within {grace:?}; killing it", service.name);
                     let _ = service.child.kill().await;
+                    ended.push((service.name, None));
                 }
             }
         }
+        // The processes are gone, so their pipes are closed: the readers finish at once
+        // (a grandchild holding a pipe open could keep one going; do not wait for that).
+        for service in &mut self.services {
+            for reader in service.readers.drain(..) {
+                let _ = tokio::time::timeout(Duration::from_millis(500), reader).await;
+            }
+        }
+        ended
     }
 }
 

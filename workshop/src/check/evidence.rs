@@ -1,0 +1,295 @@
+//! Everything a check run observed, in one value that the section checks read: the
+//! services' console output, what the ISS API stub was asked, and what the OTLP receiver
+//! got. Checks are pure functions of it, so tests build one from fixtures.
+
+use std::collections::BTreeMap;
+
+use otlp_receiver::{
+    AttrValue, Attributes, Protocol, ReceivedLog, ReceivedMetric, ReceivedSpan, Store,
+};
+use serde_json::Value;
+
+use super::scenario::{Outcome, Scenario};
+use super::stub::StubCall;
+
+/// The four services, in the order checks list them.
+pub const SERVICES: [&str; 4] = ["frontend", "gateway", "geolocator", "iss-distance"];
+
+/// What section 0 asks every service to print at start-up, before a JSON object.
+pub const RESOURCE_MARKER: &str = "OpenTelemetry resource: ";
+
+#[derive(Clone, Debug)]
+pub struct Evidence {
+    /// The `workshop.check.run` value given in `OTEL_RESOURCE_ATTRIBUTES`.
+    pub run_id: String,
+    /// The protocol the services were told to export with.
+    pub protocol: Protocol,
+    pub scenario: Scenario,
+    /// What each step got back (empty if the services never became healthy).
+    pub outcomes: Vec<Outcome>,
+    /// Each service's console output lines, by service name.
+    pub console: BTreeMap<String, Vec<String>>,
+    /// `ISS_API_URL`.
+    pub stub_url: String,
+    /// The ISS API stub's requests, in order.
+    pub stub_calls: Vec<StubCall>,
+    /// `127.0.0.1:<port>` of every server in the run (services, stub, receiver): these
+    /// may appear in logs, unlike the client's address.
+    pub server_addresses: Vec<String>,
+    pub spans: Vec<ReceivedSpan>,
+    pub logs: Vec<ReceivedLog>,
+    pub metrics: Vec<ReceivedMetric>,
+}
+
+impl Evidence {
+    /// Replaces the received telemetry with what `store` holds now.
+    pub fn refresh(&mut self, store: &Store) {
+        self.spans = store.spans();
+        self.logs = store.logs();
+        self.metrics = store.metrics();
+    }
+
+    /// The resource a service printed on its console (section 0), as attributes; `Err`
+    /// says why there is none.
+    pub fn console_resource(&self, service: &str) -> Result<Attributes, String> {
+        let lines = self.console.get(service).map(Vec::as_slice).unwrap_or(&[]);
+        let Some(line) = lines
+            .iter()
+            .map(|l| strip_ansi(l))
+            .find(|l| l.contains(RESOURCE_MARKER))
+        else {
+            return Err(format!(
+                "{service} printed no `{}{{…}}` line",
+                RESOURCE_MARKER
+            ));
+        };
+        let json = &line[line.find(RESOURCE_MARKER).expect("found") + RESOURCE_MARKER.len()..];
+        let mut values = serde_json::Deserializer::from_str(json).into_iter::<Value>();
+        match values.next() {
+            Some(Ok(Value::Object(map))) => Ok(map
+                .into_iter()
+                .map(|(key, value)| (key, attr_value(value)))
+                .collect()),
+            _ => Err(format!(
+                "{service}'s line does not continue with a JSON object: {}",
+                excerpt(json, 60)
+            )),
+        }
+    }
+
+    /// Spans of `service`, by name.
+    pub fn spans_named<'a>(
+        &'a self,
+        service: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a ReceivedSpan> + 'a {
+        self.spans
+            .iter()
+            .filter(move |s| s.service_name() == Some(service) && s.name() == name)
+    }
+
+    /// The spans whose parent is `parent`.
+    pub fn children_of<'a>(
+        &'a self,
+        parent: &'a ReceivedSpan,
+    ) -> impl Iterator<Item = &'a ReceivedSpan> + 'a {
+        self.spans.iter().filter(move |s| s.is_child_of(parent))
+    }
+
+    /// The span `child`'s parent, if it arrived.
+    pub fn parent_of(&self, child: &ReceivedSpan) -> Option<&ReceivedSpan> {
+        self.spans.iter().find(|s| child.is_child_of(s))
+    }
+
+    /// True if `ancestor` is `span`'s parent, grandparent, ….
+    pub fn descends_from(&self, span: &ReceivedSpan, ancestor: &ReceivedSpan) -> bool {
+        let mut current = span;
+        for _ in 0..64 {
+            match self.parent_of(current) {
+                Some(parent) if parent.span.span_id == ancestor.span.span_id => {
+                    return parent.span.trace_id == ancestor.span.trace_id;
+                }
+                Some(parent) => current = parent,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Log records of `service`.
+    pub fn logs_of<'a>(&'a self, service: &'a str) -> impl Iterator<Item = &'a ReceivedLog> + 'a {
+        self.logs
+            .iter()
+            .filter(move |l| l.service_name() == Some(service))
+    }
+
+    /// The newest entry of the metric `name` sent by `service`.
+    pub fn latest_metric(&self, service: &str, name: &str) -> Option<&ReceivedMetric> {
+        self.metrics
+            .iter()
+            .rev()
+            .find(|m| m.service_name() == Some(service) && m.name() == name)
+    }
+}
+
+/// Problems with a resource, against the contract: `service.name` as expected (or, when
+/// `service` is `None`, one of the four), a non-empty `service.version`,
+/// `deployment.environment.name` = `dev` and not the deprecated `deployment.environment`,
+/// and `workshop.check.run` = the run's id.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ResourceProblems {
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub environment: Option<String>,
+    pub run: Option<String>,
+}
+
+impl ResourceProblems {
+    pub fn of(resource: &Attributes, service: Option<&str>, run_id: &str) -> ResourceProblems {
+        let text = |key: &str| resource.get(key).map(|v| v.to_string());
+        let name = match (text("service.name"), service) {
+            (None, _) => Some("no service.name".to_owned()),
+            (Some(name), Some(expected)) if name != expected => {
+                Some(format!("service.name is {name:?}, not {expected:?}"))
+            }
+            (Some(name), None) if !SERVICES.contains(&name.as_str()) => Some(format!(
+                "service.name {name:?} is none of the four services"
+            )),
+            _ => None,
+        };
+        let version = match resource.get("service.version") {
+            Some(AttrValue::String(v)) if !v.trim().is_empty() => None,
+            Some(other) => Some(format!("service.version is {:?}", other.to_string())),
+            None => Some("no service.version".to_owned()),
+        };
+        let environment = match (
+            text("deployment.environment.name"),
+            text("deployment.environment"),
+        ) {
+            (_, Some(_)) => Some("has the deprecated deployment.environment".to_owned()),
+            (Some(env), None) if env == "dev" => None,
+            (Some(env), None) => Some(format!(
+                "deployment.environment.name is {env:?}, not \"dev\""
+            )),
+            (None, None) => Some("no deployment.environment.name".to_owned()),
+        };
+        let run = match text("workshop.check.run") {
+            Some(id) if id == run_id => None,
+            Some(id) => Some(format!("workshop.check.run is {id:?}, not {run_id:?}")),
+            None => Some("no workshop.check.run (OTEL_RESOURCE_ATTRIBUTES ignored)".to_owned()),
+        };
+        ResourceProblems {
+            name,
+            version,
+            environment,
+            run,
+        }
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        [&self.name, &self.version, &self.environment, &self.run]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+}
+
+fn attr_value(value: Value) -> AttrValue {
+    match value {
+        Value::String(s) => AttrValue::String(s),
+        Value::Bool(b) => AttrValue::Bool(b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => AttrValue::Int(i),
+            None => AttrValue::Double(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::Null => AttrValue::Empty,
+        Value::Array(items) => AttrValue::Array(items.into_iter().map(attr_value).collect()),
+        Value::Object(map) => {
+            AttrValue::Map(map.into_iter().map(|(k, v)| (k, attr_value(v))).collect())
+        }
+    }
+}
+
+/// Removes ANSI colour sequences (`ESC [ … letter`), in case `NO_COLOR` was ignored.
+pub fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.clone().next() == Some('[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The first `n` characters of `text`, with … if cut.
+pub fn excerpt(text: &str, n: usize) -> String {
+    let mut cut: String = text.chars().take(n).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+/// Trace ids are long; lists show their first 8 digits.
+pub fn short(id: &str) -> &str {
+    &id[..id.len().min(8)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ansi_colours_are_removed() {
+        assert_eq!(
+            strip_ansi("\x1b[2m2026\x1b[0m \x1b[32m INFO\x1b[0m x"),
+            "2026  INFO x"
+        );
+    }
+
+    #[test]
+    fn resource_rules() {
+        let resource: Attributes = [
+            ("service.name", "gateway"),
+            ("service.version", "0.1.0"),
+            ("deployment.environment.name", "dev"),
+            ("workshop.check.run", "ab12"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), AttrValue::from(v)))
+        .collect();
+        assert_eq!(
+            ResourceProblems::of(&resource, Some("gateway"), "ab12"),
+            ResourceProblems::default()
+        );
+        assert_eq!(
+            ResourceProblems::of(&resource, None, "ab12").all(),
+            Vec::<String>::new()
+        );
+        let problems = ResourceProblems::of(&resource, Some("frontend"), "cd34");
+        assert_eq!(
+            problems.name.unwrap(),
+            r#"service.name is "gateway", not "frontend""#
+        );
+        assert!(problems.run.unwrap().contains("not \"cd34\""));
+        let mut deprecated = resource.clone();
+        deprecated.insert("deployment.environment".into(), "dev".into());
+        assert!(
+            ResourceProblems::of(&deprecated, Some("gateway"), "ab12")
+                .environment
+                .unwrap()
+                .contains("deprecated")
+        );
+    }
+}

@@ -1,0 +1,509 @@
+//! Fixture data for the checks' tests: what perfectly instrumented services (all of
+//! sections 0 to 4) would send for the standard scenario, built as real OTLP protos and
+//! passed through the receiver's [`Store`]. Tests then break one thing at a time.
+
+use std::collections::BTreeMap;
+
+use otlp_receiver::proto::collector::logs::v1::ExportLogsServiceRequest;
+use otlp_receiver::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+use otlp_receiver::proto::collector::trace::v1::ExportTraceServiceRequest;
+use otlp_receiver::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use otlp_receiver::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use otlp_receiver::proto::metrics::v1::{
+    AggregationTemporality, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, metric,
+    number_data_point,
+};
+use otlp_receiver::proto::resource::v1::Resource;
+use otlp_receiver::proto::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span, status};
+use otlp_receiver::{Protocol, Store};
+
+use super::evidence::{Evidence, RESOURCE_MARKER, SERVICES};
+use super::scenario::{Outcome, Scenario, Step, TRACESTATE, TraceContext};
+use super::stub::{self, StubCall};
+
+pub const RUN_ID: &str = "c0ffee0000000001";
+pub const STUB_URL: &str = "http://127.0.0.1:4000/iss-now.json";
+
+pub fn scenario() -> Scenario {
+    Scenario::standard(TraceContext {
+        trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
+        parent_id: "00f067aa0ba902b7".into(),
+    })
+}
+
+fn port(service: &str) -> u16 {
+    5000 + SERVICES.iter().position(|s| *s == service).unwrap() as u16
+}
+
+/// A value for a proto attribute.
+pub enum V {
+    S(String),
+    I(i64),
+    D(f64),
+}
+
+impl From<&str> for V {
+    fn from(s: &str) -> V {
+        V::S(s.to_owned())
+    }
+}
+impl From<String> for V {
+    fn from(s: String) -> V {
+        V::S(s)
+    }
+}
+impl From<i64> for V {
+    fn from(i: i64) -> V {
+        V::I(i)
+    }
+}
+impl From<f64> for V {
+    fn from(d: f64) -> V {
+        V::D(d)
+    }
+}
+
+pub fn kv(key: &str, value: impl Into<V>) -> KeyValue {
+    let value = match value.into() {
+        V::S(s) => any_value::Value::StringValue(s),
+        V::I(i) => any_value::Value::IntValue(i),
+        V::D(d) => any_value::Value::DoubleValue(d),
+    };
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    }
+}
+
+pub fn resource(service: &str) -> Resource {
+    Resource {
+        attributes: vec![
+            kv("service.name", service),
+            kv("service.version", "0.1.0"),
+            kv("deployment.environment.name", "dev"),
+            kv("workshop.check.run", RUN_ID),
+            kv("telemetry.sdk.language", "rust"),
+        ],
+        ..Default::default()
+    }
+}
+
+fn scope(name: &str) -> Option<InstrumentationScope> {
+    Some(InstrumentationScope {
+        name: name.to_owned(),
+        ..Default::default()
+    })
+}
+
+/// Builds the evidence of a run, one telemetry item at a time.
+pub struct World {
+    store: Store,
+    evidence: Evidence,
+    next_span: u64,
+}
+
+/// A span as sent: its ids, for children and log records.
+#[derive(Clone)]
+pub struct Ids {
+    trace: Vec<u8>,
+    span: Vec<u8>,
+}
+
+fn unhex(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl World {
+    pub fn new() -> World {
+        let scenario = scenario();
+        let console = SERVICES
+            .iter()
+            .map(|service| {
+                let json = serde_json::json!({
+                    "service.name": service,
+                    "service.version": "0.1.0",
+                    "deployment.environment.name": "dev",
+                    "workshop.check.run": RUN_ID,
+                    "telemetry.sdk.language": "rust",
+                });
+                let lines = vec![
+                    format!("2026-11-20T10:00:00.000000Z  INFO telemetry: {RESOURCE_MARKER}{json}"),
+                    format!("2026-11-20T10:00:00.000100Z  INFO service_kit::server: {service} listening on http://127.0.0.1:{}", port(service)),
+                ];
+                (service.to_string(), lines)
+            })
+            .collect();
+        let outcomes = scenario
+            .steps
+            .iter()
+            .map(|step| Outcome {
+                step: step.clone(),
+                answer: Ok(step.expected_status()),
+            })
+            .collect();
+        let mut server_addresses: Vec<String> = SERVICES
+            .iter()
+            .map(|s| format!("127.0.0.1:{}", port(s)))
+            .collect();
+        server_addresses.push("127.0.0.1:4000".into());
+        World {
+            store: Store::default(),
+            evidence: Evidence {
+                run_id: RUN_ID.into(),
+                protocol: Protocol::Http,
+                scenario,
+                outcomes,
+                console,
+                stub_url: STUB_URL.into(),
+                stub_calls: Vec::new(),
+                server_addresses,
+                spans: Vec::new(),
+                logs: Vec::new(),
+                metrics: Vec::new(),
+            },
+            next_span: 0x1000,
+        }
+    }
+
+    /// Perfect telemetry from all sections for the whole scenario.
+    pub fn perfect() -> Evidence {
+        let mut world = World::new();
+        for service in SERVICES {
+            world.log(
+                service,
+                9,
+                &format!("{service} listening on http://127.0.0.1:{}", port(service)),
+                None,
+            );
+        }
+        let steps = world.evidence.scenario.steps.clone();
+        for (n, step) in steps.iter().enumerate() {
+            world.step(n, step);
+        }
+        world.counters(3, &[(200, 2)]);
+        let requests = world.evidence.scenario.requests_to("iss-distance");
+        let calls: Vec<(u16, usize)> = world.evidence.scenario.iss_calls().into_iter().collect();
+        world.counters(requests, &calls);
+        world.finish()
+    }
+
+    pub fn finish(mut self) -> Evidence {
+        self.evidence.refresh(&self.store);
+        self.evidence
+    }
+
+    fn step(&mut self, n: usize, step: &Step) {
+        let context = self.evidence.scenario.context.clone();
+        let trace = if step.propagates() {
+            unhex(&context.trace_id)
+        } else {
+            unhex(&format!("{:032x}", 0xabc0_0000 + n))
+        };
+        let parent = step.propagates().then(|| unhex(&context.parent_id));
+        match step.entry() {
+            "frontend" => {
+                let status = step.status_at("frontend").unwrap();
+                let page = self.server("frontend", "/", status, &trace, parent);
+                let url = format!("http://127.0.0.1:{}/distance?location=x", port("gateway"));
+                let call = self.client("frontend", &page, &url, step.status_at("gateway").unwrap());
+                self.gateway(step, &trace, Some(call.span));
+            }
+            "gateway" => self.gateway(step, &trace, None),
+            _ => self.iss_distance(step, &trace, None),
+        }
+    }
+
+    fn gateway(&mut self, step: &Step, trace: &[u8], parent: Option<Vec<u8>>) {
+        let server = self.server(
+            "gateway",
+            "/distance",
+            step.status_at("gateway").unwrap(),
+            trace,
+            parent,
+        );
+        let url = format!(
+            "http://127.0.0.1:{}/coordinates?location=x",
+            port("geolocator")
+        );
+        let geo = self.client("gateway", &server, &url, 200);
+        self.server("geolocator", "/coordinates", 200, trace, Some(geo.span));
+        let url = format!(
+            "http://127.0.0.1:{}/distance?latitude=1&longitude=2",
+            port("iss-distance")
+        );
+        let iss = self.client(
+            "gateway",
+            &server,
+            &url,
+            step.status_at("iss-distance").unwrap(),
+        );
+        self.iss_distance(step, trace, Some(iss.span));
+    }
+
+    fn iss_distance(&mut self, step: &Step, trace: &[u8], parent: Option<Vec<u8>>) {
+        let status = step.status_at("iss-distance").unwrap();
+        let server = self.server("iss-distance", "/distance", status, trace, parent);
+        let failed = status != 200;
+        let calculating = self.span(
+            "iss-distance",
+            "calculating-iss-distance",
+            span::SpanKind::Internal,
+            trace,
+            Some(server.span.clone()),
+            vec![],
+            failed,
+        );
+        self.log(
+            "iss-distance",
+            9,
+            "calculating the ISS distance",
+            Some(&calculating),
+        );
+        let Some(api) = step.iss_call() else {
+            self.log(
+                "iss-distance",
+                13,
+                "rejected: latitude must be a finite number, got \"abc\"",
+                Some(&calculating),
+            );
+            return;
+        };
+        let mut attributes = vec![];
+        if api == 200 {
+            attributes.push(kv("iss.latitude", stub::LATITUDE.parse::<f64>().unwrap()));
+            attributes.push(kv("iss.longitude", stub::LONGITUDE.parse::<f64>().unwrap()));
+        }
+        let getting = self.span(
+            "iss-distance",
+            "getting-iss-coordinates",
+            span::SpanKind::Internal,
+            trace,
+            Some(calculating.span.clone()),
+            attributes,
+            api != 200,
+        );
+        let client = self.client("iss-distance", &getting, STUB_URL, api);
+        self.evidence.stub_calls.push(StubCall {
+            status: api,
+            traceparent: Some(format!("00-{}-{}-01", hex(trace), hex(&client.span))),
+            tracestate: step.propagates().then(|| TRACESTATE.to_owned()),
+        });
+        if api != 200 {
+            self.log(
+                "iss-distance",
+                17,
+                &format!("could not get the ISS position: open-notify failed with {api}"),
+                Some(&getting),
+            );
+        }
+    }
+
+    fn server(
+        &mut self,
+        service: &str,
+        route: &str,
+        status: u16,
+        trace: &[u8],
+        parent: Option<Vec<u8>>,
+    ) -> Ids {
+        self.span(
+            service,
+            &format!("GET {route}"),
+            span::SpanKind::Server,
+            trace,
+            parent,
+            vec![
+                kv("http.request.method", "GET"),
+                kv("http.route", route),
+                kv("http.response.status_code", i64::from(status)),
+                kv("url.path", route),
+            ],
+            status >= 500,
+        )
+    }
+
+    fn client(&mut self, service: &str, parent: &Ids, url: &str, status: u16) -> Ids {
+        self.span(
+            service,
+            "GET",
+            span::SpanKind::Client,
+            &parent.trace,
+            Some(parent.span.clone()),
+            vec![
+                kv("http.request.method", "GET"),
+                kv("url.full", url),
+                kv("server.address", "127.0.0.1"),
+                kv("http.response.status_code", i64::from(status)),
+            ],
+            status >= 400,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn span(
+        &mut self,
+        service: &str,
+        name: &str,
+        kind: span::SpanKind,
+        trace: &[u8],
+        parent: Option<Vec<u8>>,
+        attributes: Vec<KeyValue>,
+        error: bool,
+    ) -> Ids {
+        self.next_span += 1;
+        let id = unhex(&format!("{:016x}", self.next_span));
+        let span = Span {
+            trace_id: trace.to_vec(),
+            span_id: id.clone(),
+            parent_span_id: parent.unwrap_or_default(),
+            name: name.to_owned(),
+            kind: kind as i32,
+            start_time_unix_nano: 1_000 + self.next_span,
+            end_time_unix_nano: 2_000 + self.next_span,
+            attributes,
+            status: error.then(|| Status {
+                code: status::StatusCode::Error as i32,
+                message: "failed".into(),
+            }),
+            ..Default::default()
+        };
+        self.store.ingest_traces(
+            ExportTraceServiceRequest {
+                resource_spans: vec![ResourceSpans {
+                    resource: Some(resource(service)),
+                    scope_spans: vec![ScopeSpans {
+                        scope: scope(service),
+                        spans: vec![span],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+            },
+            Protocol::Http,
+        );
+        Ids {
+            trace: trace.to_vec(),
+            span: id,
+        }
+    }
+
+    pub fn log(&mut self, service: &str, severity: i32, body: &str, inside: Option<&Ids>) {
+        let record = LogRecord {
+            time_unix_nano: 1_500,
+            severity_number: severity,
+            severity_text: match severity {
+                9 => "INFO",
+                13 => "WARN",
+                _ => "ERROR",
+            }
+            .into(),
+            body: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(body.to_owned())),
+            }),
+            trace_id: inside.map(|i| i.trace.clone()).unwrap_or_default(),
+            span_id: inside.map(|i| i.span.clone()).unwrap_or_default(),
+            ..Default::default()
+        };
+        self.store.ingest_logs(
+            ExportLogsServiceRequest {
+                resource_logs: vec![ResourceLogs {
+                    resource: Some(resource(service)),
+                    scope_logs: vec![ScopeLogs {
+                        scope: scope(service),
+                        log_records: vec![record],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+            },
+            Protocol::Http,
+        );
+    }
+
+    /// One export of iss-distance's two counters.
+    pub fn counters(&mut self, incoming: usize, iss: &[(u16, usize)]) {
+        let point = |attributes: Vec<KeyValue>, value: usize| NumberDataPoint {
+            attributes,
+            value: Some(number_data_point::Value::AsInt(value as i64)),
+            ..Default::default()
+        };
+        let counter = |name: &str, points: Vec<NumberDataPoint>| Metric {
+            name: name.to_owned(),
+            data: Some(metric::Data::Sum(Sum {
+                data_points: points,
+                aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                is_monotonic: true,
+            })),
+            ..Default::default()
+        };
+        let metrics = vec![
+            counter("incoming.requests", vec![point(vec![], incoming)]),
+            counter(
+                "iss.requests",
+                iss.iter()
+                    .map(|(status, n)| {
+                        point(
+                            vec![kv("http.response.status_code", i64::from(*status))],
+                            *n,
+                        )
+                    })
+                    .collect(),
+            ),
+        ];
+        self.store.ingest_metrics(
+            ExportMetricsServiceRequest {
+                resource_metrics: vec![ResourceMetrics {
+                    resource: Some(resource("iss-distance")),
+                    scope_metrics: vec![ScopeMetrics {
+                        scope: scope("iss-distance"),
+                        metrics,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+            },
+            Protocol::Http,
+        );
+    }
+}
+
+/// The evidence of the uninstrumented services: console lines without a resource, nothing
+/// received, the ISS API called without trace headers.
+pub fn uninstrumented() -> Evidence {
+    let mut evidence = World::new().finish();
+    for (service, lines) in &mut evidence.console {
+        *lines = vec![format!(
+            "2026-11-20T10:00:00Z  INFO service_kit::server: {service} listening on http://127.0.0.1:5000"
+        )];
+    }
+    evidence.stub_calls = evidence
+        .scenario
+        .steps
+        .iter()
+        .filter_map(Step::iss_call)
+        .map(|status| StubCall {
+            status,
+            traceparent: None,
+            tracestate: None,
+        })
+        .collect();
+    evidence
+}
+
+/// Failed lines of sections 0..=`section`, by what they check.
+pub fn failures(evidence: &Evidence, section: u8) -> BTreeMap<String, String> {
+    super::evaluate(evidence, section)
+        .into_iter()
+        .flat_map(|(_, checks)| checks)
+        .filter(|c| !c.passed())
+        .map(|c| (c.what.clone(), c.line()))
+        .collect()
+}

@@ -1,0 +1,444 @@
+//! `workshop check N`: is section N done? It builds the services in the working tree, starts
+//! them on free ports next to a stub ISS API and an in-process OTLP receiver, drives a fixed
+//! scenario (see [`scenario`]), stops them gracefully and checks what arrived against what
+//! sections 0..=N promise, as a checklist.
+//!
+//! - `scenario`: the requests, and every number the checks expect, derived from them;
+//! - `stub`: the ISS API stand-in, which also records the trace headers it receives;
+//! - `evidence`: what a run observed, the one input of every check;
+//! - `section0` … `section4`: the checks, pure functions of the evidence;
+//! - `report`: the ✓/✗ checklist.
+
+mod evidence;
+#[cfg(test)]
+mod fixtures;
+mod report;
+mod scenario;
+mod section0;
+mod section1;
+mod section2;
+mod section3;
+mod section4;
+mod stub;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use otlp_receiver::{Protocol, Receiver, ReceiverConfig};
+
+use crate::build::{build_services, workspace_root};
+use crate::ports::Ports;
+use crate::services::{self, Options, wiring};
+use crate::stop::StopSignal;
+
+use evidence::{Evidence, short};
+use report::{Check, Report};
+use scenario::{Scenario, TraceContext};
+
+/// How long the services get to stop and flush after SIGTERM.
+const GRACE: Duration = Duration::from_secs(10);
+/// How long to wait for late telemetry after the services have stopped.
+const LATE: Duration = Duration::from_secs(2);
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The section to check (0 to 4); sections before it are checked too.
+    #[arg(value_parser = clap::value_parser!(u8).range(0..=4))]
+    section: u8,
+    /// The workspace to build and check [default: the one this binary was built from].
+    #[arg(long, value_name = "DIR")]
+    tree: Option<PathBuf>,
+    /// How the services export (OTEL_EXPORTER_OTLP_PROTOCOL).
+    #[arg(long, value_enum, default_value = "http/protobuf")]
+    protocol: OtlpProtocol,
+    /// Also print the services' output and everything that arrived.
+    #[arg(long)]
+    verbose: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OtlpProtocol {
+    #[value(name = "grpc")]
+    Grpc,
+    #[value(name = "http/protobuf")]
+    HttpProtobuf,
+}
+
+impl OtlpProtocol {
+    fn receiver(self) -> Protocol {
+        match self {
+            OtlpProtocol::Grpc => Protocol::Grpc,
+            OtlpProtocol::HttpProtobuf => Protocol::Http,
+        }
+    }
+}
+
+/// One section: its title and its checks.
+type Section = (&'static str, fn(&Evidence) -> Vec<Check>);
+
+/// The checks of sections 0..=`section`, titled.
+pub fn evaluate(evidence: &Evidence, section: u8) -> Vec<(&'static str, Vec<Check>)> {
+    let sections: [Section; 5] = [
+        (section0::TITLE, section0::check),
+        (section1::TITLE, section1::check),
+        (section2::TITLE, section2::check),
+        (section3::TITLE, section3::check),
+        (section4::TITLE, section4::check),
+    ];
+    sections
+        .into_iter()
+        .take(usize::from(section) + 1)
+        .map(|(title, check)| (title, check(evidence)))
+        .collect()
+}
+
+fn all_pass(evidence: &Evidence, section: u8) -> bool {
+    evaluate(evidence, section)
+        .iter()
+        .all(|(_, checks)| checks.iter().all(Check::passed))
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let mut stop = StopSignal::listen()?;
+    let tree = match &args.tree {
+        Some(tree) => tree
+            .canonicalize()
+            .with_context(|| format!("--tree {}", tree.display()))?,
+        None => workspace_root(),
+    };
+    if !tree.join("Cargo.toml").is_file() {
+        bail!("--tree {}: no Cargo.toml there", tree.display());
+    }
+    eprintln!("building the services in {} …", tree.display());
+    let built = tokio::select! {
+        built = build_services(&tree, false) => built,
+        () = stop.recv() => bail!("interrupted"),
+    };
+    let mut report = Report::default();
+    let binaries = match built {
+        Ok(binaries) => binaries,
+        Err(error) => {
+            report.add(
+                "Setup",
+                vec![Check::new(
+                    "the services build",
+                    "cargo's errors above",
+                    Err(format!("{error:#}")),
+                )],
+            );
+            print!("{}", report.render());
+            bail!("the services do not build");
+        }
+    };
+    let started = Instant::now();
+    eprintln!("checking section {} …", args.section);
+    let (setup, evidence) = tokio::select! {
+        observed = observe(&args, &binaries) => observed?,
+        () = stop.recv() => bail!("interrupted"),
+    };
+    if args.verbose {
+        print!("{}", arrived(&evidence));
+    }
+    let mut checks = vec![Check::new("the services build", "", Ok(()))];
+    checks.extend(setup);
+    report.add("Setup", checks);
+    for (title, checks) in evaluate(&evidence, args.section) {
+        report.add(title, checks);
+    }
+    print!("{}", report.render());
+    let took = started.elapsed();
+    if report.passed() {
+        println!(
+            "Section {} is done: all {} checks pass ({:.1} s after the build).",
+            args.section,
+            report.checks().count(),
+            took.as_secs_f64()
+        );
+        Ok(())
+    } else {
+        println!(
+            "{} of {} checks fail ({:.1} s after the build).",
+            report.failures(),
+            report.checks().count(),
+            took.as_secs_f64()
+        );
+        bail!("section {} is not done yet", args.section)
+    }
+}
+
+/// Runs the services through the scenario and collects the evidence, with the setup's
+/// own checks (start, answers, stop).
+async fn observe(
+    args: &Args,
+    binaries: &BTreeMap<String, PathBuf>,
+) -> anyhow::Result<(Vec<Check>, Evidence)> {
+    let receiver = Receiver::start(ReceiverConfig::ephemeral()).await?;
+    let stub = stub::IssStub::start().await?;
+    let ports = free_ports()?;
+    let run_id = random_hex(8);
+    let protocol = args.protocol.receiver();
+    let endpoint = match protocol {
+        Protocol::Grpc => receiver.grpc_endpoint(),
+        Protocol::Http => receiver.http_endpoint(),
+    };
+    let mut env = wiring(&ports);
+    env.extend([
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        (
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            section1::protocol_name(protocol).to_owned(),
+        ),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "500".to_owned()),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            format!("workshop.check.run={run_id}"),
+        ),
+        ("NO_COLOR", "1".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+        ("ISS_SOURCE", "api".to_owned()),
+        ("ISS_API_URL", stub.url()),
+    ]);
+    let options = Options {
+        capture: true,
+        echo: args.verbose,
+        drop_env_prefix: Some("OTEL_"),
+    };
+    let scenario = Scenario::standard(TraceContext {
+        trace_id: random_hex(16),
+        parent_id: random_hex(8),
+    });
+    let mut running = services::start_with(binaries, &ports, &env, options)?;
+    let outputs: Vec<(String, services::Output)> = ports
+        .all()
+        .iter()
+        .filter_map(|(name, _)| Some((name.to_string(), running.output(name)?)))
+        .collect();
+
+    let mut setup = Vec::new();
+    let healthy = running.wait_healthy(Duration::from_secs(30)).await;
+    let outcomes = match &healthy {
+        Ok(()) => scenario::drive(&scenario, &ports, |status| stub.answer_with(status)).await?,
+        Err(_) => Vec::new(),
+    };
+    if healthy.is_err() && !args.verbose {
+        // Their output was not shown; show the end of it, which says why.
+        for (name, output) in &outputs {
+            let lines = output.lines();
+            for line in &lines[lines.len().saturating_sub(15)..] {
+                eprintln!("{name:>12} | {line}");
+            }
+        }
+    }
+    let ended = running.stop(GRACE).await;
+    setup.push(Check::new(
+        "the services start and answer /healthz",
+        "the services' output (run with --verbose)",
+        healthy.map_err(|e| format!("{e:#}")),
+    ));
+    let wrong: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.as_expected())
+        .map(|o| match &o.answer {
+            Ok(status) => format!(
+                "{} answered {status}, expected {}",
+                o.step.describe(),
+                o.step.expected_status()
+            ),
+            Err(error) => format!("{}: {error}", o.step.describe()),
+        })
+        .collect();
+    setup.push(Check::new(
+        format!(
+            "the scenario's {} requests get the expected answers",
+            scenario.steps.len()
+        ),
+        "the services' output (run with --verbose)",
+        if outcomes.is_empty() {
+            Err("not sent: the services did not start".to_owned())
+        } else if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(report::first(&wrong, 2))
+        },
+    ));
+    let unclean: Vec<String> = ended
+        .iter()
+        .filter_map(|(name, status)| match status {
+            Some(status) if status.success() => None,
+            Some(status) => Some(format!("{name} exited with {status}")),
+            None => Some(format!("{name} had to be killed")),
+        })
+        .collect();
+    setup.push(Check::new(
+        format!(
+            "the services stop within {} s of SIGTERM and exit 0",
+            GRACE.as_secs()
+        ),
+        "services/telemetry/src/lib.rs (shutdown)",
+        if unclean.is_empty() {
+            Ok(())
+        } else {
+            Err(unclean.join(", "))
+        },
+    ));
+
+    let mut server_addresses: Vec<String> = ports
+        .all()
+        .iter()
+        .map(|(_, port)| format!("127.0.0.1:{port}"))
+        .collect();
+    server_addresses.push(stub.addr().to_string());
+    server_addresses.push(receiver.grpc_addr().to_string());
+    server_addresses.push(receiver.http_addr().to_string());
+    let mut evidence = Evidence {
+        run_id,
+        protocol,
+        scenario,
+        outcomes,
+        console: outputs
+            .into_iter()
+            .map(|(name, output)| (name, output.lines()))
+            .collect(),
+        stub_url: stub.url(),
+        stub_calls: stub.calls(),
+        server_addresses,
+        spans: Vec::new(),
+        logs: Vec::new(),
+        metrics: Vec::new(),
+    };
+    // Late batches: from section 1 on, wait (briefly) until everything expected is there.
+    let store = receiver.store();
+    if args.section >= 1 {
+        let base = evidence.clone();
+        store
+            .wait_until(LATE, |store| {
+                let mut now = base.clone();
+                now.refresh(store);
+                all_pass(&now, args.section)
+            })
+            .await;
+    }
+    evidence.refresh(&store);
+    receiver.shutdown().await;
+    stub.stop();
+    Ok((setup, evidence))
+}
+
+/// Four free loopback ports (not necessarily consecutive).
+fn free_ports() -> anyhow::Result<Ports> {
+    let listeners = (0..4)
+        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let port = |i: usize| -> anyhow::Result<u16> { Ok(listeners[i].local_addr()?.port()) };
+    Ok(Ports {
+        frontend: port(0)?,
+        gateway: port(1)?,
+        geolocator: port(2)?,
+        iss_distance: port(3)?,
+    })
+}
+
+/// `bytes` random bytes as lower-case hex, never all zeros (an invalid trace or span id).
+fn random_hex(bytes: usize) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::new();
+    let state = std::collections::hash_map::RandomState::new();
+    let mut n = 0u64;
+    while out.len() < bytes * 2 {
+        let mut hasher = state.build_hasher();
+        hasher.write_u64(n);
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        out.push_str(&format!("{:016x}", hasher.finish() | 1));
+        n += 1;
+    }
+    out.truncate(bytes * 2);
+    out
+}
+
+/// `--verbose`: what arrived, for reading alongside the checklist.
+fn arrived(evidence: &Evidence) -> String {
+    use std::fmt::Write;
+    let mut out = String::from("What arrived\n");
+    for outcome in &evidence.outcomes {
+        let _ = writeln!(
+            out,
+            "  request {} → {}",
+            outcome.step.describe(),
+            outcome
+                .answer
+                .as_ref()
+                .map_or_else(|e| e.clone(), |s| s.to_string())
+        );
+    }
+    for (service, lines) in &evidence.console {
+        let resource = lines
+            .iter()
+            .find(|l| l.contains(evidence::RESOURCE_MARKER))
+            .map_or("(no resource line)", String::as_str);
+        let _ = writeln!(out, "  console {service:>12}: {resource}");
+    }
+    for (n, call) in evidence.stub_calls.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  ISS API request {}: answered {}, traceparent {:?}, tracestate {:?}",
+            n + 1,
+            call.status,
+            call.traceparent,
+            call.tracestate
+        );
+    }
+    for span in &evidence.spans {
+        let _ = writeln!(
+            out,
+            "  span   {:>12} {:<8} {:?} trace {}… span {} parent {} status {} {:?}",
+            span.service_name().unwrap_or("?"),
+            span.kind().to_string(),
+            span.name(),
+            short(&span.trace_id()),
+            span.span_id(),
+            span.parent_span_id().unwrap_or_else(|| "-".into()),
+            span.status().code,
+            span.attributes()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+        );
+    }
+    for log in &evidence.logs {
+        let _ = writeln!(
+            out,
+            "  log    {:>12} {:<5} {:?} trace {}",
+            log.service_name().unwrap_or("?"),
+            log.level().to_string(),
+            log.body_text(),
+            log.trace_id().as_deref().map_or("-", short)
+        );
+    }
+    for metric in &evidence.metrics {
+        let points: Vec<String> = metric
+            .points()
+            .iter()
+            .map(|p| format!("{:?} {:?}", p.attributes, p.value))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  metric {:>12} {} ({}, meter {:?}) {}",
+            metric.service_name().unwrap_or("?"),
+            metric.name(),
+            metric.kind(),
+            metric.origin.scope.name,
+            points.join("; ")
+        );
+    }
+    out.push('\n');
+    out
+}

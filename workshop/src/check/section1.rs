@@ -1,0 +1,235 @@
+//! Section 1 · metrics: iss-distance's two counters, and from here on the resource of
+//! everything that arrives.
+
+use std::collections::BTreeMap;
+
+use otlp_receiver::{AttrValue, MetricKind, Origin, ReceivedMetric, Temporality};
+
+use super::evidence::{Evidence, ResourceProblems};
+use super::report::{Check, first};
+
+pub const TITLE: &str = "Section 1 · metrics";
+const PROVIDER: &str = "services/telemetry/src/lib.rs";
+const INCOMING: &str = "services/iss-distance/src/lib.rs";
+const ISS: &str = "services/iss-distance/src/position.rs";
+pub const METER: &str = "iss-distance";
+pub const STATUS: &str = "http.response.status_code";
+
+pub fn check(evidence: &Evidence) -> Vec<Check> {
+    let mut checks = vec![resource_of_everything(evidence), protocol(evidence)];
+    let incoming = evidence.latest_metric("iss-distance", "incoming.requests");
+    let expected = evidence.scenario.requests_to("iss-distance");
+    checks.push(Check::new(
+        "iss-distance exports the counter incoming.requests (meter `iss-distance`)",
+        INCOMING,
+        exported(incoming),
+    ));
+    checks.push(Check::new(
+        "incoming.requests is a monotonic counter with cumulative temporality",
+        PROVIDER,
+        counter_kind(incoming),
+    ));
+    checks.push(Check::new(
+        format!("iss-distance exports incoming.requests = {expected}"),
+        INCOMING,
+        value_without_attributes(incoming, expected),
+    ));
+
+    let iss = evidence.latest_metric("iss-distance", "iss.requests");
+    checks.push(Check::new(
+        "iss-distance exports the counter iss.requests (meter `iss-distance`)",
+        ISS,
+        exported(iss),
+    ));
+    checks.push(Check::new(
+        "iss.requests is a monotonic counter with cumulative temporality",
+        PROVIDER,
+        counter_kind(iss),
+    ));
+    for (status, count) in evidence.scenario.iss_calls() {
+        checks.push(Check::new(
+            format!("iss.requests{{{STATUS}={status}}} = {count}"),
+            ISS,
+            value_for_status(iss, status, count),
+        ));
+    }
+    checks
+}
+
+/// Every span, log record and metric that arrived carries the resource.
+fn resource_of_everything(evidence: &Evidence) -> Check {
+    let origins = evidence
+        .spans
+        .iter()
+        .map(|s| (&s.origin, "span"))
+        .chain(evidence.logs.iter().map(|l| (&l.origin, "log record")))
+        .chain(evidence.metrics.iter().map(|m| (&m.origin, "metric")));
+    // Problems by the service that sent them, once each.
+    let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut any = false;
+    for (origin, what) in origins {
+        any = true;
+        let found = ResourceProblems::of(&origin.resource, None, &evidence.run_id).all();
+        if !found.is_empty() {
+            let sender = sender(origin);
+            let entry = problems.entry(format!("{sender}'s {what}s")).or_default();
+            for problem in found {
+                if !entry.contains(&problem) {
+                    entry.push(problem);
+                }
+            }
+        }
+    }
+    let result = if !any {
+        Err("nothing arrived at the OTLP receiver".to_owned())
+    } else if problems.is_empty() {
+        Ok(())
+    } else {
+        let lines: Vec<String> = problems
+            .into_iter()
+            .map(|(who, p)| format!("{who}: {}", p.join(", ")))
+            .collect();
+        Err(first(&lines, 3))
+    };
+    Check::new(
+        "everything exported carries the resource (service.name, service.version, deployment.environment.name = dev, workshop.check.run)",
+        PROVIDER,
+        result,
+    )
+}
+
+fn sender(origin: &Origin) -> String {
+    origin
+        .service_name()
+        .map_or_else(|| "an unnamed service".to_owned(), str::to_owned)
+}
+
+/// Everything arrived over the protocol `OTEL_EXPORTER_OTLP_PROTOCOL` names.
+fn protocol(evidence: &Evidence) -> Check {
+    let any =
+        !(evidence.spans.is_empty() && evidence.logs.is_empty() && evidence.metrics.is_empty());
+    let wrong: Vec<String> = evidence
+        .spans
+        .iter()
+        .map(|s| &s.origin)
+        .chain(evidence.logs.iter().map(|l| &l.origin))
+        .chain(evidence.metrics.iter().map(|m| &m.origin))
+        .filter(|o| o.protocol != evidence.protocol)
+        .map(|o| format!("{} over {}", sender(o), o.protocol))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Check::new(
+        format!(
+            "telemetry arrives over OTLP {} (OTEL_EXPORTER_OTLP_PROTOCOL is honoured)",
+            protocol_name(evidence.protocol)
+        ),
+        PROVIDER,
+        if !any {
+            Err("nothing arrived at the OTLP receiver".to_owned())
+        } else if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("got {}", wrong.join(", ")))
+        },
+    )
+}
+
+pub fn protocol_name(protocol: otlp_receiver::Protocol) -> &'static str {
+    match protocol {
+        otlp_receiver::Protocol::Grpc => "grpc",
+        otlp_receiver::Protocol::Http => "http/protobuf",
+    }
+}
+
+fn exported(metric: Option<&ReceivedMetric>) -> Result<(), String> {
+    let metric = metric.ok_or("got nothing")?;
+    let scope = &metric.origin.scope.name;
+    if scope != METER {
+        return Err(format!("it comes from the meter {scope:?}, not {METER:?}"));
+    }
+    Ok(())
+}
+
+fn counter_kind(metric: Option<&ReceivedMetric>) -> Result<(), String> {
+    let metric = metric.ok_or("got nothing")?;
+    match metric.kind() {
+        MetricKind::Sum {
+            monotonic: true,
+            temporality: Temporality::Cumulative,
+        } => Ok(()),
+        MetricKind::Sum {
+            monotonic: true,
+            temporality,
+        } => Err(format!(
+            "its temporality is {temporality:?}; Prometheus needs Cumulative"
+        )),
+        other => Err(format!("it is a {other}, not a counter")),
+    }
+}
+
+fn value_without_attributes(
+    metric: Option<&ReceivedMetric>,
+    expected: usize,
+) -> Result<(), String> {
+    let metric = metric.ok_or("got nothing")?;
+    let points = metric.points();
+    let Some(point) = points.iter().find(|p| p.attributes.is_empty()) else {
+        return match points.first() {
+            Some(p) => Err(format!(
+                "its points have attributes ({}); it should have none",
+                describe(&p.attributes)
+            )),
+            None => Err("it has no data points".to_owned()),
+        };
+    };
+    compare(point.value.as_f64(), expected)
+}
+
+fn value_for_status(
+    metric: Option<&ReceivedMetric>,
+    status: u16,
+    expected: usize,
+) -> Result<(), String> {
+    let metric = metric.ok_or("got nothing")?;
+    if let Some(point) = metric.point_with(STATUS, i64::from(status)) {
+        return compare(point.value.as_f64(), expected);
+    }
+    if metric.point_with(STATUS, status.to_string()).is_some() {
+        return Err(format!(
+            "{STATUS} is the string \"{status}\"; record it as an integer"
+        ));
+    }
+    let seen: Vec<String> = metric
+        .points()
+        .iter()
+        .map(|p| describe(&p.attributes))
+        .collect();
+    if seen.is_empty() {
+        Err("got nothing".to_owned())
+    } else {
+        Err(format!("got nothing; its points have {}", seen.join(" / ")))
+    }
+}
+
+fn compare(value: Option<f64>, expected: usize) -> Result<(), String> {
+    match value {
+        Some(v) if v == expected as f64 => Ok(()),
+        Some(v) => Err(format!("got {v}")),
+        None => Err("its point has no number".to_owned()),
+    }
+}
+
+fn describe(attributes: &otlp_receiver::Attributes) -> String {
+    if attributes.is_empty() {
+        return "no attributes".to_owned();
+    }
+    attributes
+        .iter()
+        .map(|(k, v)| match v {
+            AttrValue::String(s) => format!("{k}={s:?}"),
+            v => format!("{k}={v}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,200 @@
+//! Section 2 · logs: every service sends log records; iss-distance's say what happened, at
+//! the right severity, without the client's IP address.
+
+use otlp_receiver::{AttrValue, Level, ReceivedLog};
+
+use super::evidence::{Evidence, SERVICES, excerpt};
+use super::report::{Check, first, list};
+
+pub const TITLE: &str = "Section 2 · logs";
+const BRIDGE: &str = "services/telemetry/src/lib.rs";
+const HANDLER: &str = "services/iss-distance/src/lib.rs";
+const POSITION: &str = "services/iss-distance/src/position.rs";
+
+/// The body iss-distance logs once per request to /distance.
+pub const CALCULATING: &str = "calculating the ISS distance";
+/// Part of the WARN body when coordinates are rejected.
+pub const REJECTED: &str = "latitude";
+/// Part of the ERROR body when the ISS API fails.
+pub const ISS_FAILED: &str = "ISS position";
+/// The client's address in the check's requests.
+pub const CLIENT_IP: &str = "127.0.0.1";
+
+pub fn check(evidence: &Evidence) -> Vec<Check> {
+    let silent: Vec<String> = SERVICES
+        .iter()
+        .filter(|s| evidence.logs_of(s).next().is_none())
+        .map(|s| s.to_string())
+        .collect();
+    let scenario = &evidence.scenario;
+    vec![
+        Check::new(
+            "every service sends log records",
+            BRIDGE,
+            if silent.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("none from {}", list(&silent)))
+            },
+        ),
+        Check::new(
+            "iss-distance logs `listening on …` at INFO when it starts",
+            BRIDGE,
+            records(evidence, "listening on", Level::Info, 1, AtLeast),
+        ),
+        Check::new(
+            format!(
+                "iss-distance logs `{CALCULATING}` at INFO once per request ({})",
+                scenario.requests_to("iss-distance")
+            ),
+            HANDLER,
+            records(
+                evidence,
+                CALCULATING,
+                Level::Info,
+                scenario.requests_to("iss-distance"),
+                Exactly,
+            ),
+        ),
+        Check::new(
+            format!("iss-distance logs a WARN about the rejected `{REJECTED}`"),
+            HANDLER,
+            records(
+                evidence,
+                REJECTED,
+                Level::Warn,
+                scenario.rejected(),
+                AtLeast,
+            ),
+        ),
+        Check::new(
+            format!("iss-distance logs an ERROR when it cannot get the `{ISS_FAILED}`"),
+            POSITION,
+            records(
+                evidence,
+                ISS_FAILED,
+                Level::Error,
+                scenario
+                    .iss_calls()
+                    .iter()
+                    .filter(|(status, _)| **status != 200)
+                    .map(|(_, n)| n)
+                    .sum(),
+                AtLeast,
+            ),
+        ),
+        Check::new(
+            format!("no log record contains the client's IP address {CLIENT_IP} (personal data)"),
+            HANDLER,
+            no_client_ip(evidence),
+        ),
+    ]
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Count {
+    Exactly,
+    AtLeast,
+}
+use Count::{AtLeast, Exactly};
+
+/// iss-distance's records whose body contains `text`: `expected` of them (or more) at
+/// `level`.
+fn records(
+    evidence: &Evidence,
+    text: &str,
+    level: Level,
+    expected: usize,
+    count: Count,
+) -> Result<(), String> {
+    let matching: Vec<&ReceivedLog> = evidence
+        .logs_of("iss-distance")
+        .filter(|l| l.body_text().contains(text))
+        .collect();
+    let at_level = matching.iter().filter(|l| l.level() == level).count();
+    let enough = match count {
+        Exactly => at_level == expected,
+        AtLeast => at_level >= expected,
+    };
+    if enough {
+        return Ok(());
+    }
+    if evidence.logs_of("iss-distance").next().is_none() {
+        return Err("iss-distance sent no log records".to_owned());
+    }
+    let wrong: Vec<String> = matching
+        .iter()
+        .filter(|l| l.level() != level)
+        .map(|l| format!("{} (severity_number {})", l.level(), l.severity_number()))
+        .collect();
+    let mut problem = format!("got {at_level} at {level}");
+    if !wrong.is_empty() {
+        problem.push_str(&format!(", and {} at {}", wrong.len(), first(&wrong, 2)));
+    }
+    if count == Exactly {
+        problem.push_str(&format!(", expected {expected}"));
+    }
+    Err(problem)
+}
+
+/// No body or attribute mentions the client's address. Servers' own addresses
+/// (`127.0.0.1:<port>` of a service, the stub or the receiver) are allowed: `listening on
+/// http://127.0.0.1:5003` is not personal data.
+fn no_client_ip(evidence: &Evidence) -> Result<(), String> {
+    if evidence.logs.is_empty() {
+        return Err("no log records to look at".to_owned());
+    }
+    let mut found = Vec::new();
+    for log in &evidence.logs {
+        let mut texts = vec![("body".to_owned(), log.body_text())];
+        for (key, value) in log.attributes() {
+            texts.push((key, flatten(&value)));
+        }
+        for (place, text) in texts {
+            if mentions_client(&text, &evidence.server_addresses) {
+                found.push(format!(
+                    "{} {place}: {}",
+                    log.service_name().unwrap_or("?"),
+                    excerpt(&text, 60)
+                ));
+            }
+        }
+    }
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(first(&found, 2))
+    }
+}
+
+fn flatten(value: &AttrValue) -> String {
+    value.to_string()
+}
+
+fn mentions_client(text: &str, servers: &[String]) -> bool {
+    text.match_indices(CLIENT_IP).any(|(at, _)| {
+        let from = &text[at..];
+        // A server's address, and not the start of a longer port number.
+        !servers.iter().any(|server| {
+            from.starts_with(server.as_str())
+                && !from[server.len()..].starts_with(|c: char| c.is_ascii_digit())
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_addresses_are_not_the_client() {
+        let servers = vec!["127.0.0.1:5003".to_owned()];
+        assert!(!mentions_client(
+            "iss-distance listening on http://127.0.0.1:5003",
+            &servers
+        ));
+        assert!(mentions_client("request from 127.0.0.1", &servers));
+        assert!(mentions_client("request from 127.0.0.1:40112", &servers));
+        assert!(mentions_client("request from 127.0.0.1:50031", &servers));
+    }
+}

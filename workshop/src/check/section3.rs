@@ -1,0 +1,372 @@
+//! Section 3 · traces in iss-distance: `calculating-iss-distance` with a child
+//! `getting-iss-coordinates`, the HTTP attributes of the ISS API call, error statuses, and
+//! log records that point at their span.
+
+use std::collections::BTreeMap;
+
+use otlp_receiver::{AttrValue, ReceivedSpan, SpanKind, StatusCode};
+
+use super::evidence::{Evidence, short};
+use super::report::{Check, first};
+use super::section2::{CALCULATING, ISS_FAILED, REJECTED};
+use super::stub;
+
+pub const TITLE: &str = "Section 3 · traces";
+const HANDLER: &str = "services/iss-distance/src/lib.rs";
+const POSITION: &str = "services/iss-distance/src/position.rs";
+const BRIDGE: &str = "services/telemetry/src/lib.rs";
+
+pub const CALCULATING_SPAN: &str = "calculating-iss-distance";
+pub const GETTING_SPAN: &str = "getting-iss-coordinates";
+
+/// A `getting-iss-coordinates` span with what the check found about its HTTP call.
+struct Call<'a> {
+    span: &'a ReceivedSpan,
+    /// Where the HTTP attributes are: the span itself or its CLIENT child.
+    http: &'a ReceivedSpan,
+    status: Option<i64>,
+}
+
+pub fn check(evidence: &Evidence) -> Vec<Check> {
+    let scenario = &evidence.scenario;
+    let calculating: Vec<&ReceivedSpan> = evidence
+        .spans_named("iss-distance", CALCULATING_SPAN)
+        .collect();
+    let getting: Vec<&ReceivedSpan> = evidence.spans_named("iss-distance", GETTING_SPAN).collect();
+    let calls: Vec<Call> = getting.iter().map(|s| call(evidence, s)).collect();
+    let expected_calls: usize = scenario.iss_calls().values().sum();
+
+    let mut checks = vec![Check::new(
+        format!(
+            "iss-distance records a `{CALCULATING_SPAN}` span per request ({})",
+            scenario.requests_to("iss-distance")
+        ),
+        HANDLER,
+        count(calculating.len(), scenario.requests_to("iss-distance")),
+    )];
+
+    let orphans: Vec<String> = getting
+        .iter()
+        .filter(|g| !calculating.iter().any(|c| g.is_child_of(c)))
+        .map(|g| format!("trace {}…", short(&g.trace_id())))
+        .collect();
+    checks.push(Check::new(
+        format!("a child `{GETTING_SPAN}` per request that passed validation ({expected_calls})"),
+        POSITION,
+        count(getting.len(), expected_calls).and_then(|()| {
+            if orphans.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "not a child of `{CALCULATING_SPAN}`: {}",
+                    first(&orphans, 2)
+                ))
+            }
+        }),
+    ));
+
+    checks.push(Check::new(
+        format!(
+            "the ISS API call has http.request.method = GET, url.full = {}, http.response.status_code",
+            evidence.stub_url
+        ),
+        POSITION,
+        http_attributes(evidence, &calls),
+    ));
+    checks.push(Check::new(
+        format!("`{GETTING_SPAN}` records iss.latitude and iss.longitude (doubles) on success"),
+        POSITION,
+        position(&calls),
+    ));
+    checks.push(Check::new(
+        format!(
+            "the ISS API failure sets status ERROR on `{GETTING_SPAN}` and `{CALCULATING_SPAN}`"
+        ),
+        POSITION,
+        failure_status(evidence, &calls, expected_calls),
+    ));
+    checks.push(Check::new(
+        format!("the rejected request sets status ERROR on `{CALCULATING_SPAN}`"),
+        HANDLER,
+        rejected_status(evidence, &calculating),
+    ));
+    checks.push(Check::new(
+        "successful requests' spans have status OK or unset",
+        HANDLER,
+        success_status(evidence, &calls),
+    ));
+    checks.push(Check::new(
+        "log records written in a request carry the trace_id and span_id of one of its spans",
+        BRIDGE,
+        log_context(evidence),
+    ));
+    checks
+}
+
+fn count(got: usize, expected: usize) -> Result<(), String> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(format!("got {got}"))
+    }
+}
+
+fn call<'a>(evidence: &'a Evidence, span: &'a ReceivedSpan) -> Call<'a> {
+    let has_http = |s: &ReceivedSpan| s.attribute("http.request.method").is_some();
+    let http = if has_http(span) {
+        span
+    } else {
+        evidence
+            .children_of(span)
+            .find(|c| c.kind() == SpanKind::Client && has_http(c))
+            .unwrap_or(span)
+    };
+    let status = http
+        .attribute("http.response.status_code")
+        .and_then(|v| v.as_i64());
+    Call { span, http, status }
+}
+
+fn http_attributes(evidence: &Evidence, calls: &[Call]) -> Result<(), String> {
+    if calls.is_empty() {
+        return Err(format!("no `{GETTING_SPAN}` spans"));
+    }
+    let mut problems = Vec::new();
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    for call in calls {
+        let trace = short_trace(call.span);
+        let text = |key: &str| call.http.attribute(key).map(|v| v.to_string());
+        match text("http.request.method").as_deref() {
+            Some("GET") => {}
+            Some(other) => problems.push(format!("{trace}: http.request.method is {other:?}")),
+            None => problems.push(format!(
+                "{trace}: no http.request.method on the span or a CLIENT child"
+            )),
+        }
+        match text("url.full") {
+            Some(url) if url == evidence.stub_url => {}
+            Some(url) => problems.push(format!("{trace}: url.full is {url:?}")),
+            None => problems.push(format!("{trace}: no url.full")),
+        }
+        match (
+            call.status,
+            call.http.attribute("http.response.status_code"),
+        ) {
+            (Some(status), _) => {
+                *statuses.entry(status as u16).or_default() += 1;
+            }
+            (None, Some(other)) => problems.push(format!(
+                "{trace}: http.response.status_code is {other:?}, not an integer"
+            )),
+            (None, None) => problems.push(format!("{trace}: no http.response.status_code")),
+        }
+    }
+    if problems.is_empty() && statuses != evidence.scenario.iss_calls() {
+        problems.push(format!(
+            "status codes {}, expected {}",
+            counted(&statuses),
+            counted(&evidence.scenario.iss_calls())
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(first(&problems, 2))
+    }
+}
+
+fn position(calls: &[Call]) -> Result<(), String> {
+    let expected = |text: &str| text.parse::<f64>().expect("the stub's position is numeric");
+    let successes: Vec<&Call> = calls.iter().filter(|c| c.status == Some(200)).collect();
+    if successes.is_empty() {
+        return Err("no successful ISS API call to look at".to_owned());
+    }
+    let mut problems = Vec::new();
+    for call in successes {
+        for (key, value) in [
+            ("iss.latitude", expected(stub::LATITUDE)),
+            ("iss.longitude", expected(stub::LONGITUDE)),
+        ] {
+            match call.span.attribute(key) {
+                Some(AttrValue::Double(d)) if (d - value).abs() < 1e-6 => {}
+                Some(AttrValue::Double(d)) => {
+                    problems.push(format!("{key} is {d}, the ISS API said {value}"))
+                }
+                Some(other) => problems.push(format!("{key} is {other:?}, not a double")),
+                None => problems.push(format!("{}: no {key}", short_trace(call.span))),
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(first(&problems, 2))
+    }
+}
+
+fn failure_status(
+    evidence: &Evidence,
+    calls: &[Call],
+    expected_calls: usize,
+) -> Result<(), String> {
+    let failures: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.status.is_some_and(|s| s != 200))
+        .collect();
+    let expected: usize = evidence
+        .scenario
+        .iss_calls()
+        .iter()
+        .filter(|(s, _)| **s != 200)
+        .map(|(_, n)| n)
+        .sum();
+    if failures.len() != expected {
+        return Err(
+            if calls.len() == expected_calls && calls.iter().all(|c| c.status.is_none()) {
+                "cannot tell which call failed: no http.response.status_code".to_owned()
+            } else {
+                format!(
+                    "found {} failed ISS API calls, expected {expected}",
+                    failures.len()
+                )
+            },
+        );
+    }
+    let mut problems = Vec::new();
+    for call in failures {
+        if call.span.status().code != StatusCode::Error {
+            problems.push(format!(
+                "`{GETTING_SPAN}` has status {}",
+                call.span.status().code
+            ));
+        }
+        match evidence.parent_of(call.span) {
+            Some(parent) if parent.status().code == StatusCode::Error => {}
+            Some(parent) => problems.push(format!(
+                "`{}` has status {}",
+                parent.name(),
+                parent.status().code
+            )),
+            None => problems.push(format!("`{GETTING_SPAN}` has no parent")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn rejected_status(evidence: &Evidence, calculating: &[&ReceivedSpan]) -> Result<(), String> {
+    // The rejected request is the one that never got to ask for coordinates.
+    let rejected: Vec<&&ReceivedSpan> = calculating
+        .iter()
+        .filter(|c| !evidence.children_of(c).any(|s| s.name() == GETTING_SPAN))
+        .collect();
+    if rejected.len() != evidence.scenario.rejected() {
+        return Err(format!(
+            "found {} `{CALCULATING_SPAN}` spans without a `{GETTING_SPAN}` child, expected {}",
+            rejected.len(),
+            evidence.scenario.rejected()
+        ));
+    }
+    let wrong: Vec<String> = rejected
+        .iter()
+        .filter(|c| c.status().code != StatusCode::Error)
+        .map(|c| format!("status {}", c.status().code))
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("got {}", wrong.join(", ")))
+    }
+}
+
+fn success_status(evidence: &Evidence, calls: &[Call]) -> Result<(), String> {
+    let successes: Vec<&Call> = calls.iter().filter(|c| c.status == Some(200)).collect();
+    if successes.is_empty() {
+        return Err("no successful ISS API call to look at".to_owned());
+    }
+    let mut problems = Vec::new();
+    for call in successes {
+        let mut spans = vec![call.span];
+        spans.extend(evidence.parent_of(call.span));
+        for span in spans {
+            if span.status().code == StatusCode::Error {
+                problems.push(format!(
+                    "{}: `{}` has status ERROR",
+                    short_trace(span),
+                    span.name()
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(first(&problems, 2))
+    }
+}
+
+/// iss-distance's records from inside a request point at a received span of their trace.
+fn log_context(evidence: &Evidence) -> Result<(), String> {
+    let in_request: Vec<_> = evidence
+        .logs_of("iss-distance")
+        .filter(|l| {
+            let body = l.body_text();
+            body.contains(CALCULATING) || body.contains(ISS_FAILED) || body.contains(REJECTED)
+        })
+        .collect();
+    if in_request.is_empty() {
+        return Err(format!("no `{CALCULATING}` log records to look at"));
+    }
+    let mut without = 0;
+    let mut dangling = 0;
+    for log in &in_request {
+        match (log.trace_id(), log.span_id()) {
+            (Some(trace), Some(span)) => {
+                if !evidence
+                    .spans
+                    .iter()
+                    .any(|s| s.trace_id() == trace && s.span_id() == span)
+                {
+                    dangling += 1;
+                }
+            }
+            _ => without += 1,
+        }
+    }
+    let mut problems = Vec::new();
+    if without > 0 {
+        problems.push(format!(
+            "{without} of {} have no trace_id/span_id",
+            in_request.len()
+        ));
+    }
+    if dangling > 0 {
+        problems.push(format!(
+            "{dangling} of {} name a span that never arrived",
+            in_request.len()
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn short_trace(span: &ReceivedSpan) -> String {
+    format!("trace {}…", short(&span.trace_id()))
+}
+
+pub fn counted(statuses: &BTreeMap<u16, usize>) -> String {
+    if statuses.is_empty() {
+        return "none".to_owned();
+    }
+    statuses
+        .iter()
+        .map(|(status, n)| format!("{status} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

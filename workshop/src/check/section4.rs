@@ -1,0 +1,433 @@
+//! Section 4 · distributed tracing: SERVER and CLIENT spans in every service, one trace per
+//! request across all four, correct parent links, and an incoming `traceparent` honoured
+//! all the way to the ISS API.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use otlp_receiver::{ReceivedSpan, SpanKind};
+
+use super::evidence::{Evidence, SERVICES, short};
+use super::report::{Check, first, list};
+use super::scenario::{ROUTES, TRACESTATE};
+use super::section3::{CALCULATING_SPAN, GETTING_SPAN, counted};
+
+pub const TITLE: &str = "Section 4 · distributed tracing";
+const SERVER: &str = "services/service-kit/src/server.rs";
+const UPSTREAM: &str = "services/service-kit/src/upstream.rs";
+const PROPAGATOR: &str = "services/telemetry/src/lib.rs";
+const POSITION: &str = "services/iss-distance/src/position.rs";
+
+/// The services that call others, in the order of a request.
+const CALLERS: [&str; 3] = ["frontend", "gateway", "iss-distance"];
+
+pub fn check(evidence: &Evidence) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for (service, route) in ROUTES {
+        checks.push(Check::new(
+            format!(
+                "{service}: a SERVER span `GET {route}` per request ({}) with http.request.method, http.route, http.response.status_code",
+                evidence.scenario.requests_to(service)
+            ),
+            SERVER,
+            server_spans(evidence, service, route),
+        ));
+    }
+    for caller in CALLERS {
+        let calls = evidence.scenario.calls_from(caller);
+        checks.push(Check::new(
+            format!(
+                "{caller}: a CLIENT span `GET` per outgoing call ({}) with http.request.method, url.full, server.address, http.response.status_code",
+                calls.values().sum::<usize>()
+            ),
+            UPSTREAM,
+            client_spans(evidence, caller),
+        ));
+    }
+
+    let pages: Vec<&ReceivedSpan> = frontend_servers(evidence).collect();
+    let walks: Vec<Walk> = pages.iter().map(|p| walk(evidence, p)).collect();
+    let expected = evidence.scenario.traced_pages();
+    let gather = |pick: fn(&Walk) -> &Vec<String>| -> Result<(), String> {
+        if pages.len() != expected {
+            return Err(format!(
+                "found {} frontend SERVER spans `GET /`, expected {expected}",
+                pages.len()
+            ));
+        }
+        let problems: Vec<String> = walks.iter().flat_map(|w| pick(w).clone()).collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(first(&problems, 2))
+        }
+    };
+    checks.push(Check::new(
+        format!("each request through the frontend ({expected}) is one trace with spans from all four services"),
+        UPSTREAM,
+        gather(|w| &w.services),
+    ));
+    checks.push(Check::new(
+        "each SERVER span's parent is the caller's CLIENT span",
+        SERVER,
+        gather(|w| &w.links),
+    ));
+    checks.push(Check::new(
+        format!("in iss-distance: SERVER → `{CALCULATING_SPAN}` → `{GETTING_SPAN}` → CLIENT to the ISS API"),
+        POSITION,
+        gather(|w| &w.nesting),
+    ));
+
+    let context = &evidence.scenario.context;
+    let continued = pages
+        .iter()
+        .find(|p| p.trace_id() == context.trace_id)
+        .copied();
+    checks.push(Check::new(
+        format!(
+            "the frontend continues an incoming traceparent (trace {}…, parent {})",
+            short(&context.trace_id),
+            context.parent_id
+        ),
+        SERVER,
+        match continued {
+            None => Err(format!(
+                "no frontend SERVER span has trace id {}",
+                context.trace_id
+            )),
+            Some(span) => match span.parent_span_id() {
+                Some(parent) if parent == context.parent_id => Ok(()),
+                Some(parent) => Err(format!("its parent span id is {parent}")),
+                None => Err("it is a root span (no parent span id)".to_owned()),
+            },
+        },
+    ));
+    checks.push(Check::new(
+        "every span of that request has its trace id, in all four services",
+        UPSTREAM,
+        match continued {
+            None => Err("no span of that request has its trace id".to_owned()),
+            Some(span) => {
+                let walk = walk(evidence, span);
+                let problems: Vec<String> = [walk.services, walk.links, walk.nesting].concat();
+                if problems.is_empty() {
+                    Ok(())
+                } else {
+                    Err(first(&problems, 2))
+                }
+            }
+        },
+    ));
+    checks.push(Check::new(
+        format!("the ISS API receives that trace id in traceparent and tracestate `{TRACESTATE}`"),
+        PROPAGATOR,
+        stub_got_context(evidence),
+    ));
+    checks.push(Check::new(
+        "every ISS API request's traceparent names iss-distance's CLIENT span",
+        UPSTREAM,
+        stub_parents(evidence),
+    ));
+    checks
+}
+
+fn frontend_servers(evidence: &Evidence) -> impl Iterator<Item = &ReceivedSpan> {
+    evidence
+        .spans_named("frontend", "GET /")
+        .filter(|s| s.kind() == SpanKind::Server)
+}
+
+fn server_spans(evidence: &Evidence, service: &str, route: &str) -> Result<(), String> {
+    let name = format!("GET {route}");
+    let named: Vec<&ReceivedSpan> = evidence.spans_named(service, &name).collect();
+    let servers: Vec<&ReceivedSpan> = named
+        .iter()
+        .filter(|s| s.kind() == SpanKind::Server)
+        .copied()
+        .collect();
+    if servers.is_empty() {
+        if let Some(span) = named.first() {
+            return Err(format!("`{name}` has kind {}, not Server", span.kind()));
+        }
+        let others: BTreeSet<String> = evidence
+            .spans
+            .iter()
+            .filter(|s| s.service_name() == Some(service) && s.kind() == SpanKind::Server)
+            .map(|s| format!("`{}`", s.name()))
+            .collect();
+        return Err(if others.is_empty() {
+            "got no SERVER spans".to_owned()
+        } else {
+            format!(
+                "got none; its SERVER spans are {}",
+                list(&others.into_iter().collect::<Vec<_>>())
+            )
+        });
+    }
+    let mut problems = Vec::new();
+    let mut statuses = BTreeMap::new();
+    for span in &servers {
+        let text = |key: &str| span.attribute(key).map(|v| v.to_string());
+        if text("http.request.method").as_deref() != Some("GET") {
+            problems.push(format!(
+                "http.request.method is {:?}",
+                text("http.request.method")
+            ));
+        }
+        if text("http.route").as_deref() != Some(route) {
+            problems.push(format!("http.route is {:?}", text("http.route")));
+        }
+        match span
+            .attribute("http.response.status_code")
+            .and_then(|v| v.as_i64())
+        {
+            Some(status) => *statuses.entry(status as u16).or_insert(0) += 1,
+            None => problems.push("no integer http.response.status_code".to_owned()),
+        }
+    }
+    problems.dedup();
+    if problems.is_empty() && servers.len() != evidence.scenario.requests_to(service) {
+        problems.push(format!("got {}", servers.len()));
+    }
+    let expected = evidence.scenario.statuses_at(service);
+    if problems.is_empty() && statuses != expected {
+        problems.push(format!(
+            "status codes {}, expected {}",
+            counted(&statuses),
+            counted(&expected)
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(first(&problems, 2))
+    }
+}
+
+fn client_spans(evidence: &Evidence, service: &str) -> Result<(), String> {
+    let clients: Vec<&ReceivedSpan> = evidence
+        .spans
+        .iter()
+        .filter(|s| s.service_name() == Some(service) && s.kind() == SpanKind::Client)
+        .collect();
+    if clients.is_empty() {
+        return Err("got no CLIENT spans".to_owned());
+    }
+    let mut problems = Vec::new();
+    let mut statuses = BTreeMap::new();
+    for span in &clients {
+        if span.name() != "GET" {
+            problems.push(format!("a CLIENT span is named `{}`", span.name()));
+        }
+        let text = |key: &str| span.attribute(key).map(|v| v.to_string());
+        if text("http.request.method").as_deref() != Some("GET") {
+            problems.push(format!(
+                "http.request.method is {:?}",
+                text("http.request.method")
+            ));
+        }
+        for key in ["url.full", "server.address"] {
+            if text(key).is_none_or(|v| v.is_empty()) {
+                problems.push(format!("no {key}"));
+            }
+        }
+        match span
+            .attribute("http.response.status_code")
+            .and_then(|v| v.as_i64())
+        {
+            Some(status) => *statuses.entry(status as u16).or_insert(0) += 1,
+            None => problems.push("no integer http.response.status_code".to_owned()),
+        }
+    }
+    let mut seen = BTreeSet::new();
+    problems.retain(|p| seen.insert(p.clone()));
+    let expected = evidence.scenario.calls_from(service);
+    if problems.is_empty() && statuses != expected {
+        problems.push(format!(
+            "status codes {}, expected {}",
+            counted(&statuses),
+            counted(&expected)
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(first(&problems, 2))
+    }
+}
+
+/// What is wrong with the trace of one frontend request, by kind of problem.
+#[derive(Default)]
+struct Walk {
+    /// Services with no span in the trace.
+    services: Vec<String>,
+    /// SERVER spans whose parent is not the caller's CLIENT span.
+    links: Vec<String>,
+    /// iss-distance's spans not nested as promised.
+    nesting: Vec<String>,
+}
+
+fn walk(evidence: &Evidence, page: &ReceivedSpan) -> Walk {
+    let mut walk = Walk::default();
+    let trace_id = page.trace_id();
+    let trace = format!("trace {}…", short(&trace_id));
+    let in_trace: Vec<&ReceivedSpan> = evidence
+        .spans
+        .iter()
+        .filter(|s| s.span.trace_id == page.span.trace_id)
+        .collect();
+    let missing: Vec<String> = SERVICES
+        .iter()
+        .filter(|s| !in_trace.iter().any(|span| span.service_name() == Some(s)))
+        .map(|s| s.to_string())
+        .collect();
+    if !missing.is_empty() {
+        walk.services
+            .push(format!("{trace} has no spans from {}", list(&missing)));
+    }
+    let of = |service: &str, kind: SpanKind| -> Vec<&ReceivedSpan> {
+        in_trace
+            .iter()
+            .filter(|s| s.service_name() == Some(service) && s.kind() == kind)
+            .copied()
+            .collect()
+    };
+    // frontend SERVER → frontend CLIENT → gateway SERVER.
+    let frontend_clients: Vec<&ReceivedSpan> = of("frontend", SpanKind::Client)
+        .into_iter()
+        .filter(|c| evidence.descends_from(c, page))
+        .collect();
+    let link = |walk: &mut Walk, service: &str, callers: &[&ReceivedSpan], caller: &str| {
+        let servers = of(service, SpanKind::Server);
+        if servers.is_empty() {
+            walk.links
+                .push(format!("{trace}: no {service} SERVER span in it"));
+        }
+        for server in servers {
+            if !callers.iter().any(|c| server.is_child_of(c)) {
+                let parent = server.parent_span_id().unwrap_or_else(|| "none".into());
+                walk.links.push(format!(
+                    "{trace}: {service}'s SERVER span has parent {parent}, not {caller}'s CLIENT span"
+                ));
+            }
+        }
+    };
+    if frontend_clients.is_empty() {
+        walk.links.push(format!(
+            "{trace}: no frontend CLIENT span under its SERVER span"
+        ));
+    }
+    link(&mut walk, "gateway", &frontend_clients, "frontend");
+    let gateway_clients: Vec<&ReceivedSpan> = of("gateway", SpanKind::Client);
+    link(&mut walk, "geolocator", &gateway_clients, "gateway");
+    link(&mut walk, "iss-distance", &gateway_clients, "gateway");
+
+    // iss-distance: SERVER → calculating → getting → CLIENT (to the ISS API).
+    let iss_servers = of("iss-distance", SpanKind::Server);
+    let named = |name: &str| -> Vec<&ReceivedSpan> {
+        in_trace
+            .iter()
+            .filter(|s| s.service_name() == Some("iss-distance") && s.name() == name)
+            .copied()
+            .collect()
+    };
+    if let Some(server) = iss_servers.first() {
+        let calculating = named(CALCULATING_SPAN);
+        let getting = named(GETTING_SPAN);
+        match calculating
+            .iter()
+            .find(|c| evidence.descends_from(c, server))
+        {
+            None => walk.nesting.push(format!(
+                "{trace}: no `{CALCULATING_SPAN}` under iss-distance's SERVER span"
+            )),
+            Some(calc) => match getting.iter().find(|g| g.is_child_of(calc)) {
+                None => walk.nesting.push(format!(
+                    "{trace}: no `{GETTING_SPAN}` child of `{CALCULATING_SPAN}`"
+                )),
+                Some(get) => {
+                    let to_api = of("iss-distance", SpanKind::Client).into_iter().any(|c| {
+                        evidence.descends_from(c, get)
+                            && c.attribute("url.full")
+                                .is_some_and(|u| u.to_string() == evidence.stub_url)
+                    });
+                    if !to_api {
+                        walk.nesting.push(format!(
+                            "{trace}: no CLIENT span to the ISS API under `{GETTING_SPAN}`"
+                        ));
+                    }
+                }
+            },
+        }
+    }
+    walk
+}
+
+/// `traceparent` → (trace id, parent id), lower-case.
+fn parse_traceparent(value: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = value.trim().split('-').collect();
+    match parts[..] {
+        [_, trace, parent, _] if trace.len() == 32 && parent.len() == 16 => {
+            Some((trace.to_ascii_lowercase(), parent.to_ascii_lowercase()))
+        }
+        _ => None,
+    }
+}
+
+fn stub_got_context(evidence: &Evidence) -> Result<(), String> {
+    let context = &evidence.scenario.context;
+    let calls = &evidence.stub_calls;
+    if calls.iter().all(|c| c.traceparent.is_none()) {
+        return Err("its requests had no traceparent header".to_owned());
+    }
+    let Some(call) = calls.iter().find(|c| {
+        c.traceparent
+            .as_deref()
+            .and_then(parse_traceparent)
+            .is_some_and(|(trace, _)| trace == context.trace_id)
+    }) else {
+        return Err(format!(
+            "no request had trace id {}…",
+            short(&context.trace_id)
+        ));
+    };
+    match &call.tracestate {
+        Some(state) if state.split(',').any(|e| e.trim() == TRACESTATE) => Ok(()),
+        Some(state) => Err(format!("its tracestate was {state:?}")),
+        None => Err("it had no tracestate header".to_owned()),
+    }
+}
+
+fn stub_parents(evidence: &Evidence) -> Result<(), String> {
+    let expected: usize = evidence.scenario.iss_calls().values().sum();
+    let calls = &evidence.stub_calls;
+    if calls.len() != expected {
+        return Err(format!(
+            "the ISS API got {} requests, expected {expected}",
+            calls.len()
+        ));
+    }
+    let mut problems = Vec::new();
+    for (n, call) in calls.iter().enumerate() {
+        let Some((trace, parent)) = call.traceparent.as_deref().and_then(parse_traceparent) else {
+            problems.push(format!("request {} had no valid traceparent", n + 1));
+            continue;
+        };
+        let named = evidence.spans.iter().any(|s| {
+            s.service_name() == Some("iss-distance")
+                && s.kind() == SpanKind::Client
+                && s.trace_id() == trace
+                && s.span_id() == parent
+        });
+        if !named {
+            problems.push(format!(
+                "request {}'s parent {parent} is no CLIENT span of iss-distance",
+                n + 1
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(first(&problems, 2))
+    }
+}

@@ -1,0 +1,521 @@
+//! The section checks on fixture data: a perfect run passes everything, and breaking one
+//! promise turns the right line into a ✗ with the right hint.
+
+use std::sync::Arc;
+
+use otlp_receiver::proto::metrics::v1::{AggregationTemporality, metric};
+use otlp_receiver::{AttrValue, Protocol, SpanKind};
+
+use super::evidence::Evidence;
+use super::fixtures::{World, failures, kv, uninstrumented};
+
+fn perfect() -> Evidence {
+    World::perfect()
+}
+
+/// The one failing line of section `section` and below, asserting there is exactly one.
+fn only_failure(evidence: &Evidence, section: u8) -> String {
+    let failed = failures(evidence, section);
+    assert_eq!(failed.len(), 1, "expected one ✗, got {failed:#?}");
+    failed.into_values().next().unwrap()
+}
+
+fn assert_line(line: &str, parts: &[&str]) {
+    assert!(line.starts_with("✗ "), "{line}");
+    for part in parts {
+        assert!(line.contains(part), "{part:?} not in {line:?}");
+    }
+}
+
+fn rename_console(evidence: &mut Evidence, service: &str, from: &str, to: &str) {
+    for line in evidence.console.get_mut(service).unwrap() {
+        *line = line.replace(from, to);
+    }
+}
+
+#[test]
+fn a_perfect_run_passes_every_section() {
+    let evidence = perfect();
+    assert_eq!(failures(&evidence, 4), Default::default());
+    for (_, checks) in super::evaluate(&evidence, 4) {
+        for check in checks {
+            assert!(check.line().starts_with("✓ "), "{}", check.line());
+        }
+    }
+}
+
+#[test]
+fn the_uninstrumented_services_fail_every_section() {
+    let evidence = uninstrumented();
+    let sections = super::evaluate(&evidence, 4);
+    assert_eq!(sections.len(), 5);
+    for (title, checks) in &sections {
+        assert!(!checks.is_empty(), "{title}");
+        assert!(
+            checks.iter().any(|c| !c.passed()),
+            "{title} passes with nothing instrumented"
+        );
+    }
+    // Section 0: every check fails, naming the line that was not printed.
+    let (_, section0) = &sections[0];
+    assert!(section0.iter().all(|c| !c.passed()));
+    assert_line(
+        &section0[0].line(),
+        &[
+            "every service prints `OpenTelemetry resource: {…}` at start-up",
+            "no such line from frontend, gateway, geolocator and iss-distance",
+            "Look at services/telemetry/src/lib.rs",
+        ],
+    );
+    assert_line(
+        &section0[1].line(),
+        &["no resource printed by frontend, gateway, geolocator and iss-distance"],
+    );
+    // Section 1 says nothing arrived rather than passing vacuously.
+    let (_, section1) = &sections[1];
+    assert_line(
+        &section1[0].line(),
+        &["nothing arrived at the OTLP receiver"],
+    );
+}
+
+#[test]
+fn section0_wrong_service_name() {
+    let mut evidence = perfect();
+    rename_console(
+        &mut evidence,
+        "gateway",
+        r#""service.name":"gateway""#,
+        r#""service.name":"unknown_service:gateway""#,
+    );
+    let line = only_failure(&evidence, 0);
+    assert_line(
+        &line,
+        &[
+            "service.name is each service's own name",
+            r#"gateway: service.name is "unknown_service:gateway", not "gateway""#,
+            "Look at services/telemetry/src/lib.rs",
+        ],
+    );
+}
+
+#[test]
+fn section0_deprecated_deployment_environment() {
+    let mut evidence = perfect();
+    rename_console(
+        &mut evidence,
+        "iss-distance",
+        "deployment.environment.name",
+        "deployment.environment",
+    );
+    assert_line(
+        &only_failure(&evidence, 0),
+        &[
+            "deployment.environment.name = dev",
+            "iss-distance: has the deprecated deployment.environment",
+        ],
+    );
+}
+
+#[test]
+fn section0_resource_attributes_from_the_environment_are_required() {
+    let mut evidence = perfect();
+    rename_console(&mut evidence, "frontend", super::fixtures::RUN_ID, "other");
+    assert_line(
+        &only_failure(&evidence, 0),
+        &[
+            "OTEL_RESOURCE_ATTRIBUTES is honoured",
+            "frontend: workshop.check.run is \"other\"",
+        ],
+    );
+    let mut garbled = perfect();
+    rename_console(&mut garbled, "geolocator", "resource: {", "resource: [");
+    let failed = failures(&garbled, 0);
+    assert!(
+        failed
+            .values()
+            .any(|l| l.contains("geolocator's line does not continue with a JSON object"))
+    );
+}
+
+#[test]
+fn section1_exported_items_need_the_resource_too() {
+    let mut evidence = perfect();
+    let span = evidence
+        .spans
+        .iter_mut()
+        .find(|s| s.service_name() == Some("geolocator"))
+        .unwrap();
+    Arc::make_mut(&mut span.origin)
+        .resource
+        .insert("deployment.environment".into(), AttrValue::from("dev"));
+    assert_line(
+        &only_failure(&evidence, 1),
+        &[
+            "everything exported carries the resource",
+            "geolocator's spans: has the deprecated deployment.environment",
+        ],
+    );
+}
+
+#[test]
+fn section1_the_protocol_must_be_the_one_asked_for() {
+    let mut evidence = perfect();
+    evidence.protocol = Protocol::Grpc;
+    assert_line(
+        &only_failure(&evidence, 1),
+        &["telemetry arrives over OTLP grpc", "iss-distance over http"],
+    );
+}
+
+#[test]
+fn section1_missing_counter() {
+    let mut evidence = perfect();
+    evidence.metrics.retain(|m| m.name() != "iss.requests");
+    let failed = failures(&evidence, 1);
+    assert_eq!(failed.len(), 4, "{failed:#?}");
+    assert_eq!(
+        failed["iss.requests{http.response.status_code=500} = 1"],
+        "✗ iss.requests{http.response.status_code=500} = 1 — got nothing. Look at services/iss-distance/src/position.rs"
+    );
+    assert!(
+        failed.contains_key("iss-distance exports the counter iss.requests (meter `iss-distance`)")
+    );
+}
+
+#[test]
+fn section1_wrong_count_uses_the_latest_export() {
+    let mut world = World::new();
+    world.counters(6, &[(200, 4), (500, 1)]);
+    world.counters(5, &[(200, 4), (500, 1)]);
+    let evidence = world.finish();
+    let line = &failures(&evidence, 1)["iss-distance exports incoming.requests = 6"];
+    assert_line(line, &["got 5", "Look at services/iss-distance/src/lib.rs"]);
+}
+
+#[test]
+fn section1_delta_temporality_and_string_status_codes() {
+    let mut evidence = perfect();
+    for m in &mut evidence.metrics {
+        if let Some(metric::Data::Sum(sum)) = &mut m.metric.data {
+            sum.aggregation_temporality = AggregationTemporality::Delta as i32;
+            if m.metric.name == "iss.requests" {
+                for point in &mut sum.data_points {
+                    let status = point.attributes[0].value.clone().unwrap();
+                    let text = AttrValue::from(&status).to_string();
+                    point.attributes = vec![kv("http.response.status_code", text)];
+                }
+            }
+        }
+    }
+    let failed = failures(&evidence, 1);
+    assert_line(
+        &failed["incoming.requests is a monotonic counter with cumulative temporality"],
+        &[
+            "its temporality is Delta; Prometheus needs Cumulative",
+            "services/telemetry/src/lib.rs",
+        ],
+    );
+    assert_line(
+        &failed["iss.requests{http.response.status_code=200} = 4"],
+        &["is the string \"200\"; record it as an integer"],
+    );
+}
+
+#[test]
+fn section2_every_service_logs() {
+    let mut evidence = perfect();
+    evidence
+        .logs
+        .retain(|l| l.service_name() != Some("geolocator"));
+    assert_line(
+        &only_failure(&evidence, 2),
+        &["every service sends log records", "none from geolocator"],
+    );
+}
+
+#[test]
+fn section2_severity_and_counts() {
+    let mut evidence = perfect();
+    for log in &mut evidence.logs {
+        if log.body_text().contains("latitude") {
+            log.record.severity_number = 9;
+        }
+    }
+    assert_line(
+        &only_failure(&evidence, 2),
+        &[
+            "WARN about the rejected `latitude`",
+            "got 0 at WARN, and 1 at INFO (severity_number 9)",
+        ],
+    );
+    let mut fewer = perfect();
+    let first = fewer
+        .logs
+        .iter()
+        .position(|l| l.body_text() == "calculating the ISS distance")
+        .unwrap();
+    fewer.logs.remove(first);
+    assert_line(
+        &only_failure(&fewer, 2),
+        &["once per request (6)", "got 5 at INFO, expected 6"],
+    );
+}
+
+#[test]
+fn section2_no_client_ip_address() {
+    let mut world = World::new();
+    world.log(
+        "iss-distance",
+        9,
+        "received request from IP address: 127.0.0.1",
+        None,
+    );
+    let evidence = world.finish();
+    assert_line(
+        &failures(&evidence, 2)["no log record contains the client's IP address 127.0.0.1 (personal data)"],
+        &["iss-distance body: received request from IP address: 127.0.0.1"],
+    );
+    // Its own address, in `listening on`, is fine.
+    assert!(
+        !failures(&perfect(), 2).contains_key(
+            "no log record contains the client's IP address 127.0.0.1 (personal data)"
+        )
+    );
+}
+
+#[test]
+fn section3_missing_error_status() {
+    let mut evidence = perfect();
+    for span in &mut evidence.spans {
+        if span.name() == "getting-iss-coordinates" {
+            span.span.status = None;
+        }
+    }
+    assert_line(
+        &only_failure(&evidence, 3),
+        &[
+            "the ISS API failure sets status ERROR on `getting-iss-coordinates`",
+            "`getting-iss-coordinates` has status Unset",
+            "Look at services/iss-distance/src/position.rs",
+        ],
+    );
+    let mut rejected = perfect();
+    let parents: Vec<Vec<u8>> = rejected
+        .spans
+        .iter()
+        .filter(|s| s.name() == "getting-iss-coordinates")
+        .map(|s| s.span.parent_span_id.clone())
+        .collect();
+    for span in &mut rejected.spans {
+        if span.name() == "calculating-iss-distance" && !parents.contains(&span.span.span_id) {
+            span.span.status = None;
+        }
+    }
+    assert_line(
+        &only_failure(&rejected, 3),
+        &[
+            "the rejected request sets status ERROR on `calculating-iss-distance`",
+            "got status Unset",
+            "services/iss-distance/src/lib.rs",
+        ],
+    );
+}
+
+#[test]
+fn section3_attributes_on_the_span_or_its_client_child() {
+    // The fixture puts the HTTP attributes on the CLIENT child (section 4); moving them to
+    // getting-iss-coordinates itself is just as good.
+    let mut evidence = perfect();
+    let clients: Vec<_> = evidence
+        .spans
+        .iter()
+        .filter(|s| s.service_name() == Some("iss-distance") && s.kind() == SpanKind::Client)
+        .map(|s| (s.span.parent_span_id.clone(), s.span.attributes.clone()))
+        .collect();
+    evidence
+        .spans
+        .retain(|s| !(s.service_name() == Some("iss-distance") && s.kind() == SpanKind::Client));
+    for span in &mut evidence.spans {
+        if let Some((_, attributes)) = clients.iter().find(|(p, _)| *p == span.span.span_id) {
+            span.span.attributes.extend(attributes.clone());
+        }
+    }
+    assert!(
+        failures(&evidence, 3).is_empty(),
+        "{:#?}",
+        failures(&evidence, 3)
+    );
+    // Without them anywhere:
+    for span in &mut evidence.spans {
+        span.span.attributes.retain(|kv| kv.key != "url.full");
+    }
+    assert_line(
+        &failures(&evidence, 3)
+            .into_iter()
+            .find(|(what, _)| what.starts_with("the ISS API call has"))
+            .unwrap()
+            .1,
+        &["no url.full"],
+    );
+}
+
+#[test]
+fn section3_lat_lon_must_be_doubles() {
+    let mut evidence = perfect();
+    for span in &mut evidence.spans {
+        for kv in &mut span.span.attributes {
+            if kv.key == "iss.latitude" {
+                *kv = super::fixtures::kv("iss.latitude", "48.8566");
+            }
+        }
+    }
+    assert_line(
+        &only_failure(&evidence, 3),
+        &["iss.latitude is String(\"48.8566\"), not a double"],
+    );
+}
+
+#[test]
+fn section3_logs_need_the_trace_context() {
+    let mut evidence = perfect();
+    for log in &mut evidence.logs {
+        log.record.trace_id.clear();
+        log.record.span_id.clear();
+    }
+    assert_line(
+        &only_failure(&evidence, 3),
+        &[
+            "carry the trace_id and span_id",
+            "8 of 8 have no trace_id/span_id",
+        ],
+    );
+}
+
+#[test]
+fn section4_broken_parent_link() {
+    let mut evidence = perfect();
+    // The first request's geolocator SERVER span does not continue the gateway's trace.
+    let span = evidence
+        .spans
+        .iter_mut()
+        .find(|s| s.service_name() == Some("geolocator"))
+        .unwrap();
+    span.span.parent_span_id = vec![0xee; 8];
+    let failed = failures(&evidence, 4);
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_line(
+        &failed["each SERVER span's parent is the caller's CLIENT span"],
+        &[
+            "geolocator's SERVER span has parent eeeeeeeeeeeeeeee, not gateway's CLIENT span",
+            "services/service-kit/src/server.rs",
+        ],
+    );
+}
+
+#[test]
+fn section4_a_new_trace_per_service() {
+    let mut evidence = perfect();
+    // The gateway does not extract: each of its SERVER spans starts a new trace, which
+    // everything downstream of it continues.
+    let pages: Vec<Vec<u8>> = evidence
+        .spans
+        .iter()
+        .filter(|s| s.service_name() == Some("frontend"))
+        .map(|s| s.span.trace_id.clone())
+        .collect();
+    for span in &mut evidence.spans {
+        if span.service_name() != Some("frontend") && pages.contains(&span.span.trace_id) {
+            span.span.trace_id[0] ^= 0xff;
+            if span.service_name() == Some("gateway") && span.kind() == SpanKind::Server {
+                span.span.parent_span_id.clear();
+            }
+        }
+    }
+    let failed = failures(&evidence, 4);
+    assert_line(
+        &failed["each request through the frontend (4) is one trace with spans from all four services"],
+        &["has no spans from gateway, geolocator and iss-distance"],
+    );
+    assert!(failed.contains_key("each SERVER span's parent is the caller's CLIENT span"));
+    assert!(
+        failed.contains_key("every span of that request has its trace id, in all four services")
+    );
+}
+
+#[test]
+fn section4_wrong_trace_id() {
+    let mut evidence = perfect();
+    // The frontend ignores the incoming traceparent: the Paris request gets its own trace.
+    let given = super::fixtures::scenario().context;
+    let given_trace: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&given.trace_id[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    for span in &mut evidence.spans {
+        if span.span.trace_id == given_trace {
+            span.span.trace_id = vec![0x77; 16];
+            if span.service_name() == Some("frontend") && span.kind() == SpanKind::Server {
+                span.span.parent_span_id.clear();
+            }
+        }
+    }
+    for log in &mut evidence.logs {
+        if log.record.trace_id == given_trace {
+            log.record.trace_id = vec![0x77; 16];
+        }
+    }
+    for call in &mut evidence.stub_calls {
+        if let Some(tp) = &mut call.traceparent {
+            *tp = tp.replace(&given.trace_id, &"77".repeat(16));
+        }
+    }
+    let failed = failures(&evidence, 4);
+    assert_line(
+        &failed["the frontend continues an incoming traceparent (trace 4bf92f35…, parent 00f067aa0ba902b7)"],
+        &["no frontend SERVER span has trace id 4bf92f3577b34da6a3ce929d0e0e4736"],
+    );
+    assert_line(
+        &failed["the ISS API receives that trace id in traceparent and tracestate `workshop=check`"],
+        &[
+            "no request had trace id 4bf92f35…",
+            "services/telemetry/src/lib.rs",
+        ],
+    );
+    assert!(
+        failed.contains_key("every span of that request has its trace id, in all four services")
+    );
+    assert_eq!(failed.len(), 3, "{failed:#?}");
+}
+
+#[test]
+fn section4_tracestate_and_client_injection() {
+    let mut evidence = perfect();
+    for call in &mut evidence.stub_calls {
+        call.tracestate = None;
+    }
+    evidence.stub_calls[0].traceparent = None;
+    let failed = failures(&evidence, 4);
+    assert_line(
+        &failed["the ISS API receives that trace id in traceparent and tracestate `workshop=check`"],
+        &["it had no tracestate header"],
+    );
+    assert_line(
+        &failed["every ISS API request's traceparent names iss-distance's CLIENT span"],
+        &["request 1 had no valid traceparent"],
+    );
+}
+
+#[test]
+fn section4_server_span_names_and_statuses() {
+    let mut evidence = perfect();
+    for span in &mut evidence.spans {
+        if span.service_name() == Some("iss-distance") && span.kind() == SpanKind::Server {
+            span.span.name = "GET".into();
+        }
+    }
+    let failed = failures(&evidence, 4);
+    assert_line(
+        &failed["iss-distance: a SERVER span `GET /distance` per request (6) with http.request.method, http.route, http.response.status_code"],
+        &["got none; its SERVER spans are `GET`"],
+    );
+}
