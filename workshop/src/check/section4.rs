@@ -9,7 +9,7 @@ use otlp_receiver::{ReceivedSpan, SpanKind};
 use super::evidence::{Evidence, SERVICES, short};
 use super::report::{Check, first, list};
 use super::scenario::{ROUTES, TRACESTATE};
-use super::section3::{CALCULATING_SPAN, GETTING_SPAN, counted};
+use super::section3::{CALCULATING_SPAN, GETTING_SPAN, counted, is_stub_url};
 
 pub const TITLE: &str = "Section 4 · distributed tracing";
 const SERVER: &str = "services/service-kit/src/server.rs";
@@ -348,7 +348,7 @@ fn walk(evidence: &Evidence, page: &ReceivedSpan) -> Walk {
                     let to_api = of("iss-distance", SpanKind::Client).into_iter().any(|c| {
                         evidence.descends_from(c, get)
                             && c.attribute("url.full")
-                                .is_some_and(|u| u.to_string() == evidence.stub_url)
+                                .is_some_and(|u| is_stub_url(&u.to_string(), &evidence.stub_url))
                     });
                     if !to_api {
                         walk.nesting.push(format!(
