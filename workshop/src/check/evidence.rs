@@ -186,8 +186,10 @@ impl ResourceProblems {
         }
     }
 
-    pub fn all(&self) -> Vec<String> {
-        [&self.name, &self.version, &self.environment, &self.run]
+    /// What the contract asks of every exported item's resource: all but the version
+    /// (section 0 checks that once, on the printed resource).
+    pub fn of_exported(&self) -> Vec<String> {
+        [&self.name, &self.environment, &self.run]
             .into_iter()
             .flatten()
             .cloned()
@@ -274,7 +276,7 @@ mod tests {
             ResourceProblems::default()
         );
         assert_eq!(
-            ResourceProblems::of(&resource, None, "ab12").all(),
+            ResourceProblems::of(&resource, None, "ab12").of_exported(),
             Vec::<String>::new()
         );
         let problems = ResourceProblems::of(&resource, Some("frontend"), "cd34");

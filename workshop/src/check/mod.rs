@@ -40,6 +40,8 @@ use evidence::{Evidence, short};
 use report::{Check, Report};
 use scenario::{Scenario, TraceContext};
 
+/// How long the services get to answer `/healthz` after they start.
+const HEALTHY: Duration = Duration::from_secs(15);
 /// How long the services get to stop and flush after SIGTERM.
 const GRACE: Duration = Duration::from_secs(10);
 /// How long to wait for late telemetry after the services have stopped.
@@ -220,7 +222,7 @@ async fn observe(
         .collect();
 
     let mut setup = Vec::new();
-    let healthy = running.wait_healthy(Duration::from_secs(30)).await;
+    let healthy = running.wait_healthy(HEALTHY).await;
     let outcomes = match &healthy {
         Ok(()) => scenario::drive(&scenario, &ports, |status| stub.answer_with(status)).await?,
         Err(_) => Vec::new(),

@@ -311,6 +311,12 @@ impl Outcome {
     }
 }
 
+/// The longest one request may take (the services answer in milliseconds; their own
+/// upstream timeouts are longer, but a check must not wait for them).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
+/// The longest the whole scenario may take; later steps are not sent.
+const SCENARIO_BUDGET: Duration = Duration::from_secs(15);
+
 /// Sends the steps one after the other, switching the stub before each.
 pub async fn drive(
     scenario: &Scenario,
@@ -318,10 +324,21 @@ pub async fn drive(
     set_iss_api: impl Fn(u16),
 ) -> anyhow::Result<Vec<Outcome>> {
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
+        .timeout(REQUEST_TIMEOUT)
         .build()?;
+    let deadline = std::time::Instant::now() + SCENARIO_BUDGET;
     let mut outcomes = Vec::new();
     for step in &scenario.steps {
+        if std::time::Instant::now() > deadline {
+            outcomes.push(Outcome {
+                step: step.clone(),
+                answer: Err(format!(
+                    "not sent: the scenario took longer than {} s",
+                    SCENARIO_BUDGET.as_secs()
+                )),
+            });
+            continue;
+        }
         set_iss_api(step.iss_api);
         let port = ports
             .all()

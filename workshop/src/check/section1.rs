@@ -69,7 +69,7 @@ fn resource_of_everything(evidence: &Evidence) -> Check {
     let mut any = false;
     for (origin, what) in origins {
         any = true;
-        let found = ResourceProblems::of(&origin.resource, None, &evidence.run_id).all();
+        let found = ResourceProblems::of(&origin.resource, None, &evidence.run_id).of_exported();
         if !found.is_empty() {
             let sender = sender(origin);
             let entry = problems.entry(format!("{sender}'s {what}s")).or_default();
@@ -92,7 +92,7 @@ fn resource_of_everything(evidence: &Evidence) -> Check {
         Err(first(&lines, 3))
     };
     Check::new(
-        "everything exported carries the resource (service.name, service.version, deployment.environment.name = dev, workshop.check.run)",
+        "everything exported carries the resource (service.name, deployment.environment.name = dev, workshop.check.run)",
         PROVIDER,
         result,
     )
