@@ -5,6 +5,7 @@ mod build;
 mod check;
 mod ports;
 mod services;
+mod steps;
 mod stop;
 mod up;
 
@@ -28,6 +29,10 @@ enum Command {
     /// Check section N of the workshop (0-4): run the services through a fixed scenario and
     /// check the telemetry that arrives.
     Check(check::Args),
+    /// Create the git branches section-0-resources … section-4-distributed-tracing.
+    Branches(steps::BranchesArgs),
+    /// Bring the working tree to the end of section N (0-4), e.g. when you are stuck.
+    Solve(steps::SolveArgs),
 }
 
 #[tokio::main]
@@ -37,6 +42,8 @@ async fn main() -> ExitCode {
         Command::Up(args) => up::run(args).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Check(args) => check::run(args).await,
+        Command::Branches(args) => steps::branches(args),
+        Command::Solve(args) => steps::solve(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

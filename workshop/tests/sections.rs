@@ -1,0 +1,70 @@
+//! The workshop's promise, section by section: on the tree before section N, `check N`
+//! fails; after applying section N's patch, `check N` (which checks sections 0..=N) passes.
+//! The last state is the reference implementation; `check 4` passing on it also proves that
+//! an incoming traceparent and tracestate are honoured across all four services.
+
+mod common;
+
+use common::{Clone, patches, text, workshop};
+
+/// The lines of section `n` in a checklist.
+fn section_lines(stdout: &str, n: usize) -> String {
+    let header = format!("Section {n} ·");
+    let start = stdout
+        .find(&header)
+        .unwrap_or_else(|| panic!("no {header} in:\n{stdout}"));
+    let rest = &stdout[start..];
+    let end = rest[header.len()..]
+        .find("\nSection ")
+        .map_or(rest.len(), |i| i + header.len());
+    rest[..end].to_string()
+}
+
+#[test]
+fn each_section_fails_its_check_before_and_passes_after() {
+    let clone = Clone::new("sections");
+    let tree = clone.dir.to_string_lossy().into_owned();
+    for (n, patch) in patches().iter().enumerate() {
+        let section = n.to_string();
+
+        let before = workshop(&clone.dir, &["check", &section, "--tree", &tree]);
+        let stdout = text(&before.stdout);
+        assert!(
+            !before.status.success(),
+            "check {n} passed before section {n}:\n{stdout}"
+        );
+        assert!(
+            section_lines(&stdout, n).contains('✗'),
+            "check {n} before section {n} should fail section {n} itself:\n{stdout}"
+        );
+
+        clone.apply(patch);
+        let after = workshop(&clone.dir, &["check", &section, "--tree", &tree]);
+        let stdout = text(&after.stdout);
+        assert!(
+            after.status.success(),
+            "check {n} failed after section {n}:\n{stdout}\n{}",
+            text(&after.stderr)
+        );
+        assert!(!stdout.contains('✗'), "{stdout}");
+    }
+}
+
+#[test]
+fn the_final_state_also_passes_over_grpc() {
+    let clone = Clone::new("sections-grpc");
+    for patch in patches() {
+        clone.apply(&patch);
+    }
+    let tree = clone.dir.to_string_lossy().into_owned();
+    let output = workshop(
+        &clone.dir,
+        &["check", "4", "--tree", &tree, "--protocol", "grpc"],
+    );
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}

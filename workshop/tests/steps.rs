@@ -1,0 +1,106 @@
+//! `workshop branches` and `workshop solve`, on a clone of this repository.
+
+mod common;
+
+use common::{Clone, text, workshop};
+
+const BRANCHES: [&str; 5] = [
+    "section-0-resources",
+    "section-1-metrics",
+    "section-2-logging",
+    "section-3-tracing",
+    "section-4-distributed-tracing",
+];
+
+#[test]
+fn branches_are_one_commit_each_on_top_of_the_previous() {
+    let clone = Clone::new("branches");
+    let repo = clone.dir.to_string_lossy().into_owned();
+    let output = workshop(&clone.dir, &["branches", "--repo", &repo]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mut parent = "main".to_string();
+    for branch in BRANCHES {
+        let first_parent = text(&clone.git(&["rev-parse", &format!("{branch}~1")]).stdout);
+        let expected = text(&clone.git(&["rev-parse", &parent]).stdout);
+        assert_eq!(
+            first_parent, expected,
+            "{branch} is one commit on top of {parent}"
+        );
+        parent = branch.to_string();
+    }
+    let diff = clone.git(&["diff", "--stat", "section-1-metrics", "section-2-logging"]);
+    assert!(text(&diff.stdout).contains("services/telemetry/src/logs.rs"));
+    // Running it again moves the branches to the same place.
+    assert!(
+        workshop(&clone.dir, &["branches", "--repo", &repo])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn solve_brings_the_tree_to_the_end_of_a_section() {
+    let clone = Clone::new("solve");
+    let repo = clone.dir.to_string_lossy().into_owned();
+    let solve = |n: &str| workshop(&clone.dir, &["solve", n, "--repo", &repo]);
+
+    assert!(solve("3").status.success());
+    // Stage everything (new files included) and compare with the branch.
+    clone.git(&["add", "--all", "services"]);
+    let diff = clone.git(&[
+        "diff",
+        "--cached",
+        "--stat",
+        "section-3-tracing",
+        "--",
+        "services",
+    ]);
+    let diff = text(&diff.stdout);
+    assert!(diff.is_empty(), "services/ as in section 3: {diff}");
+    clone.git(&["reset", "--quiet"]);
+    assert!(clone.dir.join("services/telemetry/src/traces.rs").exists());
+
+    // Going back removes what later sections created; solve's own changes are not "work".
+    assert!(solve("0").status.success());
+    assert!(!clone.dir.join("services/telemetry/src/traces.rs").exists());
+    assert!(
+        clone
+            .dir
+            .join("services/telemetry/src/resource.rs")
+            .exists()
+    );
+}
+
+#[test]
+fn solve_refuses_to_overwrite_uncommitted_work() {
+    let clone = Clone::new("solve-refuses");
+    let repo = clone.dir.to_string_lossy().into_owned();
+    let lib = clone.dir.join("services/telemetry/src/lib.rs");
+    let mine = std::fs::read_to_string(&lib).unwrap() + "\n// my own work\n";
+    std::fs::write(&lib, &mine).unwrap();
+
+    let output = workshop(&clone.dir, &["solve", "2", "--repo", &repo]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr
+            .contains("would overwrite your uncommitted changes to services/telemetry/src/lib.rs"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&lib).unwrap(),
+        mine,
+        "the work is untouched"
+    );
+}
+
+#[test]
+fn solve_rejects_a_section_that_does_not_exist() {
+    let output = workshop(&std::env::temp_dir(), &["solve", "5"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("5 is not in 0..=4"),
+        "{}",
+        text(&output.stderr)
+    );
+}
