@@ -101,3 +101,45 @@ pub fn workshop(dir: &Path, args: &[&str]) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+pub mod stack;
+
+/// A clone of this repository with every section applied: the reference implementation.
+/// It lives at a stable path (so its build is incremental) and is made once per change of
+/// the patches or of HEAD; a file lock keeps concurrent test processes from racing.
+pub fn final_tree() -> PathBuf {
+    let copies = shared_target_dir();
+    std::fs::create_dir_all(&copies).unwrap();
+    let lock = std::fs::File::create(copies.join("final-tree.lock")).unwrap();
+    // SAFETY: flock on a file descriptor we own; released when `lock` is dropped.
+    unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) };
+
+    let tree = copies.join("final-tree");
+    let head = text(&git(&workspace(), &["rev-parse", "HEAD"]).stdout);
+    let series: String = patches()
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    let stamp = format!(
+        "{head}\n{}",
+        series.len() + series.bytes().map(usize::from).sum::<usize>()
+    );
+    if std::fs::read_to_string(tree.join(".stamp")).ok().as_deref() != Some(stamp.as_str()) {
+        let _ = std::fs::remove_dir_all(&tree);
+        run(
+            &workspace(),
+            "git",
+            &[
+                "clone",
+                "--quiet",
+                &workspace().to_string_lossy(),
+                &tree.to_string_lossy(),
+            ],
+        );
+        for patch in patches() {
+            run(&tree, "git", &["apply", &patch.to_string_lossy()]);
+        }
+        std::fs::write(tree.join(".stamp"), stamp).unwrap();
+    }
+    drop(lock);
+    tree
+}

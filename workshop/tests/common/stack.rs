@@ -1,0 +1,221 @@
+//! Runs the four service binaries of a tree as real processes, with a stub ISS API, for
+//! the tests of the instrumented (final) state.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::shared_target_dir;
+
+pub const SERVICES: [&str; 4] = ["iss-distance", "geolocator", "gateway", "frontend"];
+
+/// Builds the services of `tree` and returns their executables.
+pub fn build(tree: &Path) -> BTreeMap<String, PathBuf> {
+    let mut command = Command::new(env!("CARGO"));
+    command
+        .current_dir(tree)
+        .env("CARGO_TARGET_DIR", shared_target_dir())
+        .args(["build", "--message-format=json-render-diagnostics"]);
+    for service in SERVICES {
+        command.args(["-p", service]);
+    }
+    let output = command
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(output.status.success(), "the services build");
+    let mut binaries = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let message: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+        if let (Some(name), Some(path)) = (
+            message["target"]["name"].as_str(),
+            message["executable"].as_str(),
+        ) {
+            binaries.insert(name.to_owned(), PathBuf::from(path));
+        }
+    }
+    binaries
+}
+
+/// A base port with it and the next three free.
+pub fn free_ports() -> u16 {
+    for base in (20_000..60_000).step_by(89) {
+        if (0..4).all(|i| TcpListener::bind((Ipv4Addr::LOCALHOST, base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no four consecutive free ports");
+}
+
+/// The four services, started with `env` on top of their wiring.
+pub struct Stack {
+    pub base: u16,
+    children: Vec<(&'static str, Child)>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Stack {
+    pub fn start(binaries: &BTreeMap<String, PathBuf>, env: &[(&str, String)]) -> Stack {
+        let base = free_ports();
+        let url = |port: u16| format!("http://127.0.0.1:{port}");
+        let wiring = [
+            ("FRONTEND_PORT", base.to_string()),
+            ("GATEWAY_PORT", (base + 1).to_string()),
+            ("GEOLOCATOR_PORT", (base + 2).to_string()),
+            ("ISS_DISTANCE_PORT", (base + 3).to_string()),
+            ("GATEWAY_URL", url(base + 1)),
+            ("GEOLOCATOR_URL", url(base + 2)),
+            ("ISS_DISTANCE_URL", url(base + 3)),
+            ("NO_COLOR", "1".into()),
+        ];
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut children = Vec::new();
+        for service in SERVICES {
+            let mut child = Command::new(&binaries[service])
+                .envs(wiring.iter().map(|(k, v)| (*k, v.as_str())))
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("the service starts");
+            let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+            let sink = Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                for line in lines.map_while(Result::ok) {
+                    sink.lock().unwrap().push(format!("{service}: {line}"));
+                }
+            });
+            children.push((service, child));
+        }
+        let stack = Stack {
+            base,
+            children,
+            stderr,
+        };
+        stack.wait_healthy();
+        stack
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for port in self.base..self.base + 4 {
+            while std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "port {port} never opened: {:?}",
+                    self.stderr()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    pub fn frontend(&self, path_and_query: &str) -> String {
+        format!("http://127.0.0.1:{}{path_and_query}", self.base)
+    }
+
+    pub fn gateway(&self, path_and_query: &str) -> String {
+        format!("http://127.0.0.1:{}{path_and_query}", self.base + 1)
+    }
+
+    pub fn pid(&self, service: &str) -> u32 {
+        self.children
+            .iter()
+            .find(|(name, _)| *name == service)
+            .unwrap()
+            .1
+            .id()
+    }
+
+    /// Everything the services wrote to stderr so far, each line prefixed with its service.
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// SIGTERM to all, then waits (at most `grace`) for each to exit.
+    pub fn terminate(mut self, grace: Duration) -> Vec<(&'static str, Option<ExitStatus>)> {
+        for (_, child) in &self.children {
+            // SAFETY: signalling a child we spawned and have not reaped.
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + grace;
+        let mut ended = Vec::new();
+        for (name, child) in &mut self.children {
+            let status = loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    break Some(status);
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    break None;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            ended.push((*name, status));
+        }
+        self.children.clear();
+        ended
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Peak resident memory of a process, in KiB (VmHWM).
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// An ISS API stub on its own thread: always the same position.
+pub fn iss_stub() -> SocketAddr {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let body = r#"{"message":"success","timestamp":1763800000,"iss_position":{"latitude":"10.5","longitude":"20.25"}}"#;
+            let app = axum::Router::new().route(
+                "/iss-now.json",
+                axum::routing::get(move || async move { ([("content-type", "application/json")], body) }),
+            );
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    addr
+}
+
+/// A TCP port that accepts connections and never answers: a collector that hangs.
+pub fn blackhole() -> SocketAddr {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+/// A port nothing listens on: a collector that is down.
+pub fn refusing() -> SocketAddr {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    listener.local_addr().unwrap()
+}

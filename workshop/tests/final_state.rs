@@ -1,0 +1,241 @@
+//! The reference implementation (every section applied) under stress: malformed trace
+//! headers, SIGTERM right after traffic, and a collector that is down or hangs.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::final_tree;
+use common::stack::{Stack, blackhole, build, iss_stub, peak_rss_kib, refusing};
+use otlp_receiver::{Receiver, ReceiverConfig, SpanKind};
+
+fn env_for(endpoint: String, iss: std::net::SocketAddr) -> Vec<(&'static str, String)> {
+    vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
+        ("ISS_SOURCE", "api".into()),
+        ("ISS_API_URL", format!("http://{iss}/iss-now.json")),
+    ]
+}
+
+/// Kinds of broken `traceparent` (W3C Trace Context level 1).
+const MALFORMED: [&str; 13] = [
+    "",
+    "garbage",
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra",
+    "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+    "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
+    "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    "00-0af7651916cd43dd8448eb211c80319-b7ad6b7169203331-01",
+    "00-0af7651916cd43dd8448eb211c80319cz-b7ad6b7169203331-01",
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b71692033-01",
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0g",
+    "00_0af7651916cd43dd8448eb211c80319c_b7ad6b7169203331_01",
+    "00-xyz7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_traceparent_headers_start_a_fresh_trace_and_never_fail_the_request() {
+    let binaries = build(&final_tree());
+    let receiver = Receiver::start(ReceiverConfig::ephemeral()).await.unwrap();
+    let stack = Stack::start(&binaries, &env_for(receiver.http_endpoint(), iss_stub()));
+    let client = reqwest::Client::new();
+    for (i, traceparent) in MALFORMED.iter().enumerate() {
+        let response = client
+            .get(stack.frontend("/?location=Berlin"))
+            .header("traceparent", *traceparent)
+            .header("tracestate", "workshop=malformed")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "request {i} with traceparent {traceparent:?}"
+        );
+    }
+    let ended = stack.terminate(Duration::from_secs(15));
+    assert!(
+        ended
+            .iter()
+            .all(|(_, status)| status.is_some_and(|s| s.success())),
+        "{ended:?}"
+    );
+
+    let spans = receiver.store().spans();
+    let roots: Vec<_> = spans
+        .iter()
+        .filter(|s| s.service_name() == Some("frontend") && s.kind() == SpanKind::Server)
+        .collect();
+    assert_eq!(
+        roots.len(),
+        MALFORMED.len(),
+        "one frontend SERVER span per request"
+    );
+    let mut traces = BTreeSet::new();
+    for root in &roots {
+        assert!(
+            root.is_root(),
+            "{} continues a malformed parent: {:?}",
+            root.name(),
+            root.parent_span_id()
+        );
+        assert_ne!(
+            root.trace_id(),
+            "0af7651916cd43dd8448eb211c80319c",
+            "a malformed header's trace id was used"
+        );
+        traces.insert(root.trace_id());
+    }
+    assert_eq!(
+        traces.len(),
+        MALFORMED.len(),
+        "each request is a trace of its own"
+    );
+    for trace in &traces {
+        let services: BTreeSet<_> = spans
+            .iter()
+            .filter(|s| &s.trace_id() == trace)
+            .filter_map(|s| s.service_name())
+            .collect();
+        assert_eq!(
+            services.len(),
+            4,
+            "trace {trace} still spans all four services: {services:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_right_after_the_requests_loses_no_telemetry() {
+    const REQUESTS: usize = 20;
+    let binaries = build(&final_tree());
+    let receiver = Receiver::start(ReceiverConfig::ephemeral()).await.unwrap();
+    let stack = Stack::start(&binaries, &env_for(receiver.http_endpoint(), iss_stub()));
+    let client = reqwest::Client::new();
+    let requests: Vec<_> = (0..REQUESTS)
+        .map(|_| tokio::spawn(client.get(stack.frontend("/?location=Tokyo")).send()))
+        .collect();
+    for request in requests {
+        assert_eq!(request.await.unwrap().unwrap().status(), 200);
+    }
+    // At once: long before the batch processors' own schedule (5 s for spans) comes round.
+    let ended = stack.terminate(Duration::from_secs(15));
+    assert!(
+        ended
+            .iter()
+            .all(|(_, status)| status.is_some_and(|s| s.success())),
+        "{ended:?}"
+    );
+
+    let store = receiver.store();
+    let traces: BTreeSet<String> = store
+        .spans()
+        .iter()
+        .filter(|s| {
+            s.service_name() == Some("iss-distance") && s.name() == "calculating-iss-distance"
+        })
+        .map(|s| s.trace_id())
+        .collect();
+    assert_eq!(
+        traces.len(),
+        REQUESTS,
+        "every request's trace reached iss-distance and was exported"
+    );
+    let logs = store
+        .logs()
+        .into_iter()
+        .filter(|l| l.body_text() == "calculating the ISS distance")
+        .filter(|l| l.trace_id().is_some_and(|t| traces.contains(&t)))
+        .count();
+    assert_eq!(
+        logs, REQUESTS,
+        "and every request's log record, with its trace id"
+    );
+}
+
+/// Sends requests through the gateway for `duration`; returns (count, slowest).
+async fn traffic(stack: &Stack, duration: Duration) -> (usize, Duration) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + duration;
+    let (mut count, mut slowest) = (0, Duration::ZERO);
+    while Instant::now() < deadline {
+        let started = Instant::now();
+        let response = client
+            .get(stack.gateway("/distance?location=Paris"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        slowest = slowest.max(started.elapsed());
+        count += 1;
+    }
+    (count, slowest)
+}
+
+async fn with_a_broken_collector(endpoint: std::net::SocketAddr, protocol: &str) {
+    let binaries = build(&final_tree());
+    let mut env = env_for(format!("http://{endpoint}"), iss_stub());
+    env.extend([
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_string()),
+        // Export often and give up quickly, to provoke as many failures as possible.
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "500".to_string()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100".to_string()),
+        ("OTEL_BLRP_SCHEDULE_DELAY", "100".to_string()),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "100".to_string()),
+    ]);
+    let stack = Stack::start(&binaries, &env);
+    let (count, slowest) = traffic(&stack, Duration::from_secs(6)).await;
+    // Exports run on the SDK's own threads: a request never waits for the collector (a
+    // request that did would take at least the 500 ms export timeout).
+    assert!(count > 50, "only {count} requests in 6 s");
+    assert!(
+        slowest < Duration::from_millis(400),
+        "a request took {slowest:?}"
+    );
+    for service in ["gateway", "iss-distance"] {
+        let peak = peak_rss_kib(stack.pid(service));
+        assert!(
+            peak < 64 * 1024,
+            "{service} peaked at {peak} KiB: the export queue must be bounded"
+        );
+    }
+    let exporter_lines: Vec<String> = stack
+        .stderr()
+        .into_iter()
+        .filter(|line| {
+            line.contains("opentelemetry") && (line.contains("ERROR") || line.contains("WARN"))
+        })
+        .collect();
+    // Every 100 ms each signal fails to export; the console shows one line per 30 s.
+    assert!(
+        exporter_lines.len() <= 4 * 2,
+        "{} exporter error lines in 6 s:\n{}",
+        exporter_lines.len(),
+        exporter_lines.join("\n")
+    );
+    let started = Instant::now();
+    let ended = stack.terminate(Duration::from_secs(20));
+    assert!(
+        ended.iter().all(|(_, status)| status.is_some()),
+        "every service stops: {ended:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_collector_that_refuses_connections_does_not_hurt_the_requests() {
+    with_a_broken_collector(refusing(), "http/protobuf").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_collector_that_never_answers_does_not_hurt_the_requests() {
+    with_a_broken_collector(blackhole(), "http/protobuf").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grpc_collector_that_never_answers_does_not_hurt_the_requests() {
+    with_a_broken_collector(blackhole(), "grpc").await;
+}
