@@ -38,7 +38,8 @@ const MALFORMED: [&str; 13] = [
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_traceparent_headers_start_a_fresh_trace_and_never_fail_the_request() {
-    let binaries = build(&final_tree());
+    let (tree, _lock) = final_tree();
+    let binaries = build(&tree);
     let receiver = Receiver::start(ReceiverConfig::ephemeral()).await.unwrap();
     let stack = Stack::start(&binaries, &env_for(receiver.http_endpoint(), iss_stub()));
     let client = reqwest::Client::new();
@@ -111,7 +112,8 @@ async fn malformed_traceparent_headers_start_a_fresh_trace_and_never_fail_the_re
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_right_after_the_requests_loses_no_telemetry() {
     const REQUESTS: usize = 20;
-    let binaries = build(&final_tree());
+    let (tree, _lock) = final_tree();
+    let binaries = build(&tree);
     let receiver = Receiver::start(ReceiverConfig::ephemeral()).await.unwrap();
     let stack = Stack::start(&binaries, &env_for(receiver.http_endpoint(), iss_stub()));
     let client = reqwest::Client::new();
@@ -176,7 +178,8 @@ async fn traffic(stack: &Stack, duration: Duration) -> (usize, Duration) {
 }
 
 async fn with_a_broken_collector(endpoint: std::net::SocketAddr, protocol: &str) {
-    let binaries = build(&final_tree());
+    let (tree, _lock) = final_tree();
+    let binaries = build(&tree);
     let mut env = env_for(format!("http://{endpoint}"), iss_stub());
     env.extend([
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_string()),

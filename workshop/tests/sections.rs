@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Clone, patches, text, workshop};
+use common::{Clone, final_tree, patches, text, workshop_in};
 
 /// The lines of section `n` in a checklist.
 fn section_lines(stdout: &str, n: usize) -> String {
@@ -27,7 +27,11 @@ fn each_section_fails_its_check_before_and_passes_after() {
     for (n, patch) in patches().iter().enumerate() {
         let section = n.to_string();
 
-        let before = workshop(&clone.dir, &["check", &section, "--tree", &tree]);
+        let before = workshop_in(
+            "sections",
+            &clone.dir,
+            &["check", &section, "--tree", &tree],
+        );
         let stdout = text(&before.stdout);
         assert!(
             !before.status.success(),
@@ -39,7 +43,11 @@ fn each_section_fails_its_check_before_and_passes_after() {
         );
 
         clone.apply(patch);
-        let after = workshop(&clone.dir, &["check", &section, "--tree", &tree]);
+        let after = workshop_in(
+            "sections",
+            &clone.dir,
+            &["check", &section, "--tree", &tree],
+        );
         let stdout = text(&after.stdout);
         assert!(
             after.status.success(),
@@ -52,14 +60,12 @@ fn each_section_fails_its_check_before_and_passes_after() {
 
 #[test]
 fn the_final_state_also_passes_over_grpc() {
-    let clone = Clone::new("sections-grpc");
-    for patch in patches() {
-        clone.apply(&patch);
-    }
-    let tree = clone.dir.to_string_lossy().into_owned();
-    let output = workshop(
-        &clone.dir,
-        &["check", "4", "--tree", &tree, "--protocol", "grpc"],
+    let (tree, _lock) = final_tree();
+    let dir = tree.to_string_lossy().into_owned();
+    let output = workshop_in(
+        "final",
+        &tree,
+        &["check", "4", "--tree", &dir, "--protocol", "grpc"],
     );
     assert!(
         output.status.success(),

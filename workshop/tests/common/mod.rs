@@ -84,18 +84,28 @@ pub fn run(dir: &Path, program: &str, args: &[&str]) -> Output {
     output
 }
 
-/// One target directory for every copy of the workspace, so dependencies build once.
-pub fn shared_target_dir() -> PathBuf {
-    workspace().join("target/copies")
+/// The target directory for one kind of copy of the workspace (`sections`, `final`).
+///
+/// Each kind gets its own: cargo hashes a workspace's crates relative to its root and
+/// records their sources by absolute path, so two copies sharing a target directory would
+/// pass for each other, and one would run the other's binaries.
+pub fn target_dir(kind: &str) -> PathBuf {
+    workspace().join("target/copies").join(kind)
 }
 
-pub fn workshop(dir: &Path, args: &[&str]) -> Output {
+/// Runs the workshop binary in `dir`, building into the target directory of `kind`.
+pub fn workshop_in(kind: &str, dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_workshop"))
         .current_dir(dir)
         .args(args)
-        .env("CARGO_TARGET_DIR", shared_target_dir())
+        .env("CARGO_TARGET_DIR", target_dir(kind))
         .output()
         .expect("workshop runs")
+}
+
+/// Runs the workshop binary in `dir` for commands that build nothing.
+pub fn workshop(dir: &Path, args: &[&str]) -> Output {
+    workshop_in("none", dir, args)
 }
 
 pub fn text(bytes: &[u8]) -> String {
@@ -103,17 +113,29 @@ pub fn text(bytes: &[u8]) -> String {
 }
 pub mod stack;
 
-/// A clone of this repository with every section applied: the reference implementation.
-/// It lives at a stable path (so its build is incremental) and is made once per change of
-/// the patches or of HEAD; a file lock keeps concurrent test processes from racing.
-pub fn final_tree() -> PathBuf {
-    let copies = shared_target_dir();
-    std::fs::create_dir_all(&copies).unwrap();
-    let lock = std::fs::File::create(copies.join("final-tree.lock")).unwrap();
-    // SAFETY: flock on a file descriptor we own; released when `lock` is dropped.
-    unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) };
+/// Exclusive use of the final tree, for as long as it is held: tests that build and run
+/// it must not rebuild it under each other's feet.
+pub struct TreeLock {
+    _file: std::fs::File,
+}
 
-    let tree = copies.join("final-tree");
+fn lock(name: &str) -> TreeLock {
+    let dir = workspace().join("target/copies");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = std::fs::File::create(dir.join(format!("{name}.lock"))).unwrap();
+    // SAFETY: flock on a file descriptor we own; released when the file is closed.
+    unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) };
+    TreeLock { _file: file }
+}
+
+/// A clone of this repository with every section applied: the reference implementation,
+/// to build into `target_dir("final")`, with its lock.
+///
+/// It lives at a stable path (so its build is incremental) and is made anew only when the
+/// patches or HEAD change.
+pub fn final_tree() -> (PathBuf, TreeLock) {
+    let lock = lock("final");
+    let tree = workspace().join("target/copies/final-tree");
     let head = text(&git(&workspace(), &["rev-parse", "HEAD"]).stdout);
     let series: String = patches()
         .iter()
@@ -140,6 +162,5 @@ pub fn final_tree() -> PathBuf {
         }
         std::fs::write(tree.join(".stamp"), stamp).unwrap();
     }
-    drop(lock);
-    tree
+    (tree, lock)
 }

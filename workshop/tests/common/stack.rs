@@ -9,16 +9,16 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::shared_target_dir;
+use super::target_dir;
 
 pub const SERVICES: [&str; 4] = ["iss-distance", "geolocator", "gateway", "frontend"];
 
-/// Builds the services of `tree` and returns their executables.
+/// Builds the services of the final tree and returns their executables.
 pub fn build(tree: &Path) -> BTreeMap<String, PathBuf> {
     let mut command = Command::new(env!("CARGO"));
     command
         .current_dir(tree)
-        .env("CARGO_TARGET_DIR", shared_target_dir())
+        .env("CARGO_TARGET_DIR", target_dir("final"))
         .args(["build", "--message-format=json-render-diagnostics"]);
     for service in SERVICES {
         command.args(["-p", service]);
