@@ -38,6 +38,13 @@ fn bench_loads_the_gateway_and_reports_json() {
         "4",
         "--env",
         "RUST_LOG=warn",
+        // Debug binaries on a machine busy with other tests: generous timeouts, so that a
+        // slow moment is not counted as an error (this test checks that bench works, not
+        // how fast the services are).
+        "--env",
+        "ISS_API_TIMEOUT_MS=20000",
+        "--env",
+        "UPSTREAM_TIMEOUT_MS=20000",
         "--json",
         "--debug",
     ])
