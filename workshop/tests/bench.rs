@@ -69,8 +69,17 @@ fn bench_loads_the_gateway_and_reports_json() {
     );
     assert_eq!(report["connections"], 4);
     assert_eq!(report["env"]["RUST_LOG"], "warn");
-    // Every request went through to the ISS API stub.
-    assert!(report["iss_stub_requests"].as_u64().unwrap() >= report["requests"].as_u64().unwrap());
+    // Every request reaches the stub. The two counts come from slightly different windows
+    // (requests started in the window, stub hits between two snapshots), so at each edge
+    // one request per connection may fall on the other side.
+    let (stub, requests) = (
+        report["iss_stub_requests"].as_u64().unwrap(),
+        report["requests"].as_u64().unwrap(),
+    );
+    assert!(
+        stub + 2 * 4 >= requests,
+        "stub saw {stub} of {requests} requests"
+    );
 
     let services = report["services"].as_array().unwrap();
     let mut names: Vec<&str> = services
