@@ -38,6 +38,7 @@ mod receiver;
 mod span;
 mod stats;
 mod store;
+pub mod tap;
 mod time;
 mod value;
 

@@ -16,6 +16,7 @@ use crate::metric::ReceivedMetric;
 use crate::origin::Protocol;
 use crate::span::ReceivedSpan;
 use crate::stats::Stats;
+use crate::tap::Tapped;
 
 /// How many batches a slow [`Store::subscribe`]r may fall behind before it sees
 /// `RecvError::Lagged` (it can then re-read the store).
@@ -58,6 +59,8 @@ pub struct Store {
 struct Inner {
     state: Mutex<State>,
     arrivals: broadcast::Sender<Arrival>,
+    /// The raw requests, for the tap (see `crate::tap`); cloned only while someone listens.
+    tap: broadcast::Sender<Tapped>,
     /// Bumped after every change; `wait_until` re-checks its predicate on each bump.
     /// A `watch` never lags, unlike the broadcast channel.
     version: watch::Sender<u64>,
@@ -85,6 +88,7 @@ impl Store {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
                 arrivals: broadcast::channel(ARRIVAL_BACKLOG).0,
+                tap: broadcast::channel(ARRIVAL_BACKLOG).0,
                 version: watch::channel(0).0,
             }),
         }
@@ -92,18 +96,21 @@ impl Store {
 
     /// Records a trace export. The servers call this; tests can too, to seed a store.
     pub fn ingest_traces(&self, request: ExportTraceServiceRequest, protocol: Protocol) {
+        self.publish(|| Tapped::Traces(Arc::new(request.clone()), protocol));
         let spans: Arc<[ReceivedSpan]> = ingest::spans(request, protocol).into();
         self.update(protocol, |state| state.spans.push(protocol, &spans));
         self.announce(Arrival::Spans(spans));
     }
 
     pub fn ingest_logs(&self, request: ExportLogsServiceRequest, protocol: Protocol) {
+        self.publish(|| Tapped::Logs(Arc::new(request.clone()), protocol));
         let logs: Arc<[ReceivedLog]> = ingest::logs(request, protocol).into();
         self.update(protocol, |state| state.logs.push(protocol, &logs));
         self.announce(Arrival::Logs(logs));
     }
 
     pub fn ingest_metrics(&self, request: ExportMetricsServiceRequest, protocol: Protocol) {
+        self.publish(|| Tapped::Metrics(Arc::new(request.clone()), protocol));
         let metrics: Arc<[ReceivedMetric]> = ingest::metrics(request, protocol).into();
         self.update(protocol, |state| state.metrics.push(protocol, &metrics));
         self.announce(Arrival::Metrics(metrics));
@@ -148,6 +155,27 @@ impl Store {
     /// are delivered; read the store first for what is already there.
     pub fn subscribe(&self) -> broadcast::Receiver<Arrival> {
         self.inner.arrivals.subscribe()
+    }
+
+    /// Live feed of every raw export request, for the tap. Only requests after this call
+    /// are delivered.
+    pub fn tap(&self) -> broadcast::Receiver<Tapped> {
+        let listener = self.inner.tap.subscribe();
+        // Waiters on `tap_listeners` re-check.
+        self.changed();
+        listener
+    }
+
+    /// How many tap listeners there are (a follower can wait until it is one).
+    pub fn tap_listeners(&self) -> usize {
+        self.inner.tap.receiver_count()
+    }
+
+    /// Sends a request to the tap's listeners, if there are any (no copy otherwise).
+    fn publish(&self, tapped: impl FnOnce() -> Tapped) {
+        if self.inner.tap.receiver_count() > 0 {
+            let _ = self.inner.tap.send(tapped());
+        }
     }
 
     /// Waits until `pred` holds, re-checking after every change; false on timeout.
