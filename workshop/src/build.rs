@@ -52,6 +52,15 @@ pub async fn build_services(
     workspace: &Path,
     release: bool,
 ) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    build_services_into(workspace, release, target_dir_override()).await
+}
+
+/// Like [`build_services`], into `target_dir` when one is given.
+pub async fn build_services_into(
+    workspace: &Path,
+    release: bool,
+    target_dir: Option<PathBuf>,
+) -> anyhow::Result<BTreeMap<String, PathBuf>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -63,7 +72,7 @@ pub async fn build_services(
     if release {
         command.arg("--release");
     }
-    if let Some(target) = target_dir_override() {
+    if let Some(target) = target_dir {
         command.env("CARGO_TARGET_DIR", target);
     }
     let mut child = command.spawn().context("cannot run cargo")?;

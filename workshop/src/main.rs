@@ -3,8 +3,10 @@
 mod bench;
 mod build;
 mod check;
+mod collector;
 mod ports;
 mod services;
+mod solution;
 mod steps;
 mod stop;
 mod up;

@@ -1,10 +1,13 @@
-//! `workshop up`: build the four services and run them natively until Ctrl-C.
+//! `workshop up`: build the four services and run them natively until Ctrl-C, sending their
+//! telemetry to a collector that is already listening, or else to a built-in receiver.
 
 use std::time::Duration;
 
-use crate::build::{build_services, workspace_root};
+use crate::build::{build_services, build_services_into, workspace_root};
+use crate::collector::{self, Collector};
 use crate::ports::Ports;
 use crate::services::{self, wiring};
+use crate::solution;
 use crate::stop::StopSignal;
 
 #[derive(clap::Args)]
@@ -15,44 +18,93 @@ pub struct Args {
     /// Build and run optimised binaries (slower to build, faster to run).
     #[arg(long)]
     release: bool,
+    /// Run the finished workshop (every section applied), built apart from your own code.
+    #[arg(long)]
+    solution: bool,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut stop = StopSignal::listen()?;
     let ports = Ports::from_base(args.port)?;
     ports.check_free()?;
-    let workspace = workspace_root();
+    let collector = Collector::find_or_start().await?;
     let binaries = tokio::select! {
-        built = build_services(&workspace, args.release) => built?,
+        built = build(&args) => built?,
         () = stop.recv() => return Ok(()),
     };
-    let mut running = services::start(&binaries, &ports, &wiring(&ports))?;
+    let mut env = wiring(&ports);
+    env.extend(collector.env());
+    let mut running = services::start(&binaries, &ports, &env)?;
     let started = tokio::select! {
         ready = running.wait_healthy(Duration::from_secs(30)) => Some(ready),
         () = stop.recv() => None,
     };
     // None: Ctrl-C while the services were starting; stop them all the same.
     if let Some(Ok(())) = started {
-        announce(&ports);
+        announce(&ports, &collector, args.solution);
         tokio::select! {
             () = stop.recv() => {}
             (name, status) = running.first_exit() => {
                 eprintln!("{name} stopped unexpectedly ({status}); stopping the others");
             }
+            () = report_telemetry(&collector) => {}
         }
     }
     eprintln!("stopping the services…");
     running.stop(Duration::from_secs(10)).await;
+    collector.shutdown().await;
     eprintln!("all services stopped");
     started.unwrap_or(Ok(()))
 }
 
-fn announce(ports: &Ports) {
+/// The attendee's own code, or the solution.
+async fn build(
+    args: &Args,
+) -> anyhow::Result<std::collections::BTreeMap<String, std::path::PathBuf>> {
+    if !args.solution {
+        return build_services(&workspace_root(), args.release).await;
+    }
+    let (tree, target) = solution::prepare(&workspace_root(), "main")?;
+    build_services_into(&tree, args.release, Some(target)).await
+}
+
+/// Every 10 s, when something new arrived at the built-in receiver, says so in one line.
+/// Never completes (it is one arm of a `select!`).
+async fn report_telemetry(collector: &Collector) {
+    let Some(store) = collector.store() else {
+        return std::future::pending().await;
+    };
+    let mut last = String::new();
+    let mut said_nothing_yet = false;
+    loop {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let summary = collector::summary(&store);
+        if store.stats().requests.grpc + store.stats().requests.http == 0 {
+            if !said_nothing_yet {
+                eprintln!(
+                    "no telemetry has arrived yet: expected until you export it (section 1 onwards)"
+                );
+                said_nothing_yet = true;
+            }
+        } else if summary != last {
+            eprintln!("{summary}");
+            last = summary;
+        }
+    }
+}
+
+fn announce(ports: &Ports, collector: &Collector, solution: bool) {
+    eprintln!("  telemetry: {}", collector.describe());
     for (service, port) in ports.all() {
         eprintln!("  {service:>12}  http://127.0.0.1:{port}");
     }
+    let which = if solution {
+        "The finished ISS workshop (--solution)"
+    } else {
+        "The ISS workshop"
+    };
     println!(
-        "\nThe ISS workshop is running: open http://127.0.0.1:{}/\nPress Ctrl-C to stop.",
+        "\n{which} is running: open http://127.0.0.1:{}/\nPress Ctrl-C to stop.",
         ports.frontend
     );
 }

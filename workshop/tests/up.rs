@@ -88,6 +88,7 @@ fn wait_for(child: &mut Child, timeout: Duration) -> Option<std::process::ExitSt
 
 #[test]
 fn up_starts_the_four_services_and_ctrl_c_stops_them_all() {
+    let _ports = otlp_ports();
     let base = free_ports();
     let mut up = workshop(&["up", "--port", &base.to_string()])
         .stdout(Stdio::piped())
@@ -135,6 +136,112 @@ fn up_starts_the_four_services_and_ctrl_c_stops_them_all() {
     for i in 0..4 {
         assert!(!healthy(base + i), "port {} still answers", base + i);
     }
+}
+
+/// `up` may start its built-in receiver on 4317/4318: one `up` test at a time.
+fn otlp_ports() -> std::fs::File {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let lock = std::fs::File::create(dir.join("otlp-ports.lock")).unwrap();
+    // SAFETY: flock on a descriptor we own; released when the file is closed.
+    unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) };
+    lock
+}
+
+/// Lines of a child's pipe, as they come.
+fn lines_of(pipe: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    lines
+}
+
+/// Waits for a line containing all of `parts`; returns it.
+fn wait_for_line(
+    lines: &std::sync::mpsc::Receiver<String>,
+    parts: &[&str],
+    within: Duration,
+) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("no line with {parts:?} within {within:?}"));
+        if parts.iter().all(|part| line.contains(part)) {
+            return line;
+        }
+    }
+}
+
+/// The embedded default, finished: `up --solution` builds the last section apart from the
+/// working tree, and its built-in receiver reports telemetry from all four services.
+#[test]
+fn up_solution_runs_the_finished_workshop_into_the_built_in_receiver() {
+    let _ports = otlp_ports();
+    assert!(
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 4318)).is_ok()
+            && TcpListener::bind((Ipv4Addr::LOCALHOST, 4317)).is_ok(),
+        "this test needs 4317 and 4318 free for up's built-in receiver"
+    );
+    let base = free_ports();
+    let mut up = workshop(&["up", "--solution", "--port", &base.to_string()])
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = lines_of(up.stdout.take().unwrap());
+    let stderr = lines_of(up.stderr.take().unwrap());
+    // The first run builds the solution: allow for a full build.
+    wait_for_line(
+        &stdout,
+        &[
+            "finished ISS workshop",
+            &format!("open http://127.0.0.1:{base}/"),
+        ],
+        Duration::from_secs(900),
+    );
+    for place in ["Berlin", "Tokyo", "Zurich"] {
+        let page = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                &format!("http://127.0.0.1:{base}/?location={place}"),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&page.stdout), "200");
+    }
+    let summary = wait_for_line(
+        &stderr,
+        &[
+            "telemetry received:",
+            "frontend",
+            "gateway",
+            "geolocator",
+            "iss-distance",
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(!summary.contains(" 0 spans"), "{summary}");
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc::kill(up.id() as libc::pid_t, libc::SIGINT) };
+    let status =
+        wait_for(&mut up, Duration::from_secs(30)).expect("up stops within 30 s of Ctrl-C");
+    assert!(status.success());
+    // The attendee's working tree was not touched.
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    assert!(
+        !workspace.join("services/telemetry/src/traces.rs").exists(),
+        "solution leaked into the working tree"
+    );
 }
 
 #[test]
