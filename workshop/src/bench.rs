@@ -11,14 +11,21 @@
 //! Each gateway request is four HTTP exchanges: client → gateway, gateway → geolocator,
 //! gateway → iss-distance, iss-distance → the stub. Everything, this load generator
 //! included, shares the machine's cores; the report says how the CPU time was split.
+//!
+//! For the telemetry's overhead, `--tree` benchmarks another checkout (e.g. the workshop's
+//! final state), `--receiver` gives the services a live OTLP receiver in this process (on its
+//! own thread, so its CPU time is reported apart) and `--blackhole` a collector that accepts
+//! connections and never answers.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
+use otlp_receiver::{Limits, Receiver, ReceiverConfig, SignalStats, Stats};
 use serde_json::{Value, json};
 
 use crate::build::{SERVICES, build_services, workspace_root};
@@ -49,6 +56,19 @@ pub struct Args {
     /// Print one JSON object on stdout instead of a table.
     #[arg(long)]
     json: bool,
+    /// The workspace whose services are built and benchmarked, e.g. a checkout of the
+    /// workshop's final state [default: the one this binary was built from]. Give each
+    /// checkout its own CARGO_TARGET_DIR.
+    #[arg(long, value_name = "DIR")]
+    tree: Option<PathBuf>,
+    /// Export the services' telemetry to an OTLP receiver in this process (OTLP/HTTP), and
+    /// report what it received.
+    #[arg(long, conflicts_with = "blackhole")]
+    receiver: bool,
+    /// Point the services' OTLP exporters at a port that accepts connections and never
+    /// answers (a blackholed collector).
+    #[arg(long)]
+    blackhole: bool,
     /// Benchmark debug builds (quicker to build; for testing the benchmark itself).
     #[arg(long, hide = true)]
     debug: bool,
@@ -120,15 +140,52 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         None => free_ports()?,
     };
     ports.check_free()?;
-    let workspace = workspace_root();
+    if args.receiver || args.blackhole {
+        let flag = if args.receiver {
+            "--receiver"
+        } else {
+            "--blackhole"
+        };
+        if let Some((key, _)) = args
+            .env
+            .iter()
+            .find(|(key, _)| key == "OTEL_SDK_DISABLED" || key.starts_with("OTEL_EXPORTER_OTLP_"))
+        {
+            bail!("{flag} sets where the telemetry goes: leave out --env {key}");
+        }
+    }
+    let workspace = match &args.tree {
+        Some(tree) if tree.join("Cargo.toml").is_file() => std::path::absolute(tree)?,
+        Some(tree) => bail!("--tree {}: no Cargo.toml there", tree.display()),
+        None => workspace_root(),
+    };
     let binaries = tokio::select! {
         built = build_services(&workspace, !args.debug) => built?,
         () = stop.recv() => bail!("interrupted"),
     };
     let stub = IssStub::start()?;
+    let receiver = if args.receiver {
+        Some(ReceiverThread::start()?)
+    } else {
+        None
+    };
+    let blackhole = if args.blackhole {
+        Some(Blackhole::start().await?)
+    } else {
+        None
+    };
     let mut env = wiring(&ports);
     env.push(("ISS_SOURCE", "api".into()));
     env.push(("ISS_API_URL", stub.url()));
+    let collector = match (&receiver, &blackhole) {
+        (Some(receiver), _) => Some(receiver.endpoint.clone()),
+        (_, Some(blackhole)) => Some(blackhole.endpoint()),
+        _ => None,
+    };
+    if let Some(endpoint) = collector {
+        env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint));
+        env.push(("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()));
+    }
     for (key, value) in &args.env {
         // services::start takes 'static names; a handful of short strings, once per run.
         env.push((Box::leak(key.clone().into_boxed_str()), value.clone()));
@@ -139,7 +196,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             running.wait_healthy(Duration::from_secs(60)).await?;
             let pids = service_pids()?;
             tokio::select! {
-                report = measure(&args, &ports, &pids, &stub) => report,
+                report = measure(&args, &ports, &pids, &stub, receiver.as_ref()) => report,
                 (name, status) = running.first_exit() => {
                     bail!("{name} stopped during the benchmark ({status}); see its output above")
                 }
@@ -147,9 +204,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         } => result,
         () = stop.recv() => Err(anyhow::anyhow!("interrupted")),
     };
+    // The services flush their telemetry as they stop: the receiver's totals come after.
     running.stop(Duration::from_secs(10)).await;
     stub.stop();
-    let report = result?;
+    let mut report = result?;
+    report["tree"] = workspace.display().to_string().into();
+    if let Some(receiver) = receiver {
+        let total = receiver.stop();
+        report["receiver"]["total"] = received(&total, None);
+    }
+    if let Some(blackhole) = blackhole {
+        report["blackhole"] = json!({
+            "endpoint": blackhole.endpoint(),
+            "connections_accepted": blackhole.stop(),
+        });
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -271,11 +340,16 @@ struct CpuSnapshot {
     services: BTreeMap<&'static str, Option<u64>>,
     workshop: Option<u64>,
     stub: Option<u64>,
+    receiver: Option<u64>,
     machine: Option<MachineTicks>,
 }
 
 impl CpuSnapshot {
-    fn take(pids: &BTreeMap<&'static str, u32>, stub: &IssStub) -> Self {
+    fn take(
+        pids: &BTreeMap<&'static str, u32>,
+        stub: &IssStub,
+        receiver: Option<&ReceiverThread>,
+    ) -> Self {
         Self {
             services: pids
                 .iter()
@@ -283,6 +357,7 @@ impl CpuSnapshot {
                 .collect(),
             workshop: cpu_ticks("/proc/self/stat"),
             stub: stub.cpu_ticks(),
+            receiver: receiver.and_then(ReceiverThread::cpu_ticks),
             machine: machine_ticks(),
         }
     }
@@ -302,6 +377,7 @@ async fn measure(
     ports: &Ports,
     pids: &BTreeMap<&'static str, u32>,
     stub: &IssStub,
+    receiver: Option<&ReceiverThread>,
 ) -> anyhow::Result<Value> {
     let base = format!("http://127.0.0.1:{}/distance", ports.gateway);
     let urls: Vec<reqwest::Url> = PLACES
@@ -322,11 +398,13 @@ async fn measure(
         }));
     }
     tokio::time::sleep_until(measure_from.into()).await;
-    let before = CpuSnapshot::take(pids, stub);
+    let before = CpuSnapshot::take(pids, stub, receiver);
     let stub_before = stub.requests();
+    let received_before = receiver.map(ReceiverThread::stats);
     tokio::time::sleep_until(measure_until.into()).await;
-    let after = CpuSnapshot::take(pids, stub);
+    let after = CpuSnapshot::take(pids, stub, receiver);
     let stub_requests = stub.requests() - stub_before;
+    let received_after = receiver.map(ReceiverThread::stats);
     let mut latencies = Vec::new();
     let mut errors = BTreeMap::new();
     for connection in connections {
@@ -341,7 +419,7 @@ async fn measure(
         .iter()
         .map(|(n, pid)| (*n, peak_rss_kib(*pid)))
         .collect();
-    Ok(report(
+    let mut report = report(
         args,
         latencies,
         errors,
@@ -350,7 +428,38 @@ async fn measure(
         pids,
         &before,
         &after,
-    ))
+    );
+    if let (Some(receiver), Some(b), Some(a)) = (receiver, received_before, received_after) {
+        let limits = RECEIVER_LIMITS;
+        report["receiver"] = json!({
+            "endpoint": receiver.endpoint,
+            "protocol": "http/protobuf",
+            "limits": {
+                "max_spans": limits.max_spans,
+                "max_logs": limits.max_logs,
+                "max_metric_points": limits.max_metric_points,
+            },
+            "measured": received(&a, Some(&b)),
+        });
+    }
+    Ok(report)
+}
+
+/// What a receiver got, for the report: counts since it started, or the difference
+/// between two snapshots.
+fn received(after: &Stats, before: Option<&Stats>) -> Value {
+    let zero = Stats::default();
+    let before = before.unwrap_or(&zero);
+    let signal = |a: &SignalStats, b: &SignalStats| a.received.total() - b.received.total();
+    let evicted = |s: &Stats| s.spans.dropped + s.logs.dropped + s.metric_points.dropped;
+    json!({
+        "export_requests": after.requests.total() - before.requests.total(),
+        "spans": signal(&after.spans, &before.spans),
+        "logs": signal(&after.logs, &before.logs),
+        "metric_points": signal(&after.metric_points, &before.metric_points),
+        "evicted": evicted(after) - evicted(before),
+        "http_rejected": after.http_rejected - before.http_rejected,
+    })
 }
 
 /// One request per place before the load: every place must resolve, and the ISS position
@@ -473,6 +582,7 @@ fn report(
     }
     let workshop = cpu(before.workshop, after.workshop);
     let stub = cpu(before.stub, after.stub);
+    let receiver = cpu(before.receiver, after.receiver);
     ours += workshop.unwrap_or(0.0);
     let machine = match (before.machine, after.machine) {
         (Some(b), Some(a)) => {
@@ -518,8 +628,9 @@ fn report(
         "workshop_cpu_seconds": {
             "total": workshop,
             "iss_stub": stub,
+            "receiver": receiver,
             "load_generator": match (workshop, stub) {
-                (Some(w), Some(s)) => Some(round2((w - s).max(0.0))),
+                (Some(w), Some(s)) => Some(round2((w - s - receiver.unwrap_or(0.0)).max(0.0))),
                 _ => None,
             },
         },
@@ -600,6 +711,32 @@ fn print_table(report: &Value) {
         "",
         cpu(&w["iss_stub"])
     );
+    if w["receiver"].is_number() {
+        println!(
+            "  {:<16} {:>12} {:>14}",
+            "OTLP receiver",
+            "",
+            cpu(&w["receiver"])
+        );
+    }
+    let r = &report["receiver"];
+    for (what, counts) in [("measured", &r["measured"]), ("in all", &r["total"])] {
+        if counts.is_object() {
+            println!(
+                "\n  receiver got ({what}): {} spans, {} log records, {} metric points in {} \
+                 export requests",
+                counts["spans"], counts["logs"], counts["metric_points"], counts["export_requests"]
+            );
+        }
+    }
+    let b = &report["blackhole"];
+    if b.is_object() {
+        println!(
+            "\n  blackhole {}: accepted {} connections, answered none",
+            b["endpoint"].as_str().unwrap_or("?"),
+            b["connections_accepted"]
+        );
+    }
     let m = &report["machine"];
     if m["busy_percent"].is_number() {
         println!(
@@ -689,6 +826,128 @@ impl IssStub {
     fn stop(self) {
         let _ = self.shutdown.send(());
         let _ = self.thread.join();
+    }
+}
+
+/// How much the `--receiver` keeps. Under load the services send far more than this (about
+/// ten spans and a log record per request); the oldest are evicted, which keeps the bench
+/// process's memory bounded, and the counts received include what was evicted.
+const RECEIVER_LIMITS: Limits = Limits {
+    max_spans: 10_000,
+    max_logs: 10_000,
+    max_metric_points: 10_000,
+    max_request_bytes: 8 * 1024 * 1024,
+};
+
+/// An OTLP receiver on its own thread and single-threaded runtime, like the ISS stub, so
+/// that its CPU time is reported apart from the load generator's.
+struct ReceiverThread {
+    endpoint: String,
+    store: otlp_receiver::Store,
+    thread_id: i64,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl ReceiverThread {
+    fn start() -> anyhow::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (started, receiver) = std::sync::mpsc::channel();
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("otlp-receiver".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let config = ReceiverConfig::ephemeral().with_limits(RECEIVER_LIMITS);
+                    match Receiver::start(config).await {
+                        Ok(receiver) => {
+                            let _ = started.send(Ok((
+                                receiver.http_endpoint(),
+                                receiver.store(),
+                                current_thread_id(),
+                            )));
+                            let _ = stopped.await;
+                            receiver.shutdown().await;
+                        }
+                        Err(e) => {
+                            let _ = started.send(Err(e));
+                        }
+                    }
+                });
+            })?;
+        let (endpoint, store, thread_id) = receiver
+            .recv()
+            .context("the OTLP receiver's thread ended")?
+            .context("cannot start the OTLP receiver")?;
+        Ok(Self {
+            endpoint,
+            store,
+            thread_id,
+            shutdown,
+            thread,
+        })
+    }
+
+    fn stats(&self) -> Stats {
+        self.store.stats()
+    }
+
+    fn cpu_ticks(&self) -> Option<u64> {
+        match self.thread_id {
+            0 => None,
+            tid => cpu_ticks(&format!("/proc/self/task/{tid}/stat")),
+        }
+    }
+
+    /// Stops the receiver (after the services, which flush as they stop) and returns what
+    /// it received in all.
+    fn stop(self) -> Stats {
+        let _ = self.shutdown.send(());
+        let _ = self.thread.join();
+        self.store.stats()
+    }
+}
+
+/// A collector that is up but blackholed: it accepts TCP connections and holds them open,
+/// never reading or answering, so every export waits for the exporter's timeout.
+struct Blackhole {
+    addr: SocketAddr,
+    accepted: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Blackhole {
+    async fn start() -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .context("cannot listen for the blackhole")?;
+        let addr = listener.local_addr()?;
+        let accepted = Arc::new(AtomicU64::new(0));
+        let count = Arc::clone(&accepted);
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::Relaxed);
+                held.push(socket);
+            }
+        });
+        Ok(Self {
+            addr,
+            accepted,
+            task,
+        })
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Closes the listener and every held connection; returns how many it accepted.
+    fn stop(self) -> u64 {
+        self.task.abort();
+        self.accepted.load(Ordering::Relaxed)
     }
 }
 

@@ -106,6 +106,112 @@ fn bench_loads_the_gateway_and_reports_json() {
 }
 
 #[test]
+fn bench_with_a_receiver_reports_what_it_received() {
+    let output = workshop(&[
+        "bench",
+        "--duration",
+        "2s",
+        "--warmup",
+        "1s",
+        "--connections",
+        "2",
+        "--receiver",
+        "--env",
+        "RUST_LOG=warn",
+        "--env",
+        "ISS_API_TIMEOUT_MS=20000",
+        "--env",
+        "UPSTREAM_TIMEOUT_MS=20000",
+        "--json",
+        "--debug",
+    ])
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "bench failed: {stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON object ({e}): {stderr}"));
+    assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
+    let receiver = &report["receiver"];
+    assert!(
+        receiver["endpoint"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("http://127.0.0.1:")),
+        "{report}"
+    );
+    assert_eq!(receiver["protocol"], "http/protobuf", "{report}");
+    // On main the services are not instrumented yet, so the counts may well be 0: this
+    // checks that they are reported, not what they are.
+    for window in ["measured", "total"] {
+        for count in [
+            "export_requests",
+            "spans",
+            "logs",
+            "metric_points",
+            "evicted",
+        ] {
+            assert!(
+                receiver[window][count].is_u64(),
+                "receiver.{window}.{count} in {report}"
+            );
+        }
+    }
+    assert!(
+        report["workshop_cpu_seconds"]
+            .as_object()
+            .unwrap()
+            .contains_key("receiver"),
+        "{report}"
+    );
+    assert!(report["blackhole"].is_null(), "{report}");
+}
+
+#[test]
+fn telemetry_destinations_cannot_be_combined() {
+    let output = workshop(&["bench", "--receiver", "--blackhole"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the argument '--receiver' cannot be used with '--blackhole'"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
+
+    // Checked before anything is built, so these fail at once, with one line.
+    for (args, expected) in [
+        (
+            &["bench", "--receiver", "--env", "OTEL_SDK_DISABLED=true"][..],
+            "workshop: --receiver sets where the telemetry goes: leave out --env OTEL_SDK_DISABLED",
+        ),
+        (
+            &[
+                "bench",
+                "--blackhole",
+                "--env",
+                "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9",
+            ],
+            "workshop: --blackhole sets where the telemetry goes: leave out --env \
+             OTEL_EXPORTER_OTLP_ENDPOINT",
+        ),
+        (
+            &["bench", "--tree", "/nonexistent/workshop"],
+            "workshop: --tree /nonexistent/workshop: no Cargo.toml there",
+        ),
+    ] {
+        let output = workshop(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim_end(), expected, "{args:?}");
+    }
+}
+
+#[test]
 fn bad_values_get_a_one_line_reason() {
     for (args, expected) in [
         (
@@ -148,6 +254,9 @@ fn bad_values_get_a_one_line_reason() {
         "--env",
         "--port",
         "--json",
+        "--tree",
+        "--receiver",
+        "--blackhole",
     ] {
         assert!(help.contains(option), "{option} in {help}");
     }
