@@ -242,3 +242,71 @@ async fn a_collector_that_never_answers_does_not_hurt_the_requests() {
 async fn a_grpc_collector_that_never_answers_does_not_hurt_the_requests() {
     with_a_broken_collector(blackhole(), "grpc").await;
 }
+
+/// An authenticated collector: `OTEL_EXPORTER_OTLP_HEADERS` goes along with every export.
+#[tokio::test(flavor = "multi_thread")]
+async fn otlp_headers_reach_the_collector() {
+    use std::sync::{Arc, Mutex};
+    let (tree, _lock) = final_tree();
+    let binaries = build(&tree);
+    // A collector stand-in that records the headers of each export and accepts it.
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = Arc::clone(&seen);
+    let app = axum::Router::new().route(
+        "/v1/{signal}",
+        axum::routing::post(move |headers: axum::http::HeaderMap| async move {
+            let auth = headers
+                .get("authorization")
+                .map(|v| v.to_str().unwrap_or("?").to_owned());
+            record.lock().unwrap().push(auth.unwrap_or_default());
+            axum::http::StatusCode::OK
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut env = env_for(endpoint, iss_stub());
+    env.push((
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "authorization=Bearer%20workshop-token".into(),
+    ));
+    let stack = Stack::start(&binaries, &env);
+    let response = reqwest::get(stack.frontend("/?location=Berlin"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    stack.terminate(Duration::from_secs(15));
+
+    let seen = seen.lock().unwrap();
+    assert!(!seen.is_empty(), "exports arrived");
+    assert!(
+        seen.iter().all(|auth| auth == "Bearer workshop-token"),
+        "every export carries the (URL-decoded) header: {seen:?}"
+    );
+}
+
+/// `OTEL_TRACES_SAMPLER` is honoured: with `always_off` no span is exported, while logs
+/// and metrics still are.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sampler_comes_from_the_environment() {
+    let (tree, _lock) = final_tree();
+    let binaries = build(&tree);
+    let receiver = Receiver::start(ReceiverConfig::ephemeral()).await.unwrap();
+    let mut env = env_for(receiver.http_endpoint(), iss_stub());
+    env.push(("OTEL_TRACES_SAMPLER", "always_off".into()));
+    let stack = Stack::start(&binaries, &env);
+    let response = reqwest::get(stack.frontend("/?location=Berlin"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    stack.terminate(Duration::from_secs(15));
+
+    let store = receiver.store();
+    assert!(store.spans().is_empty(), "always_off exports no span");
+    assert!(!store.logs().is_empty(), "logs still flow");
+    assert!(
+        store.latest_metric("incoming.requests").is_some(),
+        "metrics still flow"
+    );
+}
