@@ -1,0 +1,678 @@
+//! The workshop's chapters (`workshop/chapters/*.md`, table of contents `workshop/README.md`)
+//! stay true to the code and to the repository:
+//!
+//! - every ```rust block is annotated with the file it comes from (`<!-- file: PATH -->` on
+//!   the line before it) and appears, line for line, in that file as it is after the
+//!   chapter's section (patches `0..=N` applied to a clone of this repository);
+//! - every relative link and image resolves, `#anchors` included;
+//! - every Grafana Explore link decodes to valid JSON, names a provisioned datasource uid,
+//!   and queries exactly a query shown in a code block of the same chapter;
+//! - every command in a ```sh block is one that exists: `cargo run -p workshop -- ...` is run
+//!   with `--help` appended, `git checkout`/`git diff` name the section branches, compose
+//!   and other files named exist, packages named are workspace members.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Clone, patches, workspace};
+
+/// The section each chapter belongs to; the others show the finished code (section 4).
+const CHAPTERS: [(&str, Option<usize>); 8] = [
+    ("00-before-you-start.md", None),
+    ("01-introduction.md", None),
+    ("02-section-0-resources.md", Some(0)),
+    ("03-section-1-metrics.md", Some(1)),
+    ("04-section-2-logs.md", Some(2)),
+    ("05-section-3-traces.md", Some(3)),
+    ("06-section-4-distributed-tracing.md", Some(4)),
+    ("07-wrap-up.md", None),
+];
+
+fn chapters_dir() -> PathBuf {
+    workspace().join("workshop/chapters")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Every Markdown file the tests look at: the table of contents and the chapters.
+fn documents() -> Vec<(PathBuf, String)> {
+    let mut docs = vec![workspace().join("workshop/README.md")];
+    docs.extend(CHAPTERS.iter().map(|(name, _)| chapters_dir().join(name)));
+    docs.into_iter()
+        .map(|path| {
+            let text = read(&path);
+            (path, text)
+        })
+        .collect()
+}
+
+fn display(path: &Path) -> String {
+    path.strip_prefix(workspace())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+// ---------------------------------------------------------------------------------------
+// Markdown parsing: just enough for fenced code blocks, links and headings.
+
+/// A fenced code block.
+#[derive(Debug)]
+struct Block {
+    /// The info string after the opening fence (`rust`, `sh`, ...).
+    lang: String,
+    /// Line number (1-based) of the opening fence.
+    line: usize,
+    /// The block's lines, without the fences.
+    body: Vec<String>,
+    /// `<!-- file: ... -->` on the line before the fence, if any: its content after `file:`.
+    annotation: Option<String>,
+}
+
+fn blocks(markdown: &str) -> Vec<Block> {
+    let lines: Vec<&str> = markdown.lines().collect();
+    let mut blocks = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let trimmed = lines[i].trim_start();
+        if let Some(info) = trimmed.strip_prefix("```") {
+            let indent = lines[i].len() - trimmed.len();
+            let annotation = (i > 0)
+                .then(|| lines[i - 1].trim())
+                .and_then(|prev| prev.strip_prefix("<!-- file:"))
+                .and_then(|rest| rest.strip_suffix("-->"))
+                .map(|inner| inner.trim().to_string());
+            let start = i;
+            let mut body = Vec::new();
+            i += 1;
+            while i < lines.len() && !lines[i].trim_start().starts_with("```") {
+                // Blocks inside list items are indented; the indent is not part of the code.
+                let line = lines[i];
+                let cut = line.len() - line.trim_start().len();
+                body.push(line[indent.min(cut)..].to_string());
+                i += 1;
+            }
+            blocks.push(Block {
+                lang: info.trim().to_string(),
+                line: start + 1,
+                body,
+                annotation,
+            });
+        }
+        i += 1;
+    }
+    blocks
+}
+
+/// The Markdown outside fenced code blocks, with inline code removed, line by line.
+fn prose(markdown: &str) -> Vec<(usize, String)> {
+    let mut in_block = false;
+    let mut out = Vec::new();
+    for (n, line) in markdown.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if in_block {
+            continue;
+        }
+        // Drop `inline code` so that `[x](y)` written as code is not a link.
+        let mut text = String::new();
+        let mut in_code = false;
+        for c in line.chars() {
+            if c == '`' {
+                in_code = !in_code;
+            } else if !in_code {
+                text.push(c);
+            }
+        }
+        out.push((n + 1, text));
+    }
+    out
+}
+
+/// Targets of `[text](target)` and `![alt](target)`, with their line numbers.
+fn links(markdown: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (line, text) in prose(markdown) {
+        for (at, _) in text.match_indices("](") {
+            let rest = &text[at + 2..];
+            if let Some(end) = rest.find(')') {
+                let target = rest[..end].split_whitespace().next().unwrap_or("");
+                out.push((line, target.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// GitHub's anchors for the headings of a Markdown file.
+fn anchors(markdown: &str) -> BTreeSet<String> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = BTreeSet::new();
+    for (_, text) in prose(markdown) {
+        let Some(heading) = text.strip_prefix('#') else {
+            continue;
+        };
+        let heading = heading.trim_start_matches('#').trim();
+        let slug: String = heading
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        let count = seen.entry(slug.clone()).or_insert(0);
+        out.insert(if *count == 0 {
+            slug.clone()
+        } else {
+            format!("{slug}-{count}")
+        });
+        *count += 1;
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Snippets are the patches' code.
+
+/// Where a snippet's file is to be read: after section N, or on `main`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum State {
+    Main,
+    Section(usize),
+}
+
+/// `PATH`, `PATH at main` or `PATH at section N`.
+fn parse_annotation(annotation: &str, default: State) -> (String, State) {
+    match annotation.split_once(" at ") {
+        None => (annotation.to_string(), default),
+        Some((path, "main")) => (path.trim().to_string(), State::Main),
+        Some((path, state)) => {
+            let n = state
+                .strip_prefix("section ")
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "bad annotation `{annotation}`: use `PATH at section N` or `PATH at main`"
+                    )
+                });
+            (path.trim().to_string(), State::Section(n))
+        }
+    }
+}
+
+/// Where in `file` the snippet is, or a description of the closest miss.
+fn find_snippet(snippet: &[String], file: &str) -> Result<usize, String> {
+    let lines: Vec<&str> = file.lines().collect();
+    if snippet.is_empty() {
+        return Err("the block is empty".into());
+    }
+    let mut best: Option<(usize, usize)> = None; // (start, matching lines)
+    for start in 0..lines.len() {
+        let matching = snippet
+            .iter()
+            .zip(&lines[start..])
+            .take_while(|(a, b)| a.as_str() == **b)
+            .count();
+        if matching == snippet.len() {
+            return Ok(start + 1);
+        }
+        if matching > 0 && best.is_none_or(|(_, m)| matching > m) {
+            best = Some((start, matching));
+        }
+    }
+    Err(match best {
+        None => format!(
+            "its first line does not occur in the file:\n    block: {:?}",
+            snippet[0]
+        ),
+        Some((start, matching)) => format!(
+            "the closest match starts at line {} of the file and differs at the block's line {}:\n    block: {:?}\n    file:  {:?}",
+            start + 1,
+            matching + 1,
+            snippet[matching],
+            lines
+                .get(start + matching)
+                .copied()
+                .unwrap_or("<end of file>"),
+        ),
+    })
+}
+
+#[test]
+fn every_rust_snippet_is_the_code_of_its_section() {
+    // Which (state, path) pairs are needed, and which blocks want them.
+    let mut wanted: Vec<(String, Block, String, State)> = Vec::new();
+    let mut problems = Vec::new();
+    for (chapter, section) in CHAPTERS {
+        let default = State::Section(section.unwrap_or(4));
+        for block in blocks(&read(&chapters_dir().join(chapter))) {
+            if block.lang != "rust" {
+                continue;
+            }
+            match &block.annotation {
+                None => problems.push(format!(
+                    "{chapter}:{}: a ```rust block without `<!-- file: PATH -->` on the line before it",
+                    block.line
+                )),
+                Some(annotation) => {
+                    let (path, state) = parse_annotation(annotation, default);
+                    wanted.push((chapter.to_string(), block, path, state));
+                }
+            }
+        }
+    }
+    assert!(
+        wanted.len() >= 15,
+        "only {} annotated rust blocks: the chapters show the code",
+        wanted.len()
+    );
+
+    // The files in each state, from one clone with the patches applied in turn.
+    let clone = Clone::new("chapters");
+    let mut files: BTreeMap<(State, String), Option<String>> = BTreeMap::new();
+    let mut record = |state: State, files: &mut BTreeMap<_, _>| {
+        for (_, _, path, wanted_state) in &wanted {
+            if *wanted_state == state {
+                let content = std::fs::read_to_string(clone.dir.join(path)).ok();
+                files.insert((state, path.clone()), content);
+            }
+        }
+    };
+    record(State::Main, &mut files);
+    for (n, patch) in patches().iter().enumerate() {
+        clone.apply(patch);
+        record(State::Section(n), &mut files);
+    }
+
+    for (chapter, block, path, state) in &wanted {
+        let where_ = format!(
+            "{chapter}:{} (```rust block from {path}, {state:?})",
+            block.line
+        );
+        match &files[&(*state, path.clone())] {
+            None => problems.push(format!("{where_}: {path} does not exist in that state")),
+            Some(content) => {
+                if let Err(miss) = find_snippet(&block.body, content) {
+                    problems.push(format!("{where_}: not in the file: {miss}"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Links resolve.
+
+#[test]
+fn every_relative_link_resolves() {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (path, text) in documents() {
+        let dir = path.parent().unwrap();
+        for (line, target) in links(&text) {
+            if target.starts_with("http://") || target.starts_with("https://") {
+                continue;
+            }
+            checked += 1;
+            let (file, anchor) = match target.split_once('#') {
+                Some((file, anchor)) => (file, Some(anchor)),
+                None => (target.as_str(), None),
+            };
+            let resolved = if file.is_empty() {
+                path.clone()
+            } else {
+                dir.join(file)
+            };
+            if !resolved.exists() {
+                problems.push(format!(
+                    "{}:{line}: link to {target}: {} does not exist",
+                    display(&path),
+                    display(&resolved)
+                ));
+                continue;
+            }
+            if let Some(anchor) = anchor {
+                if resolved.extension().is_some_and(|e| e == "md") {
+                    let known = anchors(&read(&resolved));
+                    if !known.contains(anchor) {
+                        problems.push(format!(
+                            "{}:{line}: link to {target}: no heading with anchor #{anchor} in {} (anchors: {known:?})",
+                            display(&path),
+                            display(&resolved)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 30, "only {checked} relative links checked");
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+#[test]
+fn the_table_of_contents_lists_every_chapter_and_the_readme_links_to_it() {
+    let toc = read(&workspace().join("workshop/README.md"));
+    let targets: BTreeSet<String> = links(&toc).into_iter().map(|(_, t)| t).collect();
+    for (chapter, _) in CHAPTERS {
+        assert!(
+            targets.contains(&format!("chapters/{chapter}")),
+            "workshop/README.md does not link to chapters/{chapter}"
+        );
+    }
+    let readme = read(&workspace().join("README.md"));
+    let top: String = readme.lines().take(3).collect::<Vec<_>>().join("\n");
+    assert!(
+        top.contains("](workshop/README.md)"),
+        "README.md links to workshop/README.md in its first lines: {top:?}"
+    );
+}
+
+#[test]
+fn every_section_chapter_has_its_parts() {
+    for (chapter, section) in CHAPTERS {
+        let Some(n) = section else { continue };
+        let text = read(&chapters_dir().join(chapter));
+        let headings: Vec<String> = prose(&text)
+            .into_iter()
+            .filter(|(_, l)| l.starts_with('#'))
+            .map(|(_, l)| l)
+            .collect();
+        for part in ["Goal", "Check your work", "Explore", "No data?", "Stuck?"] {
+            assert!(
+                headings.iter().any(|h| h.contains(part)),
+                "{chapter} has no heading containing {part:?}: {headings:?}"
+            );
+        }
+        assert!(
+            text.contains(&format!("cargo run -p workshop -- check {n}")),
+            "{chapter} shows `cargo run -p workshop -- check {n}`"
+        );
+        assert!(
+            text.contains(&format!("cargo run -p workshop -- solve {n}")),
+            "{chapter} shows `cargo run -p workshop -- solve {n}`"
+        );
+        assert!(
+            text.contains("http://localhost:3000/explore?"),
+            "{chapter} has a pre-filled Grafana Explore link"
+        );
+        assert!(
+            text.to_lowercase().contains("estimated time"),
+            "{chapter} says how long it takes"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 2b. Grafana Explore links are valid and query what the chapter shows.
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("bad escape %{hex}")));
+            i += 3;
+        } else {
+            out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+            i += 1;
+        }
+    }
+    String::from_utf8(out).expect("UTF-8 after decoding")
+}
+
+fn datasource_uids() -> BTreeSet<String> {
+    let yaml =
+        read(&workspace().join("platform/grafana/provisioning/datasources/datasources.yaml"));
+    yaml.lines()
+        .filter_map(|l| l.trim().strip_prefix("uid:"))
+        .map(|uid| uid.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn every_grafana_explore_link_queries_what_the_chapter_shows() {
+    let uids = datasource_uids();
+    assert!(uids.contains("prometheus") && uids.contains("loki") && uids.contains("tempo"));
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (path, text) in documents() {
+        let shown: BTreeSet<String> = blocks(&text)
+            .iter()
+            .filter(|b| ["promql", "logql", "traceql"].contains(&b.lang.as_str()))
+            .map(|b| b.body.join("\n").trim().to_string())
+            .collect();
+        for (line, target) in links(&text) {
+            let Some(query) = target.strip_prefix("http://localhost:3000/explore?") else {
+                continue;
+            };
+            checked += 1;
+            let at = format!("{}:{line}", display(&path));
+            let params: BTreeMap<&str, &str> = query
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .collect();
+            if params.get("schemaVersion") != Some(&"1") {
+                problems.push(format!("{at}: the Explore link lacks schemaVersion=1"));
+            }
+            let Some(panes) = params.get("panes") else {
+                problems.push(format!("{at}: the Explore link has no panes="));
+                continue;
+            };
+            let json: serde_json::Value = match serde_json::from_str(&percent_decode(panes)) {
+                Ok(json) => json,
+                Err(e) => {
+                    problems.push(format!("{at}: panes is not JSON: {e}"));
+                    continue;
+                }
+            };
+            for (_, pane) in json.as_object().into_iter().flatten() {
+                let uid = pane["datasource"].as_str().unwrap_or("");
+                if !uids.contains(uid) {
+                    problems.push(format!(
+                        "{at}: datasource uid {uid:?} is not provisioned ({uids:?})"
+                    ));
+                }
+                for q in pane["queries"].as_array().into_iter().flatten() {
+                    let q_uid = q["datasource"]["uid"].as_str().unwrap_or("");
+                    if q_uid != uid {
+                        problems.push(format!(
+                            "{at}: query datasource {q_uid:?} differs from the pane's {uid:?}"
+                        ));
+                    }
+                    let text = q["expr"].as_str().or(q["query"].as_str()).unwrap_or("");
+                    if !shown.contains(text.trim()) {
+                        problems.push(format!(
+                            "{at}: the link queries {text:?}, which no promql/logql/traceql block of the chapter shows"
+                        ));
+                    }
+                }
+                if pane["range"]["from"].as_str().is_none() {
+                    problems.push(format!("{at}: the link has no time range"));
+                }
+            }
+        }
+    }
+    assert!(checked >= 8, "only {checked} Explore links");
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Commands exist.
+
+/// The commands of the ```sh blocks: one per line, without prompts and comments.
+fn commands(markdown: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for block in blocks(markdown) {
+        if block.lang != "sh" {
+            continue;
+        }
+        for (i, line) in block.body.iter().enumerate() {
+            let line = line.trim().trim_start_matches("$ ");
+            let line = match line.find(" #") {
+                Some(at) => &line[..at],
+                None => line,
+            };
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            for command in line.split("&&") {
+                out.push((block.line + 1 + i, command.trim().to_string()));
+            }
+        }
+    }
+    out
+}
+
+fn workspace_packages() -> BTreeSet<String> {
+    let manifest = read(&workspace().join("Cargo.toml"));
+    let members = manifest
+        .split_once("members = [")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(list, _)| list)
+        .expect("workspace members");
+    members
+        .split(',')
+        .map(|m| m.trim().trim_matches('"'))
+        .filter(|m| !m.is_empty())
+        .map(|member| {
+            let package = read(&workspace().join(member).join("Cargo.toml"));
+            package
+                .lines()
+                .find_map(|l| l.strip_prefix("name = "))
+                .map(|n| n.trim_matches('"').to_string())
+                .unwrap()
+        })
+        .collect()
+}
+
+fn branch_names() -> BTreeSet<String> {
+    patches()
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Programs a chapter may tell attendees to run.
+const PROGRAMS: [&str; 11] = [
+    "cargo", "git", "docker", "curl", "dot", "rustup", "rustc", "open", "xdg-open", "grep", "sudo",
+];
+
+#[test]
+fn every_command_shown_exists() {
+    let packages = workspace_packages();
+    let branches = branch_names();
+    let mut problems = Vec::new();
+    let mut workshop_commands: BTreeMap<String, String> = BTreeMap::new();
+    let mut checked = 0;
+    for (path, text) in documents() {
+        for (line, command) in commands(&text) {
+            checked += 1;
+            let at = format!("{}:{line}: `{command}`", display(&path));
+            let words: Vec<&str> = command.split_whitespace().collect();
+            let program = words[0];
+            if !PROGRAMS.contains(&program) {
+                problems.push(format!("{at}: unknown program {program:?}"));
+                continue;
+            }
+            // Packages named with -p exist.
+            for pair in words.windows(2) {
+                if pair[0] == "-p" && !packages.contains(pair[1]) {
+                    problems.push(format!("{at}: no package {:?} in the workspace", pair[1]));
+                }
+                // Files named with -f (compose) or --manifest-path exist.
+                if (pair[0] == "-f" || pair[0] == "--manifest-path")
+                    && !workspace().join(pair[1]).exists()
+                {
+                    problems.push(format!("{at}: {} does not exist", pair[1]));
+                }
+                // Integration tests named with --test exist.
+                if pair[0] == "--test" && pair[1] != "chapters" {
+                    let exists = [
+                        "workshop/tests",
+                        "services/e2e/tests",
+                        "platform/check/tests",
+                    ]
+                    .iter()
+                    .any(|dir| {
+                        workspace()
+                            .join(dir)
+                            .join(format!("{}.rs", pair[1]))
+                            .exists()
+                    });
+                    if !exists {
+                        problems.push(format!("{at}: no integration test {:?}", pair[1]));
+                    }
+                }
+            }
+            match words.as_slice() {
+                ["cargo", "run", "-p", "workshop", "--", rest @ ..] => {
+                    workshop_commands.insert(rest.join(" "), at.clone());
+                }
+                ["git", "checkout" | "diff" | "switch", args @ ..] => {
+                    for arg in args.iter().filter(|a| a.starts_with("section-")) {
+                        if !branches.contains(*arg) {
+                            problems
+                                .push(format!("{at}: no section branch {arg:?} ({branches:?})"));
+                        }
+                    }
+                }
+                ["docker", "compose", ..] => {
+                    if !workspace().join("docker-compose.yml").exists() {
+                        problems.push(format!("{at}: docker-compose.yml is missing"));
+                    }
+                }
+                ["dot", .., "-o", output] => {
+                    let source = words.iter().find(|w| w.ends_with(".dot")).unwrap_or(&"");
+                    if !workspace().join(source).exists() || !workspace().join(output).exists() {
+                        problems.push(format!("{at}: {source} or {output} does not exist"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // `cargo run -p workshop -- ...` written anywhere else must exist too.
+        for (at, _) in text.match_indices("cargo run -p workshop -- ") {
+            let rest = &text[at + "cargo run -p workshop -- ".len()..];
+            let command = rest
+                .split(['`', '\n', '#'])
+                .next()
+                .unwrap()
+                .trim()
+                .to_string();
+            workshop_commands
+                .entry(command)
+                .or_insert_with(|| format!("{}: `cargo run -p workshop -- ...`", display(&path)));
+        }
+    }
+    assert!(checked > 20, "only {checked} commands in sh blocks");
+    assert!(
+        workshop_commands.len() >= 8,
+        "only {} workshop commands",
+        workshop_commands.len()
+    );
+    for (command, at) in &workshop_commands {
+        let mut args: Vec<&str> = command.split_whitespace().collect();
+        // Ask for help instead of running it, keeping the options to check they parse.
+        args.push("--help");
+        let output = Command::new(env!("CARGO_BIN_EXE_workshop"))
+            .args(&args)
+            .output()
+            .unwrap();
+        if !output.status.success() {
+            problems.push(format!(
+                "{at}: `workshop {command}` is not a valid command: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
