@@ -4,6 +4,7 @@ mod bench;
 mod build;
 mod check;
 mod collector;
+mod inspect;
 mod ports;
 mod services;
 mod solution;
@@ -35,6 +36,8 @@ enum Command {
     Branches(steps::BranchesArgs),
     /// Bring the working tree to the end of section N (0-4), e.g. when you are stuck.
     Solve(steps::SolveArgs),
+    /// Watch the telemetry that arrives over OTLP, live: span trees, metrics, logs.
+    Inspect(inspect::Args),
 }
 
 #[tokio::main]
@@ -46,6 +49,7 @@ async fn main() -> ExitCode {
         Command::Check(args) => check::run(args).await,
         Command::Branches(args) => steps::branches(args),
         Command::Solve(args) => steps::solve(args),
+        Command::Inspect(args) => inspect::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

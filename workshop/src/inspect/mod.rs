@@ -1,0 +1,412 @@
+//! `workshop inspect`: a live terminal view of the telemetry an OTLP receiver gets, from
+//! our services or any other OpenTelemetry SDK.
+//!
+//! It starts a receiver on the standard OTLP ports (or follows the tap of one that
+//! `workshop up` already runs there) and shows what arrives: traces as indented span trees,
+//! the latest value of every metric stream, and log records linked to their traces by
+//! trace id. On a terminal the view refreshes in place; otherwise (or with `--lines`) it
+//! prints one line per item, for scripts and tests.
+//!
+//! Other commands holding a [`Store`] can show the same view with [`run_view`]; the
+//! pieces are in [`model`] (trees, streams, filter), [`render`] (the screen) and [`lines`]
+//! (the one-line forms).
+
+pub mod lines;
+pub mod model;
+pub mod render;
+mod term;
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use otlp_receiver::{Arrival, Receiver, ReceiverConfig, Store};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::stop::StopSignal;
+use model::Filter;
+use render::{Focus, ViewState};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where to receive OTLP/gRPC.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4317")]
+    grpc: SocketAddr,
+    /// Where to receive OTLP/HTTP (protobuf or JSON).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4318")]
+    http: SocketAddr,
+    /// Instead of receiving, follow the receiver of a running `workshop up` through its tap
+    /// (its OTLP/HTTP address, e.g. http://127.0.0.1:4318). This happens by itself when
+    /// the HTTP port is taken by such a receiver.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["grpc", "http"])]
+    from: Option<String>,
+    /// Show only this service (repeat for several); traces that touch it are shown whole.
+    #[arg(long = "service", value_name = "NAME", value_parser = parse_service)]
+    services: Vec<String>,
+    /// Print one line per span, metric data point and log record instead of a refreshing
+    /// view (the default when stdout is not a terminal).
+    #[arg(long)]
+    lines: bool,
+    /// Stop after this long (e.g. 10s, 500ms, 2m) instead of at Ctrl-C.
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    duration: Option<Duration>,
+}
+
+/// How [`run_view`] shows a store.
+#[derive(Clone, Debug)]
+pub struct ViewOptions {
+    /// Where the data comes from, for the view's header.
+    pub source: String,
+    pub filter: Filter,
+    /// One line per item instead of the refreshing screen.
+    pub lines: bool,
+}
+
+impl ViewOptions {
+    /// The refreshing screen when stdout is a terminal, lines otherwise.
+    pub fn auto(source: impl Into<String>, filter: Filter) -> ViewOptions {
+        ViewOptions {
+            source: source.into(),
+            filter,
+            lines: !std::io::stdout().is_terminal(),
+        }
+    }
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let mut signal = StopSignal::listen()?;
+    let filter = Filter::new(args.services.clone());
+    let deadline = args.duration;
+    let until = async move {
+        match deadline {
+            Some(d) => tokio::select! {
+                () = signal.recv() => {}
+                () = tokio::time::sleep(d) => {}
+            },
+            None => signal.recv().await,
+        }
+    };
+
+    let source = match &args.from {
+        Some(url) => Source::Tap(tap_url(url)),
+        None => choose_source(&args).await?,
+    };
+    match source {
+        Source::Listen => {
+            let config = ReceiverConfig {
+                grpc: args.grpc,
+                http: args.http,
+                ..ReceiverConfig::default()
+            };
+            let receiver = Receiver::start(config).await?;
+            let source = format!(
+                "gRPC {}  HTTP {}",
+                receiver.grpc_addr(),
+                receiver.http_addr()
+            );
+            let mut options = ViewOptions::auto(source, filter);
+            options.lines |= args.lines;
+            if options.lines {
+                eprintln!(
+                    "workshop inspect: receiving OTLP/gRPC on {} and OTLP/HTTP on {}",
+                    receiver.grpc_addr(),
+                    receiver.http_addr()
+                );
+            }
+            let store = receiver.store();
+            // The receiver finishes requests in flight before the view prints its last items.
+            let stop = async move {
+                until.await;
+                receiver.shutdown().await;
+            };
+            run_view(store, options, stop).await
+        }
+        Source::Tap(url) => {
+            let response = open_tap(&url)
+                .await
+                .with_context(|| format!("cannot follow the receiver's tap at {url}"))?;
+            eprintln!("workshop inspect: following the receiver at {url}");
+            let store = Store::default();
+            let mut options = ViewOptions::auto(format!("following {url}"), filter);
+            options.lines |= args.lines;
+            let feed = follow(response, store.clone());
+            let stop = async move {
+                tokio::select! {
+                    () = until => {}
+                    () = feed => eprintln!("workshop inspect: the receiver at {url} closed its tap (did `workshop up` stop?)"),
+                }
+            };
+            run_view(store, options, stop).await
+        }
+    }
+}
+
+enum Source {
+    Listen,
+    Tap(String),
+}
+
+/// Listen when both ports are free; follow a receiver with a tap that holds the HTTP
+/// port; otherwise say which port is taken.
+async fn choose_source(args: &Args) -> anyhow::Result<Source> {
+    for (addr, what) in [(args.grpc, "gRPC"), (args.http, "HTTP")] {
+        let Err(error) = std::net::TcpListener::bind(addr) else {
+            continue;
+        };
+        if error.kind() != std::io::ErrorKind::AddrInUse {
+            bail!("cannot listen for OTLP/{what} on {addr}: {error}");
+        }
+        let url = tap_url(&format!("http://{}", args.http));
+        if open_tap(&url).await.is_ok() {
+            return Ok(Source::Tap(url));
+        }
+        let option = if what == "gRPC" { "--grpc" } else { "--http" };
+        bail!(
+            "port {} is in use: is a collector or `workshop up` already running? (stop it, or receive elsewhere with e.g. `{option} 127.0.0.1:0`)",
+            addr.port()
+        );
+    }
+    Ok(Source::Listen)
+}
+
+/// `http://host:port` (or a full tap URL) to the tap's URL.
+fn tap_url(base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let base = if base.contains("://") {
+        base.to_owned()
+    } else {
+        format!("http://{base}")
+    };
+    if base.ends_with("/v1/tap") {
+        base
+    } else {
+        format!("{base}/v1/tap")
+    }
+}
+
+/// Connects to a tap; an answer that is not a tap's is an error.
+async fn open_tap(url: &str) -> anyhow::Result<reqwest::Response> {
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .build()?;
+    let response = tokio::time::timeout(Duration::from_secs(2), client.get(url).send())
+        .await
+        .context("no answer within 2 s")??;
+    let ndjson = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-ndjson"));
+    if !response.status().is_success() || !ndjson {
+        bail!("answered {} without a tap", response.status());
+    }
+    Ok(response)
+}
+
+/// Feeds tap lines into `store` until the tap closes.
+async fn follow(mut response: reqwest::Response, store: Store) {
+    let mut pending: Vec<u8> = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        pending.extend_from_slice(&chunk);
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            if !line.trim().is_empty()
+                && let Err(error) = otlp_receiver::tap::ingest_line(&store, &line)
+            {
+                eprintln!("workshop inspect: skipped a tap line: {error}");
+            }
+        }
+    }
+}
+
+/// Shows what arrives in `store` until `stop` completes: the refreshing screen, or one
+/// line per item (items already in the store first) with `options.lines`.
+pub async fn run_view(
+    store: Store,
+    options: ViewOptions,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    if options.lines {
+        print_lines(store, &options.filter, stop).await;
+        Ok(())
+    } else {
+        show_screen(store, options, stop).await;
+        Ok(())
+    }
+}
+
+/// The one-line-per-item form. Stops quietly when stdout is closed (e.g. `| head`).
+async fn print_lines(store: Store, filter: &Filter, stop: impl Future<Output = ()>) {
+    let mut arrivals = store.subscribe();
+    let existing = [
+        Arrival::Spans(store.spans().into()),
+        Arrival::Metrics(store.metrics().into()),
+        Arrival::Logs(store.logs().into()),
+    ];
+    for arrival in &existing {
+        if print_arrival(arrival, filter).is_err() {
+            return;
+        }
+    }
+    tokio::pin!(stop);
+    let mut stopping = false;
+    loop {
+        let arrival = if stopping {
+            // Stopped: print what is still queued, then end.
+            match arrivals.try_recv() {
+                Ok(arrival) => Ok(arrival),
+                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
+                    Err(RecvError::Lagged(n))
+                }
+                Err(_) => return,
+            }
+        } else {
+            tokio::select! {
+                () = &mut stop => { stopping = true; continue; }
+                arrival = arrivals.recv() => arrival,
+            }
+        };
+        match arrival {
+            Ok(arrival) => {
+                if print_arrival(&arrival, filter).is_err() {
+                    return;
+                }
+            }
+            Err(RecvError::Lagged(missed)) => {
+                eprintln!(
+                    "workshop inspect: printing fell behind; {missed} export requests not shown"
+                );
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+fn print_arrival(arrival: &Arrival, filter: &Filter) -> std::io::Result<()> {
+    let mut text = String::new();
+    match arrival {
+        Arrival::Spans(spans) => {
+            for span in spans.iter().filter(|s| filter.matches(s.service_name())) {
+                text.push_str(&lines::span_line(span));
+                text.push('\n');
+            }
+        }
+        Arrival::Metrics(metrics) => {
+            for metric in metrics.iter().filter(|m| filter.matches(m.service_name())) {
+                for line in lines::metric_lines(metric) {
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            }
+        }
+        Arrival::Logs(logs) => {
+            for log in logs.iter().filter(|l| filter.matches(l.service_name())) {
+                text.push_str(&lines::log_line(log));
+                text.push('\n');
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// The refreshing screen: redrawn when data arrives, a key is pressed or the window
+/// changes, at most five times a second.
+async fn show_screen(store: Store, options: ViewOptions, stop: impl Future<Output = ()>) {
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut state = ViewState {
+        filter: options.filter.clone(),
+        focus: Focus::All,
+        source: options.source.clone(),
+    };
+    // Services to cycle through with `s`: all, then each one seen.
+    let (screen, mut keys) = term::Screen::enter();
+    let mut arrivals = store.subscribe();
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    tokio::pin!(stop);
+    let mut dirty = true;
+    let mut last_size = (0, 0);
+    loop {
+        tokio::select! {
+            () = &mut stop => break,
+            _ = arrivals.recv() => dirty = true,
+            key = keys.recv(), if !keys.is_closed() => {
+                match key {
+                    Some(b'q' | b'Q') => break,
+                    Some(b's') => state.filter = next_filter(&store, &state.filter, &options.filter),
+                    Some(b't') => state.focus = Focus::Traces,
+                    Some(b'm') => state.focus = Focus::Metrics,
+                    Some(b'l') => state.focus = Focus::Logs,
+                    Some(b'a') => state.focus = Focus::All,
+                    _ => {}
+                }
+                dirty = true;
+            }
+            _ = tick.tick() => {
+                let size = term::size();
+                if dirty || size != last_size {
+                    let (width, height) = size;
+                    let lines: Vec<String> = render::screen(&store, &state, width, height)
+                        .iter()
+                        .take(height)
+                        .map(|l| l.render(width, color))
+                        .collect();
+                    screen.draw(&lines);
+                    dirty = false;
+                    last_size = size;
+                }
+            }
+        }
+    }
+    drop(screen);
+}
+
+/// The filter after `current` when pressing `s`: the command line's choice, then every
+/// service seen, one at a time, then back.
+fn next_filter(store: &Store, current: &Filter, initial: &Filter) -> Filter {
+    let services = model::services(&store.spans(), &store.logs(), &store.metrics());
+    let mut cycle = vec![initial.clone()];
+    cycle.extend(
+        services
+            .into_iter()
+            .map(|s| Filter::new([s]))
+            .filter(|f| f != initial),
+    );
+    let at = cycle.iter().position(|f| f == current).unwrap_or(0);
+    cycle[(at + 1) % cycle.len()].clone()
+}
+
+fn parse_service(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("a service name cannot be empty".into());
+    }
+    Ok(text.to_owned())
+}
+
+/// `10s`, `1.5s`, `500ms`, `2m`, or a bare number of seconds; more than zero.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let not_a_duration = || format!("{text:?} is not a duration: use e.g. 10s, 500ms or 2m");
+    let value: f64 = number.trim().parse().map_err(|_| not_a_duration())?;
+    let seconds = match unit {
+        "ms" => value / 1e3,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(not_a_duration()),
+    };
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 7.0 * 86_400.0 {
+        return Err(format!("{text:?} must be more than 0 and at most a week"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}

@@ -1,0 +1,266 @@
+//! What the view shows, computed from a store snapshot: traces as span trees, the latest
+//! value of every metric stream, and the newest log records, all narrowed by a service
+//! filter. Nothing here prints; `render` and `lines` turn it into text.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::SystemTime;
+
+use otlp_receiver::{
+    Attributes, DataPoint, MetricKind, PointValue, ReceivedLog, ReceivedMetric, ReceivedSpan,
+    StatusCode,
+};
+
+/// Deeper spans are drawn at this depth, so that a pathological chain of spans cannot
+/// push every name off the screen.
+const MAX_INDENT: usize = 24;
+
+/// Which services to show; empty means all of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    services: Vec<String>,
+}
+
+impl Filter {
+    pub fn new(services: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+        Filter {
+            services: services.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    pub fn is_all(&self) -> bool {
+        self.services.is_empty()
+    }
+
+    /// Items without a `service.name` only pass when nothing is filtered.
+    pub fn matches(&self, service: Option<&str>) -> bool {
+        self.is_all() || service.is_some_and(|s| self.services.iter().any(|f| f == s))
+    }
+
+    /// `all` or the names, comma-separated.
+    pub fn describe(&self) -> String {
+        if self.is_all() {
+            "all".into()
+        } else {
+            self.services.join(", ")
+        }
+    }
+}
+
+/// One trace, flattened into rows in depth-first order (children by start time).
+#[derive(Clone, Debug)]
+pub struct TraceTree {
+    pub trace_id: String,
+    pub rows: Vec<TreeRow>,
+    /// Services in the order their first span starts.
+    pub services: Vec<String>,
+    pub start: SystemTime,
+    pub end: SystemTime,
+    pub has_error: bool,
+}
+
+/// One span of a trace, with the tree drawing that goes before its name.
+#[derive(Clone, Debug)]
+pub struct TreeRow {
+    pub span: ReceivedSpan,
+    /// `├─ `, `│  └─ ` and so on; empty for roots.
+    pub prefix: String,
+    /// The span names a parent that has not arrived (yet): it is drawn as a root.
+    pub orphan: bool,
+}
+
+impl TraceTree {
+    /// The first root: the request that started the trace, if it arrived.
+    pub fn root(&self) -> Option<&ReceivedSpan> {
+        self.rows.first().map(|r| &r.span)
+    }
+
+    /// From the earliest start to the latest end of its spans.
+    pub fn duration(&self) -> std::time::Duration {
+        self.end.duration_since(self.start).unwrap_or_default()
+    }
+}
+
+/// The first 8 hex digits of a trace id: what the view shows to link logs to traces.
+pub fn short_id(trace_id: &str) -> &str {
+    trace_id.get(..8).unwrap_or(trace_id)
+}
+
+/// Every trace that has a span from a filtered service, newest (latest start) first.
+/// A matching trace is shown whole, so that a service's spans keep their context.
+pub fn traces(spans: &[ReceivedSpan], filter: &Filter) -> Vec<TraceTree> {
+    let mut by_trace: HashMap<&[u8], Vec<&ReceivedSpan>> = HashMap::new();
+    for span in spans {
+        by_trace.entry(&span.span.trace_id).or_default().push(span);
+    }
+    let mut trees: Vec<TraceTree> = by_trace
+        .into_values()
+        .filter(|spans| spans.iter().any(|s| filter.matches(s.service_name())))
+        .map(build_tree)
+        .collect();
+    trees.sort_by(|a, b| b.start.cmp(&a.start).then(a.trace_id.cmp(&b.trace_id)));
+    trees
+}
+
+fn build_tree(spans: Vec<&ReceivedSpan>) -> TraceTree {
+    // A span sent twice keeps its last copy.
+    let mut unique: BTreeMap<&[u8], &ReceivedSpan> = BTreeMap::new();
+    for span in spans {
+        unique.insert(&span.span.span_id, span);
+    }
+    let mut spans: Vec<&ReceivedSpan> = unique.into_values().collect();
+    spans.sort_by_key(|s| (s.span.start_time_unix_nano, s.span.end_time_unix_nano));
+
+    let ids: HashSet<&[u8]> = spans.iter().map(|s| s.span.span_id.as_slice()).collect();
+    let mut children: HashMap<&[u8], Vec<usize>> = HashMap::new();
+    let mut roots = Vec::new();
+    for (i, span) in spans.iter().enumerate() {
+        let parent = span.span.parent_span_id.as_slice();
+        if parent.is_empty() || !ids.contains(parent) || parent == span.span.span_id {
+            roots.push(i);
+        } else {
+            children.entry(parent).or_default().push(i);
+        }
+    }
+
+    let mut rows = Vec::with_capacity(spans.len());
+    let mut visited = vec![false; spans.len()];
+    let walk = |root: usize, orphan: bool, rows: &mut Vec<TreeRow>, visited: &mut [bool]| {
+        // (span, depth, prefix for its children, its own prefix)
+        let mut stack = vec![(root, 0usize, String::new(), String::new())];
+        while let Some((i, depth, child_base, prefix)) = stack.pop() {
+            if std::mem::replace(&mut visited[i], true) {
+                continue;
+            }
+            let span = spans[i];
+            rows.push(TreeRow {
+                span: span.clone(),
+                prefix,
+                orphan: orphan && depth == 0,
+            });
+            let kids = children
+                .get(span.span.span_id.as_slice())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            // Pushed in reverse so that the earliest child is drawn first.
+            for (n, &kid) in kids.iter().enumerate().rev() {
+                let last = n + 1 == kids.len();
+                let (own, base) = if depth + 1 > MAX_INDENT {
+                    (child_base.clone(), child_base.clone())
+                } else if last {
+                    (format!("{child_base}└─ "), format!("{child_base}   "))
+                } else {
+                    (format!("{child_base}├─ "), format!("{child_base}│  "))
+                };
+                stack.push((kid, depth + 1, base, own));
+            }
+        }
+    };
+    for &root in &roots {
+        let orphan = !spans[root].span.parent_span_id.is_empty();
+        walk(root, orphan, &mut rows, &mut visited);
+    }
+    // Spans in a parent cycle are reachable from no root: draw them as orphans.
+    for i in 0..spans.len() {
+        if !visited[i] {
+            walk(i, true, &mut rows, &mut visited);
+        }
+    }
+
+    let mut services: Vec<String> = Vec::new();
+    for span in &spans {
+        let name = span.service_name().unwrap_or("?");
+        if !services.iter().any(|s| s == name) {
+            services.push(name.to_owned());
+        }
+    }
+    let start = spans.iter().map(|s| s.start_time()).min();
+    let end = spans.iter().map(|s| s.start_time() + s.duration()).max();
+    TraceTree {
+        trace_id: spans[0].trace_id(),
+        services,
+        start: start.unwrap_or(SystemTime::UNIX_EPOCH),
+        end: end.unwrap_or(SystemTime::UNIX_EPOCH),
+        has_error: spans.iter().any(|s| s.status().code == StatusCode::Error),
+        rows,
+    }
+}
+
+/// The newest data point of one metric stream (service, name and attribute set).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricStream {
+    pub service: Option<String>,
+    pub name: String,
+    pub unit: String,
+    pub kind: MetricKind,
+    pub attributes: Attributes,
+    pub value: PointValue,
+    pub time_unix_nano: u64,
+}
+
+/// The latest value of every stream from a filtered service, sorted by service, name and
+/// attributes.
+pub fn metric_streams(metrics: &[ReceivedMetric], filter: &Filter) -> Vec<MetricStream> {
+    let mut latest: BTreeMap<(Option<String>, String, String), MetricStream> = BTreeMap::new();
+    for metric in metrics.iter().filter(|m| filter.matches(m.service_name())) {
+        for DataPoint {
+            attributes,
+            value,
+            time_unix_nano,
+            ..
+        } in metric.points()
+        {
+            let key = (
+                metric.service_name().map(str::to_owned),
+                metric.name().to_owned(),
+                format!("{attributes:?}"),
+            );
+            let stream = MetricStream {
+                service: key.0.clone(),
+                name: metric.name().to_owned(),
+                unit: metric.unit().to_owned(),
+                kind: metric.kind(),
+                attributes,
+                value,
+                time_unix_nano,
+            };
+            // Entries arrive oldest first, so the last one seen is the newest; a point
+            // with an older timestamp (a late, retried export) does not win.
+            match latest.get(&key) {
+                Some(old) if old.time_unix_nano > stream.time_unix_nano => {}
+                _ => {
+                    latest.insert(key, stream);
+                }
+            }
+        }
+    }
+    latest.into_values().collect()
+}
+
+/// Log records from filtered services, newest first, at most `limit`.
+pub fn latest_logs(logs: &[ReceivedLog], filter: &Filter, limit: usize) -> Vec<ReceivedLog> {
+    let mut matching: Vec<&ReceivedLog> = logs
+        .iter()
+        .filter(|l| filter.matches(l.service_name()))
+        .collect();
+    // Stable: records with the same timestamp keep their arrival order.
+    matching.sort_by_key(|l| std::cmp::Reverse(l.timestamp()));
+    matching.into_iter().take(limit).cloned().collect()
+}
+
+/// Every service name seen in any signal, sorted.
+pub fn services(
+    spans: &[ReceivedSpan],
+    logs: &[ReceivedLog],
+    metrics: &[ReceivedMetric],
+) -> Vec<String> {
+    let mut names: Vec<String> = spans
+        .iter()
+        .filter_map(|s| s.service_name())
+        .chain(logs.iter().filter_map(|l| l.service_name()))
+        .chain(metrics.iter().filter_map(|m| m.service_name()))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
