@@ -4,7 +4,9 @@ mod bench;
 mod build;
 mod check;
 mod collector;
+mod doctor;
 mod inspect;
+mod load;
 mod ports;
 mod services;
 mod solution;
@@ -36,6 +38,12 @@ enum Command {
     Branches(steps::BranchesArgs),
     /// Bring the working tree to the end of section N (0-4), e.g. when you are stuck.
     Solve(steps::SolveArgs),
+    /// Send realistic traffic (known places, unknown places, bad input) at a fixed rate, so
+    /// that telemetry keeps flowing; prints a summary at the end or on Ctrl-C.
+    Load(load::Args),
+    /// Check this machine for the workshop (toolchain, Docker, ports, the platform and its
+    /// data) and say what to fix.
+    Doctor(doctor::Args),
     /// Watch the telemetry that arrives over OTLP, live: span trees, metrics, logs.
     Inspect(inspect::Args),
 }
@@ -49,6 +57,8 @@ async fn main() -> ExitCode {
         Command::Check(args) => check::run(args).await,
         Command::Branches(args) => steps::branches(args),
         Command::Solve(args) => steps::solve(args),
+        Command::Load(args) => load::run(args).await,
+        Command::Doctor(args) => doctor::run(args).await,
         Command::Inspect(args) => inspect::run(args).await,
     };
     match result {
