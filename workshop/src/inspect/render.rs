@@ -14,8 +14,7 @@ const MAX_TRACES: usize = 50;
 const MAX_LOGS: usize = 200;
 
 /// Attributes shown first on a span row, when present.
-const KEY_ATTRIBUTES: [&str; 8] = [
-    "http.request.method",
+const KEY_ATTRIBUTES: [&str; 7] = [
     "http.route",
     "url.full",
     "http.response.status_code",
@@ -29,7 +28,8 @@ const KEY_ATTRIBUTES: [&str; 8] = [
 fn noisy(key: &str) -> bool {
     key.starts_with("code.")
         || key.starts_with("thread.")
-        || matches!(key, "busy_ns" | "idle_ns" | "target")
+        // Span names carry the method already.
+        || matches!(key, "busy_ns" | "idle_ns" | "target" | "http.request.method")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +61,16 @@ impl Line {
 
     pub fn plain(self, text: impl Into<String>) -> Line {
         self.push(text, Style::Plain)
+    }
+
+    /// Every segment dimmed, errors excepted (for context outside the filter).
+    pub fn dimmed(mut self) -> Line {
+        for (_, style) in &mut self.segments {
+            if *style != Style::Red {
+                *style = Style::Dim;
+            }
+        }
+        self
     }
 
     /// The text without styles.
@@ -154,7 +164,7 @@ pub fn screen(store: &Store, state: &ViewState, width: usize, height: usize) -> 
     let traces: Vec<Line> = traces
         .iter()
         .take(MAX_TRACES)
-        .flat_map(|t| trace_lines(t, &logs, width))
+        .flat_map(|t| trace_lines(t, &logs, &state.filter, width))
         .collect();
     let metrics: Vec<Line> = streams.iter().map(|s| metric_line(s, width)).collect();
     let log_lines: Vec<Line> = logs.iter().map(log_line).collect();
@@ -271,13 +281,20 @@ pub fn share(room: usize, wants: &[(usize, usize)]) -> Vec<usize> {
 }
 
 /// A trace: a summary line, then one line per span, indented as a tree.
-pub fn trace_lines(trace: &TraceTree, logs: &[ReceivedLog], width: usize) -> Vec<Line> {
+/// Spans of services outside `filter` are dimmed.
+pub fn trace_lines(
+    trace: &TraceTree,
+    logs: &[ReceivedLog],
+    filter: &Filter,
+    width: usize,
+) -> Vec<Line> {
     let log_count = logs
         .iter()
         .filter(|l| l.trace_id().as_deref() == Some(trace.trace_id.as_str()))
         .count();
     let root = trace.root().map(|s| s.name()).unwrap_or("?");
     let mut summary = Line::new()
+        .push(format!("{} ", clock(trace.start)), Style::Dim)
         .push(short_id(&trace.trace_id).to_owned(), Style::Cyan)
         .plain("  ")
         .push(root.to_owned(), Style::Bold)
@@ -291,7 +308,8 @@ pub fn trace_lines(trace: &TraceTree, logs: &[ReceivedLog], width: usize) -> Vec
             Style::Dim,
         );
     if log_count > 0 {
-        summary = summary.push(format!(" · {log_count} logs"), Style::Dim);
+        let s = if log_count == 1 { "" } else { "s" };
+        summary = summary.push(format!(" · {log_count} log{s}"), Style::Dim);
     }
     if trace.has_error {
         summary = summary.push("  ERROR", Style::Red);
@@ -299,7 +317,12 @@ pub fn trace_lines(trace: &TraceTree, logs: &[ReceivedLog], width: usize) -> Vec
     let mut out = vec![summary];
     let name_width = (width * 2 / 5).clamp(24, 48);
     for row in &trace.rows {
-        out.push(span_line(&row.span, &row.prefix, row.orphan, name_width));
+        let line = span_line(&row.span, &row.prefix, row.orphan, name_width);
+        out.push(if filter.matches(row.span.service_name()) {
+            line
+        } else {
+            line.dimmed()
+        });
     }
     out
 }

@@ -1,1 +1,422 @@
+//! The view's pieces on fixture data: trees, durations, filters, one-line forms, layout.
 
+use otlp_receiver::proto::collector::logs::v1::ExportLogsServiceRequest;
+use otlp_receiver::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+use otlp_receiver::proto::collector::trace::v1::ExportTraceServiceRequest;
+use otlp_receiver::proto::common::v1::{AnyValue, KeyValue, any_value};
+use otlp_receiver::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use otlp_receiver::proto::metrics::v1::{
+    AggregationTemporality, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    metric::Data, number_data_point,
+};
+use otlp_receiver::proto::resource::v1::Resource;
+use otlp_receiver::proto::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span, status};
+use otlp_receiver::{Protocol, Store};
+
+use super::lines::{log_line, metric_lines, span_line};
+use super::model::{self, Filter};
+use super::render::{self, Focus, ViewState, duration, share};
+
+const T0: u64 = 1_763_800_000_000_000_000;
+const TRACE: [u8; 16] = [0xab; 16];
+
+fn kv(key: &str, value: any_value::Value) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    }
+}
+
+fn s(text: &str) -> any_value::Value {
+    any_value::Value::StringValue(text.into())
+}
+
+fn resource(service: &str) -> Option<Resource> {
+    Some(Resource {
+        attributes: vec![kv("service.name", s(service))],
+        ..Default::default()
+    })
+}
+
+/// A span of `TRACE` with id `[id; 8]`, parent `[parent; 8]` (0: root), from `start` µs
+/// after T0 for `micros` µs.
+fn span(id: u8, parent: u8, name: &str, start: u64, micros: u64) -> Span {
+    Span {
+        trace_id: TRACE.to_vec(),
+        span_id: vec![id; 8],
+        parent_span_id: if parent == 0 { vec![] } else { vec![parent; 8] },
+        name: name.into(),
+        kind: span::SpanKind::Server as i32,
+        start_time_unix_nano: T0 + start * 1_000,
+        end_time_unix_nano: T0 + (start + micros) * 1_000,
+        ..Default::default()
+    }
+}
+
+fn ingest_spans(store: &Store, service: &str, spans: Vec<Span>) {
+    store.ingest_traces(
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: resource(service),
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        },
+        Protocol::Http,
+    );
+}
+
+/// frontend GET / (1) → frontend GET (2) → gateway GET /distance (3), which calls
+/// geolocator (4, failing) and then iss-distance (5); 4 is sent after 5 on purpose.
+fn seeded() -> Store {
+    let store = Store::default();
+    let mut root = span(1, 0, "GET /", 0, 12_300);
+    root.attributes = vec![
+        kv("http.route", s("/")),
+        kv("http.response.status_code", any_value::Value::IntValue(200)),
+        kv("code.line.number", any_value::Value::IntValue(7)),
+    ];
+    let mut client = span(2, 1, "GET", 100, 12_000);
+    client.kind = span::SpanKind::Client as i32;
+    ingest_spans(&store, "frontend", vec![client, root]);
+    ingest_spans(
+        &store,
+        "gateway",
+        vec![span(3, 2, "GET /distance", 200, 11_000)],
+    );
+    let mut distance = span(5, 3, "GET /distance", 5_000, 900);
+    distance.attributes = vec![kv("iss.latitude", any_value::Value::DoubleValue(10.5))];
+    ingest_spans(&store, "iss-distance", vec![distance]);
+    let mut failing = span(4, 3, "GET /coordinates", 300, 450);
+    failing.status = Some(Status {
+        code: status::StatusCode::Error as i32,
+        message: "no place called \"Atlantis\"".into(),
+    });
+    ingest_spans(&store, "geolocator", vec![failing]);
+
+    let log = LogRecord {
+        time_unix_nano: T0,
+        severity_number: 13,
+        severity_text: "WARN".into(),
+        body: Some(AnyValue {
+            value: Some(s("slow\nISS API")),
+        }),
+        trace_id: TRACE.to_vec(),
+        span_id: vec![3; 8],
+        ..Default::default()
+    };
+    store.ingest_logs(
+        ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                resource: resource("gateway"),
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![log],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        },
+        Protocol::Grpc,
+    );
+    for value in [3, 4] {
+        let point = NumberDataPoint {
+            attributes: vec![kv(
+                "http.response.status_code",
+                any_value::Value::IntValue(200),
+            )],
+            time_unix_nano: T0 + value,
+            value: Some(number_data_point::Value::AsInt(value as i64)),
+            ..Default::default()
+        };
+        let metric = Metric {
+            name: "iss.requests".into(),
+            data: Some(Data::Sum(Sum {
+                data_points: vec![point],
+                aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                is_monotonic: true,
+            })),
+            ..Default::default()
+        };
+        store.ingest_metrics(
+            ExportMetricsServiceRequest {
+                resource_metrics: vec![ResourceMetrics {
+                    resource: resource("iss-distance"),
+                    scope_metrics: vec![ScopeMetrics {
+                        metrics: vec![metric],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+            },
+            Protocol::Http,
+        );
+    }
+    store
+}
+
+fn texts(lines: &[render::Line]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| l.text().trim_end().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_trace_is_an_indented_tree_with_children_by_start_time() {
+    let store = seeded();
+    let traces = model::traces(&store.spans(), &Filter::default());
+    assert_eq!(traces.len(), 1);
+    let trace = &traces[0];
+    let drawn: Vec<(String, &str)> = trace
+        .rows
+        .iter()
+        .map(|r| (r.prefix.clone(), r.span.name()))
+        .collect();
+    assert_eq!(
+        drawn,
+        [
+            ("".into(), "GET /"),
+            ("└─ ".into(), "GET"),
+            ("   └─ ".into(), "GET /distance"),
+            ("      ├─ ".into(), "GET /coordinates"),
+            ("      └─ ".into(), "GET /distance"),
+        ]
+    );
+    assert_eq!(
+        trace.services,
+        ["frontend", "gateway", "geolocator", "iss-distance"]
+    );
+    assert!(trace.has_error);
+    assert_eq!(trace.duration(), std::time::Duration::from_micros(12_300));
+
+    let lines = texts(&render::trace_lines(
+        trace,
+        &store.logs(),
+        &Filter::default(),
+        120,
+    ));
+    assert!(lines[0].contains("abababab  GET /"), "{lines:#?}");
+    assert!(lines[0].contains("frontend → gateway → geolocator → iss-distance"));
+    assert!(
+        lines[0].contains("5 spans · 12.3 ms · 1 log  ERROR"),
+        "{lines:#?}"
+    );
+    assert!(lines[1].starts_with("  GET /  "), "{lines:#?}");
+    assert!(lines[1].contains("frontend"));
+    assert!(lines[1].contains("12.3 ms  ✓  http.route=/ http.response.status_code=200"));
+    assert!(!lines[1].contains("code.line.number"), "noise is left out");
+    assert!(
+        lines[4].starts_with("        ├─ GET /coordinates"),
+        "{lines:#?}"
+    );
+    assert!(lines[4].contains("450 µs  ✗ ERROR no place called \"Atlantis\""));
+    assert!(lines[5].contains("iss.latitude=10.5"), "{lines:#?}");
+}
+
+#[test]
+fn a_span_whose_parent_has_not_arrived_is_drawn_as_an_orphan_root() {
+    let store = Store::default();
+    ingest_spans(
+        &store,
+        "gateway",
+        vec![span(3, 9, "GET /distance", 0, 10), span(4, 3, "GET", 1, 5)],
+    );
+    // A cycle (a span claiming its own child as parent) is drawn, not lost.
+    ingest_spans(
+        &store,
+        "odd",
+        vec![span(7, 8, "x", 20, 1), span(8, 7, "y", 21, 1)],
+    );
+    let trace = &model::traces(&store.spans(), &Filter::default())[0];
+    assert_eq!(trace.rows.len(), 4);
+    assert!(trace.rows[0].orphan);
+    assert_eq!(trace.rows[1].prefix, "└─ ");
+    assert!(!trace.rows[1].orphan);
+    let lines = texts(&render::trace_lines(trace, &[], &Filter::default(), 120));
+    assert!(lines[1].contains("⤷ GET /distance"), "{lines:#?}");
+    assert!(lines[1].contains("(parent not received)"));
+}
+
+#[test]
+fn durations_read_naturally() {
+    use std::time::Duration;
+    assert_eq!(duration(Duration::from_nanos(412_400)), "412 µs");
+    assert_eq!(duration(Duration::from_micros(12_345)), "12.3 ms");
+    assert_eq!(duration(Duration::from_millis(1_250)), "1.25 s");
+    assert_eq!(duration(Duration::ZERO), "0 µs");
+}
+
+#[test]
+fn the_filter_keeps_traces_that_touch_a_service_whole_and_narrows_metrics_and_logs() {
+    let store = seeded();
+    let geolocator = Filter::new(["geolocator"]);
+    let traces = model::traces(&store.spans(), &geolocator);
+    assert_eq!(traces.len(), 1);
+    assert_eq!(traces[0].rows.len(), 5, "the whole trace, for context");
+    let lines = render::trace_lines(&traces[0], &[], &geolocator, 120);
+    let styles =
+        |i: usize| -> Vec<render::Style> { lines[i].segments.iter().map(|s| s.1).collect() };
+    assert!(
+        styles(1).iter().all(|s| *s == render::Style::Dim),
+        "other services are dimmed"
+    );
+    assert!(
+        styles(4).contains(&render::Style::Red),
+        "the filtered span is not"
+    );
+
+    assert!(model::traces(&store.spans(), &Filter::new(["python-check"])).is_empty());
+    assert!(model::metric_streams(&store.metrics(), &geolocator).is_empty());
+    assert_eq!(model::latest_logs(&store.logs(), &geolocator, 10).len(), 0);
+    assert_eq!(
+        model::latest_logs(&store.logs(), &Filter::new(["iss-distance", "gateway"]), 10).len(),
+        1
+    );
+    assert!(Filter::default().matches(None));
+    assert!(!geolocator.matches(None));
+    assert_eq!(Filter::new(["a", "b"]).describe(), "a, b");
+}
+
+#[test]
+fn a_metric_stream_shows_its_latest_value() {
+    let store = seeded();
+    let streams = model::metric_streams(&store.metrics(), &Filter::default());
+    assert_eq!(streams.len(), 1);
+    assert_eq!(streams[0].value, otlp_receiver::PointValue::Int(4));
+    let line = render::metric_line(&streams[0], 120).text();
+    assert!(line.contains("iss.requests"), "{line}");
+    assert!(line.contains("iss-distance"));
+    assert!(line.contains("counter"));
+    assert!(
+        line.contains(" 4  {http.response.status_code=200}"),
+        "{line}"
+    );
+}
+
+#[test]
+fn one_line_forms_are_stable_and_single_lines() {
+    let store = seeded();
+    let spans = store.spans();
+    let failing = spans
+        .iter()
+        .find(|s| s.name() == "GET /coordinates")
+        .unwrap();
+    assert_eq!(
+        span_line(failing),
+        "span trace=abababababababababababababababab span=0404040404040404 \
+         parent=0303030303030303 service=geolocator kind=server name=\"GET /coordinates\" \
+         duration_ms=0.450 status=error status_message=\"no place called \\\"Atlantis\\\"\" attrs={}"
+    );
+    let root = spans.iter().find(|s| s.name() == "GET /").unwrap();
+    assert!(
+        span_line(root).contains(
+            "parent=- service=frontend kind=server name=\"GET /\" duration_ms=12.300 status=unset \
+             attrs={code.line.number=7, http.response.status_code=200, http.route=\"/\"}"
+        ),
+        "{}",
+        span_line(root)
+    );
+    let metrics = store.metrics();
+    assert_eq!(
+        metric_lines(&metrics[1]),
+        [
+            "metric service=iss-distance name=iss.requests kind=sum temporality=cumulative \
+          value=4 attrs={http.response.status_code=200}"
+        ]
+    );
+    assert_eq!(
+        log_line(&store.logs()[0]),
+        "log service=gateway severity=WARN trace=abababababababababababababababab \
+         span=0303030303030303 body=\"slow\\nISS API\" attrs={}"
+    );
+}
+
+#[test]
+fn the_screen_fits_the_terminal_and_logs_link_to_traces() {
+    let store = seeded();
+    let state = ViewState {
+        filter: Filter::default(),
+        focus: Focus::All,
+        source: "gRPC 127.0.0.1:4317  HTTP 127.0.0.1:4318".into(),
+    };
+    let full = texts(&render::screen(&store, &state, 120, 40));
+    assert!(full[0].starts_with("workshop inspect"), "{full:#?}");
+    assert!(full.iter().any(|l| l.starts_with("── Traces (1)")));
+    assert!(full.iter().any(|l| l.starts_with("── Metrics (1 streams)")));
+    let log = full.iter().find(|l| l.contains("WARN")).unwrap();
+    assert!(
+        log.contains("gateway") && log.contains("abababab  slow ISS API"),
+        "{log}"
+    );
+    assert!(full.len() <= 40);
+
+    let small = render::screen(&store, &state, 80, 9);
+    assert!(small.len() <= 9, "{:#?}", texts(&small));
+    for line in &small {
+        assert!(line.render(80, true).replace("\x1b[", "").len() > 0);
+        assert!(line.render(80, false).chars().count() <= 80);
+    }
+    let logs_only = texts(&render::screen(
+        &store,
+        &ViewState {
+            focus: Focus::Logs,
+            ..state.clone()
+        },
+        120,
+        40,
+    ));
+    assert!(!logs_only.iter().any(|l| l.contains("Traces")));
+    assert!(logs_only.iter().any(|l| l.contains("Logs (1)")));
+
+    let empty = texts(&render::screen(&Store::default(), &state, 120, 40));
+    assert!(empty.iter().any(|l| l.contains("Waiting for telemetry")));
+}
+
+#[test]
+fn sections_share_the_height_and_give_away_what_they_do_not_need() {
+    assert_eq!(share(20, &[(100, 2), (100, 1), (100, 1)]), [10, 5, 5]);
+    assert_eq!(share(20, &[(3, 2), (100, 1), (2, 1)]), [3, 15, 2]);
+    assert_eq!(share(20, &[(0, 2), (0, 1), (0, 1)]), [0, 0, 0]);
+    assert_eq!(
+        share(2, &[(10, 2), (10, 1), (10, 1)]).iter().sum::<usize>(),
+        2
+    );
+}
+
+#[test]
+fn lines_are_cut_to_the_width_with_an_ellipsis() {
+    let line = render::Line::new()
+        .plain("abcdef")
+        .push("ghij", render::Style::Red);
+    assert_eq!(line.render(8, false), "abcdefg…");
+    assert_eq!(line.render(8, true), "abcdef\x1b[31mg…\x1b[0m");
+    assert_eq!(line.render(20, false), "abcdefghij");
+}
+
+#[test]
+fn durations_and_services_on_the_command_line() {
+    use std::time::Duration;
+    assert_eq!(super::parse_duration("10s"), Ok(Duration::from_secs(10)));
+    assert_eq!(
+        super::parse_duration("500ms"),
+        Ok(Duration::from_millis(500))
+    );
+    assert_eq!(super::parse_duration("2m"), Ok(Duration::from_secs(120)));
+    assert_eq!(super::parse_duration("3"), Ok(Duration::from_secs(3)));
+    assert!(super::parse_duration("0s").is_err());
+    assert!(super::parse_duration("ten").is_err());
+    assert!(super::parse_duration("5 parsecs").is_err());
+    assert!(super::parse_service(" ").is_err());
+    assert_eq!(
+        super::tap_url("127.0.0.1:4318"),
+        "http://127.0.0.1:4318/v1/tap"
+    );
+    assert_eq!(
+        super::tap_url("http://127.0.0.1:4318/v1/tap"),
+        "http://127.0.0.1:4318/v1/tap"
+    );
+}
