@@ -34,16 +34,16 @@ use crate::stop::StopSignal;
 pub struct Args {
     /// Prometheus' base URL.
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9090", value_parser = parse_url)]
-    prometheus: reqwest::Url,
+    prometheus: Box<reqwest::Url>,
     /// Grafana's base URL (Loki and Tempo are checked through it: they are not published).
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:3000", value_parser = parse_url)]
-    grafana: reqwest::Url,
+    grafana: Box<reqwest::Url>,
     /// The collector's OTLP/HTTP base URL.
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4318", value_parser = parse_url)]
-    otlp: reqwest::Url,
+    otlp: Box<reqwest::Url>,
     /// The collector's OTLP gRPC address (only checked to speak HTTP/2).
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4317", value_parser = parse_url)]
-    otlp_grpc: reqwest::Url,
+    otlp_grpc: Box<reqwest::Url>,
     /// The frontend's port, as for `up --port`; gateway, geolocator and iss-distance use the
     /// next three.
     #[arg(long, default_value_t = 5000,
@@ -83,7 +83,8 @@ pub struct Args {
     json: bool,
 }
 
-fn parse_url(text: &str) -> Result<reqwest::Url, String> {
+/// Boxed: four URLs inline would make `Command` four times as big as any other command.
+fn parse_url(text: &str) -> Result<Box<reqwest::Url>, String> {
     if !text.contains("://") {
         return Err(format!(
             "{text:?} is not a URL: use e.g. http://127.0.0.1:9090"
@@ -104,7 +105,7 @@ fn parse_url(text: &str) -> Result<reqwest::Url, String> {
             "{text:?}: give the base URL only, without ?query or #fragment"
         ));
     }
-    Ok(url)
+    Ok(Box::new(url))
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {

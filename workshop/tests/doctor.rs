@@ -1,0 +1,728 @@
+//! `workshop doctor` against stand-ins in this test: a platform that answers every readiness
+//! and data endpoint as it should, one that answers 503 and garbage, one that is half broken
+//! (Grafana up, Loki unreachable behind it, no data yet), and one that is absent (closed
+//! ports). Docker is replaced by scripts (too old, hanging, missing) through WORKSHOP_DOCKER,
+//! and the real client of this machine is checked not to hang when there is no daemon.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path as UrlPath, Query};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+/// What the stub platform answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Platform {
+    /// Everything ready, data in Prometheus, Loki and Tempo.
+    Good,
+    /// 503 "garbage" for everything.
+    Broken,
+    /// Ready, but Grafana cannot reach Loki, has no Tempo datasource, and there is no data.
+    NoData,
+}
+
+type Seen = Arc<Mutex<Vec<String>>>;
+
+async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// One stand-in for Prometheus, Grafana (with Loki and Tempo behind it) and the collector's
+/// OTLP/HTTP port; every request's path and query is recorded.
+async fn platform(kind: Platform) -> (SocketAddr, Seen) {
+    let seen: Seen = Arc::default();
+    let record = Arc::clone(&seen);
+    let app = if kind == Platform::Broken {
+        axum::Router::new().fallback(|| async { (StatusCode::SERVICE_UNAVAILABLE, "garbage") })
+    } else {
+        let good = kind == Platform::Good;
+        axum::Router::new()
+            .route(
+                "/-/ready",
+                get(|| async { "Prometheus Server is Ready.\n" }),
+            )
+            .route(
+                "/api/health",
+                get(|| async {
+                    axum::Json(json!({"database": "ok", "version": "13.2.0"}))
+                }),
+            )
+            .route(
+                "/api/datasources/uid/{uid}/health",
+                get(move |UrlPath(uid): UrlPath<String>| async move {
+                    match (good, uid.as_str()) {
+                        (true, _) | (false, "prometheus") => (
+                            StatusCode::OK,
+                            axum::Json(json!({"status": "OK", "message": "Data source is working"})),
+                        ),
+                        (false, "loki") => (
+                            StatusCode::BAD_REQUEST,
+                            axum::Json(json!({
+                                "status": "ERROR",
+                                "message": "Unable to connect with Loki. Please check the server logs for more details."
+                            })),
+                        ),
+                        _ => (
+                            StatusCode::NOT_FOUND,
+                            axum::Json(json!({"message": "Data source not found"})),
+                        ),
+                    }
+                }),
+            )
+            .route(
+                "/v1/traces",
+                post(|| async { ([("content-type", "application/json")], "{}") }),
+            )
+            .route(
+                "/api/v1/query",
+                get(move || async move {
+                    let result = if good {
+                        json!([{"metric": {"__name__": "traces_spanmetrics_calls_total"}, "value": [0, "12"]},
+                               {"metric": {"__name__": "target_info"}, "value": [0, "4"]}])
+                    } else {
+                        json!([])
+                    };
+                    axum::Json(json!({"status": "success", "data": {"resultType": "vector", "result": result}}))
+                }),
+            )
+            .route(
+                "/api/datasources/proxy/uid/loki/loki/api/v1/query_range",
+                get(move || async move {
+                    if good {
+                        axum::Json(json!({"status": "success", "data": {"resultType": "streams", "result": [
+                            {"stream": {"service_name": "gateway"}, "values": [["1700000000000000000", "GET /distance 200"]]},
+                            {"stream": {"service_name": "geolocator"}, "values": [["1700000000000000000", "found Berlin"]]}
+                        ]}}))
+                        .into_response()
+                    } else {
+                        (StatusCode::OK, "<html>login</html>").into_response()
+                    }
+                }),
+            )
+            .route(
+                "/api/datasources/proxy/uid/tempo/api/search",
+                get(move || async move {
+                    let traces = if good {
+                        json!([{"traceID": "4bf92f3577b34da6a3ce929d0e0e4736", "rootServiceName": "frontend", "rootTraceName": "GET /"}])
+                    } else {
+                        json!([])
+                    };
+                    axum::Json(json!({"traces": traces, "metrics": {}}))
+                }),
+            )
+    };
+    let app = app.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let record = Arc::clone(&record);
+            async move {
+                record.lock().unwrap().push(request.uri().to_string());
+                next.run(request).await
+            }
+        },
+    ));
+    (serve(app).await, seen)
+}
+
+use axum::response::IntoResponse;
+
+/// A stand-in for a workshop service on the frontend's port: `/healthz` answers "ok".
+async fn service() -> SocketAddr {
+    serve(axum::Router::new().route("/healthz", get(|| async { "ok" }))).await
+}
+
+/// A port where nothing listens (bound, then closed).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A fake docker (or rustc) in its own directory, from a shell script body.
+struct Script {
+    dir: PathBuf,
+}
+
+impl Script {
+    fn new(name: &str, body: &str) -> Script {
+        use std::os::unix::fs::PermissionsExt;
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "workshop-doctor-{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Script { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Script {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A docker that is fine in every way the doctor asks.
+fn good_docker() -> Script {
+    Script::new(
+        "docker",
+        r#"case "$1" in
+  --version) echo "Docker version 28.2.2, build e6534b4" ;;
+  compose) echo "Docker Compose version v2.29.1" ;;
+  info) echo "28.2.2" ;;
+  *) exit 1 ;;
+esac"#,
+    )
+}
+
+struct Run {
+    stdout: String,
+    output: Output,
+    took: Duration,
+}
+
+impl Run {
+    /// The line of check `name` (after its mark), and its fix line if there is one.
+    fn check(&self, name: &str) -> (&str, &str, Option<&str>) {
+        let lines: Vec<&str> = self.stdout.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let line = line.trim_start();
+            for mark in ["✓", "!", "✗"] {
+                if let Some(rest) = line.strip_prefix(&format!("{mark} {name}: ")) {
+                    let fix = lines
+                        .get(i + 1)
+                        .and_then(|next| next.trim_start().strip_prefix("fix: "));
+                    return (mark, rest, fix);
+                }
+            }
+        }
+        panic!("no check {name:?} in\n{}", self.stdout)
+    }
+
+    fn assert(&self, name: &str, mark: &str, detail: &str, fix: Option<&str>) {
+        let (got_mark, got_detail, got_fix) = self.check(name);
+        assert_eq!(got_mark, mark, "{name}: {got_detail}\n{}", self.stdout);
+        assert!(
+            got_detail.contains(detail),
+            "{name}: {got_detail:?} should contain {detail:?}\n{}",
+            self.stdout
+        );
+        match fix {
+            None => assert!(got_fix.is_none(), "{name}: no fix for ✓\n{}", self.stdout),
+            Some(fix) => assert!(
+                got_fix.is_some_and(|f| f.contains(fix)),
+                "{name}: fix {got_fix:?} should contain {fix:?}\n{}",
+                self.stdout
+            ),
+        }
+    }
+}
+
+/// Runs `workshop doctor` pointed at `platform` (all three URLs) with the services' base port
+/// `port`, and `docker` as the docker program.
+async fn doctor(platform: &str, port: u16, docker: &str, extra: &[&str]) -> Run {
+    let port = port.to_string();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_workshop"));
+    command
+        .args(["doctor", "--prometheus", platform, "--grafana", platform])
+        .args(["--otlp", platform, "--port", &port, "--timeout", "2s"])
+        .args(extra)
+        .env("WORKSHOP_DOCKER", docker)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let started = Instant::now();
+    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .expect("doctor finishes within 30 s")
+        .unwrap();
+    Run {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        took: started.elapsed(),
+        output,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_that_answers_everything_is_all_ticks() {
+    let (addr, seen) = platform(Platform::Good).await;
+    let frontend = service().await;
+    let docker = good_docker();
+    let run = doctor(
+        &format!("http://{addr}"),
+        frontend.port(),
+        &docker.path("docker"),
+        &[],
+    )
+    .await;
+    let p = addr.port();
+    run.assert("collector", "✓", "accepts OTLP/HTTP", None);
+    run.assert("Prometheus", "✓", "is ready", None);
+    run.assert("Grafana", "✓", "is healthy", None);
+    run.assert("Loki", "✓", "ready, through Grafana", None);
+    run.assert("Tempo", "✓", "ready, through Grafana", None);
+    run.assert(
+        "metrics",
+        "✓",
+        "traces_spanmetrics_calls_total, target_info",
+        None,
+    );
+    run.assert("logs", "✓", "log lines from gateway, geolocator", None);
+    run.assert("traces", "✓", "traces from frontend", None);
+    run.assert(
+        &format!("port {p} (Grafana)"),
+        "✓",
+        "in use by Grafana",
+        None,
+    );
+    run.assert(
+        &format!("port {p} (Prometheus)"),
+        "✓",
+        "in use by Prometheus",
+        None,
+    );
+    run.assert(
+        &format!("port {p} (OTLP/HTTP)"),
+        "✓",
+        "in use by an OTLP receiver",
+        None,
+    );
+    run.assert(
+        &format!("port {} (frontend)", frontend.port()),
+        "✓",
+        "in use by a workshop service",
+        None,
+    );
+    run.assert("Docker", "✓", "Docker version 28.2.2", None);
+    run.assert("Docker Compose", "✓", "2.29.1", None);
+    run.assert("Docker daemon", "✓", "Docker Engine 28.2.2", None);
+    run.assert("Rust", "✓", "needs 1.88 or newer", None);
+
+    // The queries the doctor made: a known metric, any service's logs, a trace search.
+    let seen = seen.lock().unwrap().join("\n");
+    for expected in [
+        "/api/v1/query?query=count+by+%28__name__%29",
+        "iss_requests_total",
+        "/api/datasources/uid/loki/health",
+        "/api/datasources/uid/tempo/health",
+        "/api/datasources/proxy/uid/loki/loki/api/v1/query_range?query=%7Bservice_name%3D%7E%22.%2B%22%7D",
+        "/api/datasources/proxy/uid/tempo/api/search?",
+    ] {
+        assert!(seen.contains(expected), "{expected} in\n{seen}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_answering_503_and_garbage_is_crosses_with_fixes() {
+    let (addr, _) = platform(Platform::Broken).await;
+    // The frontend's port is taken by something that is not a workshop service.
+    let stranger = addr;
+    let docker = good_docker();
+    let run = doctor(
+        &format!("http://{addr}"),
+        stranger.port(),
+        &docker.path("docker"),
+        &[],
+    )
+    .await;
+    assert_eq!(run.output.status.code(), Some(1), "{}", run.stdout);
+    let p = addr.port();
+    run.assert(
+        "collector",
+        "✗",
+        "answered 503 Service Unavailable: garbage",
+        Some("docker compose logs otel-collector"),
+    );
+    run.assert(
+        "Prometheus",
+        "✗",
+        "not ready: 503",
+        Some("docker compose logs prometheus"),
+    );
+    run.assert(
+        "Grafana",
+        "✗",
+        "not healthy: 503",
+        Some("docker compose logs grafana"),
+    );
+    run.assert(
+        "Loki",
+        "✗",
+        "Grafana's datasource health answered 503",
+        Some("fix Grafana first"),
+    );
+    run.assert("Tempo", "✗", "answered 503", Some("fix Grafana first"));
+    run.assert(
+        "metrics",
+        "✗",
+        "Prometheus is not ready",
+        Some("fix Prometheus first"),
+    );
+    run.assert("logs", "✗", "Loki is not ready", Some("fix Loki first"));
+    run.assert("traces", "✗", "Tempo is not ready", Some("fix Tempo first"));
+    run.assert(
+        &format!("port {p} (Grafana)"),
+        "✗",
+        "taken by something that is not Grafana",
+        Some(&format!("{p}")),
+    );
+    run.assert(
+        &format!("port {p} (frontend)"),
+        "✗",
+        "taken by another program",
+        Some("up --port 8000"),
+    );
+    let stderr = String::from_utf8_lossy(&run.output.stderr);
+    assert!(stderr.contains("check(s) failed"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backends_grafana_cannot_reach_and_missing_data_are_reported() {
+    let (addr, _) = platform(Platform::NoData).await;
+    let docker = good_docker();
+    let run = doctor(
+        &format!("http://{addr}"),
+        closed_port(),
+        &docker.path("docker"),
+        &[],
+    )
+    .await;
+    run.assert("Grafana", "✓", "is healthy", None);
+    run.assert(
+        "Loki",
+        "✗",
+        "Grafana cannot reach it: Unable to connect with Loki",
+        Some("docker compose logs loki"),
+    );
+    run.assert(
+        "Tempo",
+        "✗",
+        "Grafana has no datasource with uid \"tempo\"",
+        Some("--force-recreate grafana"),
+    );
+    run.assert(
+        "metrics",
+        "✗",
+        "none of traces_spanmetrics_calls_total",
+        Some("workshop -- load"),
+    );
+    run.assert("logs", "✗", "Loki is not ready", Some("fix Loki first"));
+    run.assert("traces", "✗", "Tempo is not ready", Some("fix Tempo first"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_absent_platform_is_not_reachable() {
+    let closed = closed_port();
+    let docker = good_docker();
+    let run = doctor(
+        &format!("http://127.0.0.1:{closed}"),
+        closed_port(),
+        &docker.path("docker"),
+        &[],
+    )
+    .await;
+    assert_eq!(run.output.status.code(), Some(1));
+    for name in ["collector", "Prometheus", "Grafana"] {
+        run.assert(name, "✗", "not reachable", Some("docker compose up -d"));
+    }
+    for name in ["Loki", "Tempo"] {
+        run.assert(
+            name,
+            "✗",
+            "Grafana not reachable",
+            Some("only reachable inside the compose network"),
+        );
+    }
+    run.assert(&format!("port {closed} (Grafana)"), "✓", "free", None);
+    run.assert(&format!("port {closed} (Prometheus)"), "✓", "free", None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_compose_old_rust_and_a_hanging_daemon_are_reported_without_leftovers() {
+    let marker = format!("hang-{}", std::process::id());
+    // `docker info` starts a child and waits: both must be killed at the timeout.
+    let docker = Script::new(
+        "docker",
+        &format!(
+            r#"case "$1" in
+  --version) echo "Docker version 24.0.7, build afdd53b" ;;
+  compose) echo "Docker Compose version v2.21.0" ;;
+  info) sh -c 'sleep 30; echo {marker}' ; echo done ;;
+esac"#
+        ),
+    );
+    let rustc = Script::new("rustc", r#"echo "rustc 1.80.1 (3f5fd8dd4 2024-08-06)""#);
+    let closed = closed_port();
+    let started = Instant::now();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_workshop"));
+    command
+        .args(["doctor", "--timeout", "1s"])
+        .args(["--prometheus", &format!("http://127.0.0.1:{closed}")])
+        .args(["--grafana", &format!("http://127.0.0.1:{closed}")])
+        .args(["--otlp", &format!("http://127.0.0.1:{closed}")])
+        .env("WORKSHOP_DOCKER", docker.path("docker"))
+        .env("WORKSHOP_RUSTC", rustc.path("rustc"))
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(20), command.output())
+        .await
+        .expect("doctor does not hang")
+        .unwrap();
+    let run = Run {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        took: started.elapsed(),
+        output,
+    };
+    assert!(run.took < Duration::from_secs(6), "took {:?}", run.took);
+    run.assert(
+        "Docker Compose",
+        "✗",
+        "2.21.0 is too old for `docker compose up --watch` (needs 2.22 or newer)",
+        Some("update Docker Desktop"),
+    );
+    run.assert(
+        "Docker daemon",
+        "✗",
+        "info` did not answer within 1s",
+        Some("restart"),
+    );
+    run.assert(
+        "Rust",
+        "✗",
+        "rustc 1.80.1 is older than the workspace's rust-version 1.88",
+        Some("rustup update stable"),
+    );
+    assert_no_process_with(&marker);
+    assert_no_process_with(&docker.path("docker"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_the_commands_it_started() {
+    let marker = format!("ctrlc-{}", std::process::id());
+    let docker = Script::new("docker", &format!(r#"sh -c 'sleep 30; echo {marker}'"#));
+    let closed = closed_port();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_workshop"));
+    command
+        .args(["doctor", "--timeout", "60s"])
+        .args(["--prometheus", &format!("http://127.0.0.1:{closed}")])
+        .args(["--grafana", &format!("http://127.0.0.1:{closed}")])
+        .args(["--otlp", &format!("http://127.0.0.1:{closed}")])
+        .env("WORKSHOP_DOCKER", docker.path("docker"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = command.spawn().unwrap();
+    let pid = child.id().unwrap();
+    // Until the three docker commands are running.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count_processes_with(&marker) < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the docker commands did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // SAFETY: kill only sends a signal, to our own child.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGINT) }, 0);
+    let output = tokio::time::timeout(Duration::from_secs(5), child.wait_with_output())
+        .await
+        .expect("doctor exits within 5 s of Ctrl-C")
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_no_process_with(&marker);
+}
+
+fn processes_with(text: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(text))
+        .collect()
+}
+
+fn count_processes_with(text: &str) -> usize {
+    processes_with(text).len()
+}
+
+/// No process on this machine has `text` in its command line.
+fn assert_no_process_with(text: &str) {
+    // Killed processes may take a moment to be reaped by their new parent.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let left = processes_with(text);
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "left behind: {left:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_docker_is_reported() {
+    let closed = closed_port();
+    let run = doctor(
+        &format!("http://127.0.0.1:{closed}"),
+        closed_port(),
+        "/nonexistent/docker",
+        &[],
+    )
+    .await;
+    run.assert(
+        "Docker",
+        "✗",
+        "`/nonexistent/docker` is not installed",
+        Some("https://docs.docker.com/get-started/get-docker/"),
+    );
+    run.assert(
+        "Docker Compose",
+        "✗",
+        "needs Docker",
+        Some("install Docker first"),
+    );
+    run.assert(
+        "Docker daemon",
+        "✗",
+        "needs Docker",
+        Some("install Docker first"),
+    );
+}
+
+/// The real docker of this machine: on the machines this was built on, a client without a
+/// daemon, which must be reported as such, quickly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_docker_is_reported_without_hanging() {
+    let closed = closed_port();
+    let run = doctor(
+        &format!("http://127.0.0.1:{closed}"),
+        closed_port(),
+        "docker",
+        &[],
+    )
+    .await;
+    assert!(run.took < Duration::from_secs(10), "took {:?}", run.took);
+    let has_client = std::process::Command::new("docker")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let has_daemon = has_client
+        && std::process::Command::new("docker")
+            .args(["info", "--format", "{{.ServerVersion}}"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    match (has_client, has_daemon) {
+        (false, _) => run.assert("Docker", "✗", "is not installed", Some("install Docker")),
+        (true, false) => run.assert(
+            "Docker daemon",
+            "✗",
+            "not reachable",
+            Some("sudo systemctl start docker"),
+        ),
+        (true, true) => run.assert("Docker daemon", "✓", "reachable", None),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_output_has_every_check() {
+    let (addr, _) = platform(Platform::Good).await;
+    let docker = good_docker();
+    let run = doctor(
+        &format!("http://{addr}"),
+        closed_port(),
+        &docker.path("docker"),
+        &["--json"],
+    )
+    .await;
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let checks: HashMap<String, String> = report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["checks"].as_array().unwrap().clone())
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for name in [
+        "collector",
+        "Prometheus",
+        "Grafana",
+        "Loki",
+        "Tempo",
+        "metrics",
+        "logs",
+        "traces",
+    ] {
+        assert_eq!(checks[name], "ok", "{name}: {report}");
+    }
+    assert!(checks.contains_key("Docker daemon") && checks.contains_key("Rust"));
+}
+
+#[test]
+fn bad_arguments_are_refused_with_a_reason() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_workshop"))
+            .arg("doctor")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for (args, reason) in [
+        (&["--prometheus", "localhost:9090"][..], "is not a URL"),
+        (&["--grafana", "https://grafana"], "only http://"),
+        (&["--otlp", "http://127.0.0.1:4318/?x"], "without ?query"),
+        (&["--timeout", "0"], "must be from 50ms to 120s"),
+        (&["--timeout", "soon"], "is not a duration"),
+        (&["--port", "0"], "--port"),
+        (&["--bogus"], "unexpected argument '--bogus'"),
+    ] {
+        let output = run(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let first = stderr.lines().next().unwrap_or("");
+        assert!(
+            first.starts_with("error: ") && first.contains(reason),
+            "{args:?}: {stderr}"
+        );
+    }
+    let help = run(&["--help"]);
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    for option in [
+        "--prometheus",
+        "--grafana",
+        "--otlp",
+        "--otlp-grpc",
+        "--port",
+        "--timeout",
+        "--docker",
+        "WORKSHOP_DOCKER",
+        "--json",
+    ] {
+        assert!(help.contains(option), "{option} in {help}");
+    }
+}
