@@ -691,7 +691,10 @@ fn format_duration(d: Duration) -> String {
 
 fn progress_line(stats: &Stats, elapsed: Duration, duration: Option<Duration>, waiting: usize) {
     let seconds = elapsed.as_secs_f64();
-    let of = duration.map_or(String::new(), |d| format!("/{:.0}", d.as_secs_f64()));
+    let of = duration.map_or(String::new(), |d| {
+        let total = format!("{:.1}", d.as_secs_f64());
+        format!("/{}", total.trim_end_matches(".0"))
+    });
     let mut line = format!(
         "\r{seconds:.0}{of} s  sent {} ({:.1}/s)  2xx {}  4xx {}  errors {}",
         stats.sent,

@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path as UrlPath, Query};
+use axum::extract::Path as UrlPath;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
@@ -132,8 +133,6 @@ async fn platform(kind: Platform) -> (SocketAddr, Seen) {
     ));
     (serve(app).await, seen)
 }
-
-use axum::response::IntoResponse;
 
 /// A stand-in for a workshop service on the frontend's port: `/healthz` answers "ok".
 async fn service() -> SocketAddr {
