@@ -1,0 +1,573 @@
+//! `workshop inspect --lines` as a real process: it receives our instrumented services'
+//! telemetry over OTLP/HTTP and OTLP/gRPC, takes another language's SDK (the official
+//! Python one, from PyPI) over both, follows the tap of a receiver that holds its port,
+//! filters by service, and rejects bad arguments and taken ports in one line.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::stack::{Stack, build, iss_stub};
+use common::{final_tree, text, workspace};
+
+/// How long to wait for lines that should come (generous: tests share 2 cores).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A running `workshop inspect --lines`, with what it printed so far.
+struct Inspector {
+    child: Child,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Inspector {
+    /// Starts it on free ports (plus `args`) and waits until it says where it listens.
+    fn start(args: &[&str]) -> Inspector {
+        let mut all = vec!["inspect", "--lines"];
+        all.extend_from_slice(args);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_workshop"))
+            .args(&all)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("workshop runs");
+        let stdout = collect(child.stdout.take().unwrap());
+        let stderr = collect(child.stderr.take().unwrap());
+        let inspector = Inspector {
+            child,
+            stdout,
+            stderr,
+        };
+        inspector.wait_stderr("workshop inspect: ");
+        inspector
+    }
+
+    /// Listening on ephemeral ports.
+    fn listen(extra: &[&str]) -> Inspector {
+        let mut args = vec!["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Inspector::start(&args)
+    }
+
+    /// The addresses from `receiving OTLP/gRPC on A and OTLP/HTTP on B`.
+    fn addresses(&self) -> (SocketAddr, SocketAddr) {
+        let line = self.wait_stderr("receiving OTLP/gRPC on ");
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let at = |after: &str| -> SocketAddr {
+            let i = words.iter().position(|w| *w == after).unwrap();
+            words[i + 2].parse().unwrap()
+        };
+        (at("OTLP/gRPC"), at("OTLP/HTTP"))
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    fn wait_stderr(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(line) = self
+                .stderr
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.contains(needle))
+            {
+                return line.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "inspect never printed {needle:?} to stderr: {:?}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the printed lines satisfy `check` (which explains what is missing).
+    fn wait_until(&self, check: impl Fn(&[String]) -> Result<(), String>) -> Vec<String> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let lines = self.lines();
+            match check(&lines) {
+                Ok(()) => return lines,
+                Err(missing) if Instant::now() > deadline => panic!(
+                    "{missing}\nprinted:\n{}\nstderr: {:?}",
+                    lines.join("\n"),
+                    self.stderr.lock().unwrap()
+                ),
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    /// SIGTERM, then it must exit successfully within a few seconds.
+    fn stop(mut self) -> Vec<String> {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let status = self.wait_exit(Duration::from_secs(15));
+        assert!(status.success(), "inspect ended with {status}");
+        self.lines()
+    }
+
+    fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader threads take the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return status;
+            }
+            assert!(Instant::now() < deadline, "inspect did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Inspector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    lines
+}
+
+/// `key=value` from a line (`value` up to the next space; quoted values are not split).
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(&format!(" {key}="))? + key.len() + 2;
+    let rest = &line[start..];
+    if let Some(quoted) = rest.strip_prefix('"') {
+        let end = quoted.find("\" ")?;
+        return Some(&rest[..end + 2]);
+    }
+    Some(rest.split(' ').next().unwrap_or(rest))
+}
+
+fn kind_lines<'a>(lines: &'a [String], kind: &str) -> Vec<&'a String> {
+    lines
+        .iter()
+        .filter(|l| l.starts_with(&format!("{kind} ")))
+        .collect()
+}
+
+fn is_hex(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+// ---------------------------------------------------------------------------------------
+// Our services
+
+/// One request through the frontend, traced across all four services.
+fn our_services(protocol: &str) {
+    let (tree, _lock) = final_tree();
+    let binaries = build(&tree);
+    let inspector = Inspector::listen(&[]);
+    let (grpc, http) = inspector.addresses();
+    let endpoint = if protocol == "grpc" { grpc } else { http };
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{endpoint}")),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_owned()),
+        ("ISS_SOURCE", "api".into()),
+        ("ISS_API_URL", format!("http://{}/iss-now.json", iss_stub())),
+    ];
+    let stack = Stack::start(&binaries, &env);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(async {
+        reqwest::get(stack.frontend("/?location=Berlin"))
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    // SIGTERM makes every service flush its spans, metrics and logs.
+    let ended = stack.terminate(Duration::from_secs(20));
+    assert!(
+        ended.iter().all(|(_, s)| s.is_some_and(|s| s.success())),
+        "{ended:?}"
+    );
+
+    inspector.wait_until(|lines| {
+        let spans = kind_lines(lines, "span");
+        for service in common::stack::SERVICES {
+            if !spans.iter().any(|l| field(l, "service") == Some(service)) {
+                return Err(format!("no span line from {service}"));
+            }
+        }
+        if !kind_lines(lines, "metric")
+            .iter()
+            .any(|l| field(l, "name") == Some("iss.requests"))
+        {
+            return Err("no metric line for iss.requests".into());
+        }
+        if !kind_lines(lines, "log")
+            .iter()
+            .any(|l| field(l, "trace").is_some_and(|t| is_hex(t, 32)))
+        {
+            return Err("no log line with a trace id".into());
+        }
+        Ok(())
+    });
+    let lines = inspector.stop();
+
+    // The request's trace: the frontend's SERVER span is its root, and every span of the
+    // trace leads back to it through parent ids that were printed.
+    let spans = kind_lines(&lines, "span");
+    let root = spans
+        .iter()
+        .find(|l| {
+            field(l, "service") == Some("frontend")
+                && field(l, "kind") == Some("server")
+                && field(l, "parent") == Some("-")
+        })
+        .unwrap_or_else(|| panic!("no frontend root span: {spans:#?}"));
+    let trace = field(root, "trace").unwrap();
+    assert!(is_hex(trace, 32), "{root}");
+    assert!(is_hex(field(root, "span").unwrap(), 16), "{root}");
+    let in_trace: Vec<&&String> = spans
+        .iter()
+        .filter(|l| field(l, "trace") == Some(trace))
+        .collect();
+    let parents: HashMap<&str, &str> = in_trace
+        .iter()
+        .map(|l| (field(l, "span").unwrap(), field(l, "parent").unwrap()))
+        .collect();
+    let service_of: HashMap<&str, &str> = in_trace
+        .iter()
+        .map(|l| (field(l, "span").unwrap(), field(l, "service").unwrap()))
+        .collect();
+    for line in &in_trace {
+        let mut at = field(line, "span").unwrap();
+        let mut hops = 0;
+        while parents[at] != "-" {
+            at = parents
+                .get(at)
+                .and_then(|p| parents.contains_key(p).then_some(*p))
+                .unwrap_or_else(|| panic!("the parent of {at} was not printed: {line}"));
+            hops += 1;
+            assert!(hops < 50, "a parent cycle at {line}");
+        }
+        assert_eq!(at, field(root, "span").unwrap(), "{line}");
+    }
+    let services: std::collections::BTreeSet<&str> = service_of.values().copied().collect();
+    assert_eq!(
+        services.into_iter().collect::<Vec<_>>(),
+        ["frontend", "gateway", "geolocator", "iss-distance"],
+        "the trace crosses all four services"
+    );
+    assert!(
+        in_trace
+            .iter()
+            .any(|l| l.contains("iss.latitude=10.5") && field(l, "status").is_some()),
+        "the ISS position is an attribute: {in_trace:#?}"
+    );
+    let logs = kind_lines(&lines, "log");
+    assert!(
+        logs.iter().any(|l| field(l, "trace") == Some(trace)),
+        "a log line links to the request's trace {trace}: {logs:#?}"
+    );
+    let requests: Vec<_> = kind_lines(&lines, "metric")
+        .into_iter()
+        .filter(|l| field(l, "name") == Some("iss.requests"))
+        .collect();
+    assert!(
+        requests
+            .iter()
+            .any(|l| field(l, "service") == Some("iss-distance")
+                && field(l, "kind") == Some("sum")
+                && field(l, "value") == Some("1")
+                && l.contains("http.response.status_code=200")),
+        "{requests:#?}"
+    );
+}
+
+#[test]
+fn our_services_over_http() {
+    our_services("http/protobuf");
+}
+
+#[test]
+fn our_services_over_grpc() {
+    our_services("grpc");
+}
+
+// ---------------------------------------------------------------------------------------
+// The official Python SDK
+
+/// The packages (pinned; `.ci/run` installs the same) into `target/py-otel`.
+const PYTHON_PACKAGES: &str = "opentelemetry-sdk==1.45.2 \
+     opentelemetry-exporter-otlp-proto-grpc==1.45.2 \
+     opentelemetry-exporter-otlp-proto-http==1.45.2";
+
+/// The venv's python, which must have the SDK and both exporters: if not, the test fails
+/// and says how to install them.
+fn python() -> PathBuf {
+    let python = workspace().join("target/py-otel/bin/python");
+    let install = format!(
+        "the Python OpenTelemetry SDK is missing: install it with\n  \
+         python3 -m venv target/py-otel && target/py-otel/bin/pip install {PYTHON_PACKAGES}\n\
+         (from {}; .ci/run does this)",
+        workspace().display()
+    );
+    let imports = "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc.trace_exporter, \
+                   opentelemetry.exporter.otlp.proto.http.trace_exporter";
+    let ok = Command::new(&python)
+        .args(["-c", imports])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(ok, "{install}");
+    python
+}
+
+fn emit(protocol: &str, endpoint: &str) {
+    let script = workspace().join("workshop/tests/python/emit.py");
+    let output = Command::new(python())
+        .arg(&script)
+        .args([protocol, endpoint])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "emit.py {protocol} {endpoint}: {}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+/// What emit.py sends, as lines: a parent and a failing child, a counter, a WARN log in
+/// the child's context.
+fn python_check(lines: &[String]) -> Result<(), String> {
+    let ours = |kind: &str| -> Vec<&String> {
+        kind_lines(lines, kind)
+            .into_iter()
+            .filter(|l| field(l, "service") == Some("python-check"))
+            .collect()
+    };
+    let spans = ours("span");
+    let parent = spans
+        .iter()
+        .find(|l| l.contains("name=\"GET /checkout\""))
+        .ok_or("no GET /checkout span")?;
+    let child = spans
+        .iter()
+        .find(|l| l.contains("name=\"SELECT stock\""))
+        .ok_or("no SELECT stock span")?;
+    let log = ours("log").into_iter().next().ok_or("no log line")?;
+    let metric = ours("metric")
+        .into_iter()
+        .find(|l| field(l, "name") == Some("python.orders"))
+        .ok_or("no python.orders metric")?;
+
+    let expect = |ok: bool, what: &str| if ok { Ok(()) } else { Err(what.to_owned()) };
+    expect(field(parent, "parent") == Some("-"), "the parent is a root")?;
+    expect(
+        field(parent, "kind") == Some("server"),
+        "the parent is a server span",
+    )?;
+    expect(
+        parent.contains("http.route=\"/checkout\"")
+            && parent.contains("http.response.status_code=200"),
+        "the parent's attributes",
+    )?;
+    expect(
+        field(child, "trace") == field(parent, "trace")
+            && field(child, "parent") == field(parent, "span"),
+        "the child is the parent's child",
+    )?;
+    expect(
+        field(child, "kind") == Some("client")
+            && field(child, "status") == Some("error")
+            && child.contains("status_message=\"stock below threshold\"")
+            && child.contains("db.rows=3")
+            && child.contains("db.system.name=\"postgresql\""),
+        "the child's kind, status and attributes",
+    )?;
+    expect(
+        field(metric, "kind") == Some("sum")
+            && field(metric, "value") == Some("2")
+            && metric.contains("attrs={payment=\"card\"}"),
+        "the counter",
+    )?;
+    expect(
+        field(log, "severity") == Some("WARN")
+            && field(log, "trace") == field(parent, "trace")
+            && field(log, "span") == field(child, "span")
+            && log.contains("body=\"stock is low for item 42\""),
+        "the log record, in the child's context",
+    )
+}
+
+#[test]
+fn python_sdk_over_grpc() {
+    python();
+    let inspector = Inspector::listen(&[]);
+    let (grpc, _) = inspector.addresses();
+    emit("grpc", &format!("http://{grpc}"));
+    inspector.wait_until(python_check);
+    let lines = inspector.stop();
+    assert!(lines.iter().all(|l| l.contains("service=python-check")));
+}
+
+#[test]
+fn python_sdk_over_http() {
+    python();
+    let inspector = Inspector::listen(&["--service", "python-check"]);
+    let (_, http) = inspector.addresses();
+    emit("http", &format!("http://{http}"));
+    inspector.wait_until(python_check);
+    inspector.stop();
+}
+
+#[test]
+fn the_service_filter_leaves_out_other_services_and_for_ends_the_run() {
+    python();
+    let mut inspector = Inspector::listen(&["--service", "gateway", "--for", "3s"]);
+    let (_, http) = inspector.addresses();
+    let started = Instant::now();
+    emit("http", &format!("http://{http}"));
+    let status = inspector.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "{status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "--for 3s ended the run"
+    );
+    assert_eq!(
+        inspector.lines(),
+        Vec::<String>::new(),
+        "python-check is filtered out"
+    );
+}
+
+/// `workshop up` holds 4317/4318 with its own receiver: inspect follows that one's tap.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_on_the_port_is_followed_through_its_tap() {
+    python();
+    let receiver = otlp_receiver::Receiver::start(otlp_receiver::ReceiverConfig::ephemeral())
+        .await
+        .unwrap();
+    let http = receiver.http_addr().to_string();
+    let inspector = Inspector::start(&["--grpc", "127.0.0.1:0", "--http", &http]);
+    inspector.wait_stderr(&format!("following the receiver at http://{http}/v1/tap"));
+    let store = receiver.store();
+    assert!(
+        store
+            .wait_until(Duration::from_secs(10), |s| s.tap_listeners() > 0)
+            .await
+    );
+    let endpoint = receiver.http_endpoint();
+    tokio::task::spawn_blocking(move || emit("http", &endpoint))
+        .await
+        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        inspector.wait_until(python_check);
+        inspector.stop();
+    })
+    .await
+    .unwrap();
+    receiver.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad input
+
+fn inspect(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_workshop"))
+        .arg("inspect")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("workshop runs")
+}
+
+#[test]
+fn wrong_arguments_get_a_one_line_reason() {
+    for (args, expected) in [
+        (
+            vec!["--grpc", "nonsense"],
+            "invalid value 'nonsense' for '--grpc <ADDR>'",
+        ),
+        (
+            vec!["--http", "127.0.0.1"],
+            "invalid value '127.0.0.1' for '--http <ADDR>'",
+        ),
+        (vec!["--for", "0s"], "must be more than 0"),
+        (vec!["--for", "ten"], "is not a duration"),
+        (vec!["--service", ""], "a service name cannot be empty"),
+        (vec!["--colour"], "unexpected argument '--colour'"),
+        (
+            vec!["--from", "http://127.0.0.1:4318", "--grpc", "127.0.0.1:0"],
+            "cannot be used with",
+        ),
+        (vec!["extra"], "unexpected argument 'extra'"),
+    ] {
+        let output = inspect(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = text(&output.stderr);
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: ") && first.contains(expected),
+            "{args:?}: {stderr}"
+        );
+    }
+    let help = inspect(&["--help"]);
+    assert!(help.status.success());
+    let help = text(&help.stdout);
+    for option in [
+        "--grpc",
+        "--http",
+        "--service",
+        "--lines",
+        "--for",
+        "--from",
+    ] {
+        assert!(help.contains(option), "{help}");
+    }
+}
+
+#[test]
+fn a_taken_port_is_one_line_saying_what_may_hold_it() {
+    // Holds the port and never answers, like a collector that is not ours.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    for args in [
+        ["--grpc", addr.as_str(), "--http", "127.0.0.1:0"],
+        ["--grpc", "127.0.0.1:0", "--http", addr.as_str()],
+    ] {
+        let output = inspect(&args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with(&format!(
+                "workshop: port {port} is in use: is a collector or `workshop up` already running?"
+            )),
+            "{stderr}"
+        );
+    }
+    let output = inspect(&["--from", &format!("http://{addr}")]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot follow the receiver's tap"),
+        "{stderr}"
+    );
+}
