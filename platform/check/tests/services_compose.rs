@@ -204,3 +204,35 @@ fn no_image_is_latest_and_the_dockerfile_pins_its_base_images() {
     }
     assert_no_problems("base images", &problems);
 }
+
+/// The OTLP endpoint's port must match the protocol: gRPC is 4317, HTTP 4318. (The SDK's
+/// default protocol is http/protobuf: an endpoint on 4317 without `grpc` exports nothing.)
+#[test]
+fn the_otlp_protocol_matches_the_endpoint_port() {
+    let doc = load_yaml(SERVICES);
+    let mut problems = Vec::new();
+    for (name, svc) in compose_services(&doc) {
+        let env = environment(&svc);
+        let Some(endpoint) = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") else {
+            problems.push(format!(
+                "{SERVICES}: service `{name}` sets no OTEL_EXPORTER_OTLP_ENDPOINT"
+            ));
+            continue;
+        };
+        let protocol = env
+            .get("OTEL_EXPORTER_OTLP_PROTOCOL")
+            .map_or("http/protobuf", String::as_str);
+        let port = Endpoint::parse(endpoint).and_then(|ep| ep.port);
+        let expected = match protocol {
+            "grpc" => Some(4317),
+            "http/protobuf" | "http/json" => Some(4318),
+            _ => None,
+        };
+        if port != expected {
+            problems.push(format!(
+                "{SERVICES}: service `{name}`: OTEL_EXPORTER_OTLP_ENDPOINT={endpoint} with protocol {protocol} (port {port:?}, expected {expected:?})"
+            ));
+        }
+    }
+    assert_no_problems("OTLP protocol and port", &problems);
+}
