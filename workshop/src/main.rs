@@ -50,6 +50,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => up::run(args).await,
@@ -67,5 +68,15 @@ async fn main() -> ExitCode {
             eprintln!("workshop: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `workshop load | head` would panic in `println!` once `head`
+/// exits. Like any Unix tool, end quietly instead.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition; no handler of ours is involved.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
