@@ -338,16 +338,16 @@ fn every_relative_link_resolves() {
                 ));
                 continue;
             }
-            if let Some(anchor) = anchor {
-                if resolved.extension().is_some_and(|e| e == "md") {
-                    let known = anchors(&read(&resolved));
-                    if !known.contains(anchor) {
-                        problems.push(format!(
-                            "{}:{line}: link to {target}: no heading with anchor #{anchor} in {} (anchors: {known:?})",
-                            display(&path),
-                            display(&resolved)
-                        ));
-                    }
+            if let Some(anchor) = anchor
+                && resolved.extension().is_some_and(|e| e == "md")
+            {
+                let known = anchors(&read(&resolved));
+                if !known.contains(anchor) {
+                    problems.push(format!(
+                        "{}:{line}: link to {target}: no heading with anchor #{anchor} in {} (anchors: {known:?})",
+                        display(&path),
+                        display(&resolved)
+                    ));
                 }
             }
         }
@@ -581,7 +581,11 @@ fn every_command_shown_exists() {
             // Leading VAR=value assignments are the environment, not the program.
             let words: Vec<&str> = command
                 .split_whitespace()
-                .skip_while(|w| w.split_once('=').is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_')))
+                .skip_while(|w| {
+                    w.split_once('=').is_some_and(|(k, _)| {
+                        !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                    })
+                })
                 .collect();
             let program = words[0];
             if !PROGRAMS.contains(&program) {
@@ -630,11 +634,10 @@ fn every_command_shown_exists() {
                         }
                     }
                 }
-                ["docker", "compose", ..] => {
-                    if !workspace().join("docker-compose.yml").exists() {
-                        problems.push(format!("{at}: docker-compose.yml is missing"));
-                    }
+                ["docker", "compose", ..] if !workspace().join("docker-compose.yml").exists() => {
+                    problems.push(format!("{at}: docker-compose.yml is missing"));
                 }
+                ["docker", "compose", ..] => {}
                 ["dot", .., "-o", output] => {
                     let source = words.iter().find(|w| w.ends_with(".dot")).unwrap_or(&"");
                     if !workspace().join(source).exists() || !workspace().join(output).exists() {
