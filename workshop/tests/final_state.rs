@@ -183,8 +183,8 @@ async fn with_a_broken_collector(endpoint: std::net::SocketAddr, protocol: &str)
     let mut env = env_for(format!("http://{endpoint}"), iss_stub());
     env.extend([
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_string()),
-        // Export often and give up quickly, to provoke as many failures as possible.
-        ("OTEL_EXPORTER_OTLP_TIMEOUT", "500".to_string()),
+        // Export often, to provoke as many failures as possible. The export timeout stays
+        // the SDK's default, so that the shutdown below meets real timeouts.
         ("OTEL_BSP_SCHEDULE_DELAY", "100".to_string()),
         ("OTEL_BLRP_SCHEDULE_DELAY", "100".to_string()),
         ("OTEL_METRIC_EXPORT_INTERVAL", "100".to_string()),
@@ -192,7 +192,7 @@ async fn with_a_broken_collector(endpoint: std::net::SocketAddr, protocol: &str)
     let stack = Stack::start(&binaries, &env);
     let (count, slowest) = traffic(&stack, Duration::from_secs(6)).await;
     // Exports run on the SDK's own threads: a request never waits for the collector (a
-    // request that did would take at least the 500 ms export timeout).
+    // request that did would take the exporter's timeout, seconds).
     assert!(count > 50, "only {count} requests in 6 s");
     assert!(
         slowest < Duration::from_millis(400),
@@ -219,13 +219,13 @@ async fn with_a_broken_collector(endpoint: std::net::SocketAddr, protocol: &str)
         exporter_lines.len(),
         exporter_lines.join("\n")
     );
-    let started = Instant::now();
-    let ended = stack.terminate(Duration::from_secs(20));
+    // The providers flush at the same time, each giving up after its own timeout: the
+    // services stop within a container's 10 s stop timeout instead of being killed.
+    let ended = stack.terminate(Duration::from_secs(9));
     assert!(
         ended.iter().all(|(_, status)| status.is_some()),
-        "every service stops: {ended:?}"
+        "every service stops by itself within 9 s: {ended:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(20));
 }
 
 #[tokio::test(flavor = "multi_thread")]
