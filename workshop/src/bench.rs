@@ -91,37 +91,24 @@ const PLACES: [&str; 12] = [
     "Reykjavik",
 ];
 
+/// A measured duration: more than 0, at most an hour.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = parse_warmup(text)?;
-    if duration.is_zero() {
-        return Err("must be more than 0".into());
-    }
-    Ok(duration)
+    crate::duration::within(
+        crate::duration::parse(text)?,
+        false,
+        Duration::from_secs(3600),
+        "the duration",
+    )
 }
 
-/// `20s`, `1.5s`, `500ms`, `2m`, or a bare number of seconds; at most an hour.
+/// A warm-up: from 0 to an hour.
 fn parse_warmup(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let not_a_duration = || format!("{text:?} is not a duration: use e.g. 20s, 500ms or 1m");
-    if number.trim().is_empty() {
-        return Err(not_a_duration());
-    }
-    let seconds_per_unit = match unit {
-        "ms" => 0.001,
-        "s" => 1.0,
-        "m" | "min" => 60.0,
-        _ => return Err(format!("unknown unit {unit:?}: use ms, s or m, e.g. 20s")),
-    };
-    let number: f64 = number.trim().parse().map_err(|_| not_a_duration())?;
-    let seconds = number * seconds_per_unit;
-    if !(0.0..=3600.0).contains(&seconds) {
-        return Err("must be from 0 to 1 hour".into());
-    }
-    Ok(Duration::from_secs_f64(seconds))
+    crate::duration::within(
+        crate::duration::parse(text)?,
+        true,
+        Duration::from_secs(3600),
+        "the warm-up",
+    )
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {

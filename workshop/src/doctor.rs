@@ -108,24 +108,13 @@ fn parse_url(text: &str) -> Result<Box<reqwest::Url>, String> {
     Ok(Box::new(url))
 }
 
+/// From 50 ms to 2 minutes.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        (text, 1.0)
-    };
-    let seconds = number
-        .trim()
-        .parse::<f64>()
-        .map(|n| n * scale)
-        .map_err(|_| format!("{text:?} is not a duration: use e.g. 3s or 500ms"))?;
-    if !(0.05..=120.0).contains(&seconds) {
-        return Err("must be from 50ms to 120s".into());
+    let timeout = crate::duration::parse(text)?;
+    if !(Duration::from_millis(50)..=Duration::from_secs(120)).contains(&timeout) {
+        return Err("--timeout must be from 50ms to 120s".into());
     }
-    Ok(Duration::from_secs_f64(seconds))
+    Ok(timeout)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -275,38 +275,14 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     Ok(rate)
 }
 
-/// `60s`, `1.5s`, `500ms`, `10m`, `2h`, or a bare number of seconds; more than 0, at most
-/// 30 days.
+/// More than 0, at most 30 days (leave `--duration` out to run until Ctrl-C).
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let not_a_duration = || format!("{text:?} is not a duration: use e.g. 60s, 500ms or 10m");
-    if number.trim().is_empty() {
-        return Err(not_a_duration());
-    }
-    let seconds_per_unit = match unit {
-        "ms" => 0.001,
-        "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?}: use ms, s, m or h, e.g. 60s"
-            ));
-        }
-    };
-    let number: f64 = number.trim().parse().map_err(|_| not_a_duration())?;
-    let seconds = number * seconds_per_unit;
-    if !seconds.is_finite() || seconds <= 0.0 {
-        return Err("must be more than 0".into());
-    }
-    if seconds > 30.0 * 86_400.0 {
-        return Err("must be at most 30 days (leave --duration out to run until Ctrl-C)".into());
-    }
-    Ok(Duration::from_secs_f64(seconds))
+    crate::duration::within(
+        crate::duration::parse(text)?,
+        false,
+        Duration::from_secs(30 * 86_400),
+        "--duration",
+    )
 }
 
 /// Latencies in microseconds, in buckets 1/64 of a power of two wide (at most 1.6% off), so

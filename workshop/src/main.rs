@@ -5,6 +5,7 @@ mod build;
 mod check;
 mod collector;
 mod doctor;
+mod duration;
 mod inspect;
 mod load;
 mod ports;

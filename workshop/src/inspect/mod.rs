@@ -389,24 +389,12 @@ fn parse_service(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-/// `10s`, `1.5s`, `500ms`, `2m`, or a bare number of seconds; more than zero.
+/// More than 0, at most a week.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let not_a_duration = || format!("{text:?} is not a duration: use e.g. 10s, 500ms or 2m");
-    let value: f64 = number.trim().parse().map_err(|_| not_a_duration())?;
-    let seconds = match unit {
-        "ms" => value / 1e3,
-        "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(not_a_duration()),
-    };
-    if !seconds.is_finite() || seconds <= 0.0 || seconds > 7.0 * 86_400.0 {
-        return Err(format!("{text:?} must be more than 0 and at most a week"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
+    crate::duration::within(
+        crate::duration::parse(text)?,
+        false,
+        Duration::from_secs(7 * 86_400),
+        "--for",
+    )
 }
