@@ -3,11 +3,10 @@
 //! they are heading without touching their own code.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
-use crate::steps::steps;
+use crate::steps::{self, steps};
 
 /// A worktree of `base` with every section applied, under `target/solution/`, made anew
 /// when the base or the patches change. Returns the tree and the target directory to build
@@ -65,18 +64,7 @@ fn patches_digest(steps: &[crate::steps::Step]) -> anyhow::Result<String> {
     Ok(digest.join(","))
 }
 
+/// git's standard output, trimmed; fails with git's own message.
 fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .context("cannot run git")?;
-    if !output.status.success() {
-        bail!(
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    Ok(steps::stdout(steps::git(dir, args, None)?))
 }

@@ -202,7 +202,7 @@ fn matches_a_checkpoint(repo: &Path, file: &str, checkpoints: &[&str]) -> anyhow
     Ok(false)
 }
 
-fn stdout(output: Output) -> String {
+pub(crate) fn stdout(output: Output) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
@@ -218,7 +218,7 @@ fn exists_in(repo: &Path, branch: &str, file: &str) -> anyhow::Result<bool> {
 }
 
 /// Runs git in `dir`, with `stdin` fed from a file if given; fails with git's own message.
-fn git(dir: &Path, args: &[&str], stdin: Option<&Path>) -> anyhow::Result<Output> {
+pub(crate) fn git(dir: &Path, args: &[&str], stdin: Option<&Path>) -> anyhow::Result<Output> {
     let mut command = Command::new("git");
     // An identity for the commits `git am` makes, in case the attendee has none configured.
     command

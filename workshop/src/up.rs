@@ -74,21 +74,21 @@ async fn report_telemetry(collector: &Collector) {
     let Some(store) = collector.store() else {
         return std::future::pending().await;
     };
-    let mut last = String::new();
+    let mut seen_requests = 0;
     let mut said_nothing_yet = false;
     loop {
         tokio::time::sleep(Duration::from_secs(10)).await;
-        let summary = collector::summary(&store);
-        if store.stats().requests.grpc + store.stats().requests.http == 0 {
-            if !said_nothing_yet {
-                eprintln!(
-                    "no telemetry has arrived yet: expected until you export it (section 1 onwards)"
-                );
-                said_nothing_yet = true;
-            }
-        } else if summary != last {
-            eprintln!("{summary}");
-            last = summary;
+        let requests = store.stats().requests;
+        let received = requests.grpc + requests.http;
+        if received == 0 && !said_nothing_yet {
+            eprintln!(
+                "no telemetry has arrived yet: expected until you export it (section 1 onwards)"
+            );
+            said_nothing_yet = true;
+        } else if received != seen_requests {
+            // Only now: the summary reads the whole store.
+            eprintln!("{}", collector::summary(&store));
+            seen_requests = received;
         }
     }
 }

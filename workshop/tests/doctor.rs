@@ -4,6 +4,8 @@
 //! ports). Docker is replaced by scripts (too old, hanging, missing) through WORKSHOP_DOCKER,
 //! and the real client of this machine is checked not to hang when there is no daemon.
 
+mod common;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -683,45 +685,30 @@ async fn json_output_has_every_check() {
 
 #[test]
 fn bad_arguments_are_refused_with_a_reason() {
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_workshop"))
-            .arg("doctor")
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    for (args, reason) in [
-        (&["--prometheus", "localhost:9090"][..], "is not a URL"),
-        (&["--grafana", "https://grafana"], "only http://"),
-        (&["--otlp", "http://127.0.0.1:4318/?x"], "without ?query"),
-        (&["--timeout", "0"], "must be from 50ms to 120s"),
-        (&["--timeout", "soon"], "is not a duration"),
-        (&["--port", "0"], "--port"),
-        (&["--bogus"], "unexpected argument '--bogus'"),
-    ] {
-        let output = run(args);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-        let first = stderr.lines().next().unwrap_or("");
-        assert!(
-            first.starts_with("error: ") && first.contains(reason),
-            "{args:?}: {stderr}"
-        );
-    }
-    let help = run(&["--help"]);
-    assert!(help.status.success());
-    let help = String::from_utf8_lossy(&help.stdout);
-    for option in [
-        "--prometheus",
-        "--grafana",
-        "--otlp",
-        "--otlp-grpc",
-        "--port",
-        "--timeout",
-        "--docker",
-        "WORKSHOP_DOCKER",
-        "--json",
-    ] {
-        assert!(help.contains(option), "{option} in {help}");
-    }
+    common::assert_refused(
+        "doctor",
+        &[
+            (&["--prometheus", "localhost:9090"][..], "is not a URL"),
+            (&["--grafana", "https://grafana"], "only http://"),
+            (&["--otlp", "http://127.0.0.1:4318/?x"], "without ?query"),
+            (&["--timeout", "0"], "must be from 50ms to 120s"),
+            (&["--timeout", "soon"], "is not a duration"),
+            (&["--port", "0"], "--port"),
+            (&["--bogus"], "unexpected argument '--bogus'"),
+        ],
+    );
+    common::assert_help_lists(
+        "doctor",
+        &[
+            "--prometheus",
+            "--grafana",
+            "--otlp",
+            "--otlp-grpc",
+            "--port",
+            "--timeout",
+            "--docker",
+            "WORKSHOP_DOCKER",
+            "--json",
+        ],
+    );
 }

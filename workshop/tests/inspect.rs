@@ -498,47 +498,39 @@ fn inspect(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn wrong_arguments_get_a_one_line_reason() {
-    for (args, expected) in [
-        (
-            vec!["--grpc", "nonsense"],
-            "invalid value 'nonsense' for '--grpc <ADDR>'",
-        ),
-        (
-            vec!["--http", "127.0.0.1"],
-            "invalid value '127.0.0.1' for '--http <ADDR>'",
-        ),
-        (vec!["--for", "0s"], "must be more than 0"),
-        (vec!["--for", "ten"], "is not a duration"),
-        (vec!["--service", ""], "a service name cannot be empty"),
-        (vec!["--colour"], "unexpected argument '--colour'"),
-        (
-            vec!["--from", "http://127.0.0.1:4318", "--grpc", "127.0.0.1:0"],
-            "cannot be used with",
-        ),
-        (vec!["extra"], "unexpected argument 'extra'"),
-    ] {
-        let output = inspect(&args);
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        let stderr = text(&output.stderr);
-        let first = stderr.lines().next().unwrap_or_default();
-        assert!(
-            first.starts_with("error: ") && first.contains(expected),
-            "{args:?}: {stderr}"
-        );
-    }
-    let help = inspect(&["--help"]);
-    assert!(help.status.success());
-    let help = text(&help.stdout);
-    for option in [
-        "--grpc",
-        "--http",
-        "--service",
-        "--lines",
-        "--for",
-        "--from",
-    ] {
-        assert!(help.contains(option), "{help}");
-    }
+    common::assert_refused(
+        "inspect",
+        &[
+            (
+                &["--grpc", "nonsense"][..],
+                "invalid value 'nonsense' for '--grpc <ADDR>'",
+            ),
+            (
+                &["--http", "127.0.0.1"],
+                "invalid value '127.0.0.1' for '--http <ADDR>'",
+            ),
+            (&["--for", "0s"], "must be more than 0"),
+            (&["--for", "ten"], "is not a duration"),
+            (&["--service", ""], "a service name cannot be empty"),
+            (&["--colour"], "unexpected argument '--colour'"),
+            (
+                &["--from", "http://127.0.0.1:4318", "--grpc", "127.0.0.1:0"],
+                "cannot be used with",
+            ),
+            (&["extra"], "unexpected argument 'extra'"),
+        ],
+    );
+    common::assert_help_lists(
+        "inspect",
+        &[
+            "--grpc",
+            "--http",
+            "--service",
+            "--lines",
+            "--for",
+            "--from",
+        ],
+    );
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! to keep it fast): the rate it keeps, the mix it sends, what a dead or slow target does,
 //! Ctrl-C, and bad arguments.
 
+mod common;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::{Output, Stdio};
@@ -332,49 +334,33 @@ async fn ctrl_c_prints_the_summary_and_stops_sending() {
 
 #[test]
 fn bad_arguments_are_refused_with_a_reason() {
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_workshop"))
-            .arg("load")
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    for (args, reason) in [
-        (&["--rate", "0"][..], "must be more than 0"),
-        (&["--rate", "fast"], "is not a rate"),
-        (&["--duration", "5x"], "unknown unit"),
-        (&["--duration", "0s"], "must be more than 0"),
-        (&["--mix", "known=70,weird=30"], "unknown kind \"weird\""),
-        (&["--mix", "known=0"], "at least one weight"),
-        (&["--target", "geolocator"], "invalid value 'geolocator'"),
-        (&["--url", "https://example.com"], "only http://"),
-        (&["--url", "localhost:5000"], "is not a URL"),
-        (&["--max-in-flight", "0"], "--max-in-flight"),
-        (&["--bogus"], "unexpected argument '--bogus'"),
-    ] {
-        let output = run(args);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-        let first = stderr.lines().next().unwrap_or("");
-        assert!(
-            first.starts_with("error: ") && first.contains(reason),
-            "{args:?}: {stderr}"
-        );
-        assert!(output.stdout.is_empty(), "{args:?}");
-    }
-    let help = run(&["--help"]);
-    assert!(help.status.success());
-    let help = String::from_utf8_lossy(&help.stdout);
-    for option in [
-        "--target",
-        "--url",
-        "--rate",
-        "--duration",
-        "--mix",
-        "--timeout",
-        "--max-in-flight",
-        "--json",
-    ] {
-        assert!(help.contains(option), "{option} in {help}");
-    }
+    common::assert_refused(
+        "load",
+        &[
+            (&["--rate", "0"][..], "must be more than 0"),
+            (&["--rate", "fast"], "is not a rate"),
+            (&["--duration", "5x"], "unknown unit"),
+            (&["--duration", "0s"], "must be more than 0"),
+            (&["--mix", "known=70,weird=30"], "unknown kind \"weird\""),
+            (&["--mix", "known=0"], "at least one weight"),
+            (&["--target", "geolocator"], "invalid value 'geolocator'"),
+            (&["--url", "https://example.com"], "only http://"),
+            (&["--url", "localhost:5000"], "is not a URL"),
+            (&["--max-in-flight", "0"], "--max-in-flight"),
+            (&["--bogus"], "unexpected argument '--bogus'"),
+        ],
+    );
+    common::assert_help_lists(
+        "load",
+        &[
+            "--target",
+            "--url",
+            "--rate",
+            "--duration",
+            "--mix",
+            "--timeout",
+            "--max-in-flight",
+            "--json",
+        ],
+    );
 }

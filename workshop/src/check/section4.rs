@@ -188,19 +188,26 @@ fn server_spans(evidence: &Evidence, service: &str, route: &str) -> Result<(), S
     if problems.is_empty() && servers.len() != evidence.scenario.requests_to(service) {
         problems.push(format!("got {}", servers.len()));
     }
-    let expected = evidence.scenario.statuses_at(service);
-    if problems.is_empty() && statuses != expected {
-        problems.push(format!(
+    verdict(problems, &statuses, &evidence.scenario.statuses_at(service))
+}
+
+/// The span problems found, or else whether the status codes are the scenario's.
+fn verdict(
+    problems: Vec<String>,
+    statuses: &BTreeMap<u16, usize>,
+    expected: &BTreeMap<u16, usize>,
+) -> Result<(), String> {
+    if !problems.is_empty() {
+        return Err(first(&problems, 2));
+    }
+    if statuses != expected {
+        return Err(format!(
             "status codes {}, expected {}",
-            counted(&statuses),
-            counted(&expected)
+            counted(statuses),
+            counted(expected)
         ));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(first(&problems, 2))
-    }
+    Ok(())
 }
 
 fn client_spans(evidence: &Evidence, service: &str) -> Result<(), String> {
@@ -240,19 +247,7 @@ fn client_spans(evidence: &Evidence, service: &str) -> Result<(), String> {
     }
     let mut seen = BTreeSet::new();
     problems.retain(|p| seen.insert(p.clone()));
-    let expected = evidence.scenario.calls_from(service);
-    if problems.is_empty() && statuses != expected {
-        problems.push(format!(
-            "status codes {}, expected {}",
-            counted(&statuses),
-            counted(&expected)
-        ));
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(first(&problems, 2))
-    }
+    verdict(problems, &statuses, &evidence.scenario.calls_from(service))
 }
 
 /// What is wrong with the trace of one frontend request, by kind of problem.

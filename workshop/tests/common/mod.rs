@@ -164,3 +164,47 @@ pub fn final_tree() -> (PathBuf, TreeLock) {
     }
     (tree, lock)
 }
+
+/// `workshop <command> <args…>` is refused for each case: exit code 2, nothing on stdout,
+/// and a first stderr line `error: …` containing the case's reason.
+pub fn assert_refused(command: &str, cases: &[(&[&str], &str)]) {
+    for (args, reason) in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_workshop"))
+            .arg(command)
+            .args(*args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("workshop runs");
+        let stderr = text(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{command} {args:?}: {stderr}"
+        );
+        assert!(
+            output.stdout.is_empty(),
+            "{command} {args:?} printed to stdout"
+        );
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: ") && first.contains(reason),
+            "{command} {args:?}: expected {reason:?} in the first line of: {stderr}"
+        );
+    }
+}
+
+/// `workshop <command> --help` succeeds and names every one of `options`.
+pub fn assert_help_lists(command: &str, options: &[&str]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_workshop"))
+        .args([command, "--help"])
+        .output()
+        .expect("workshop runs");
+    assert!(output.status.success(), "{command} --help");
+    let help = text(&output.stdout);
+    for option in options {
+        assert!(
+            help.contains(option),
+            "{option} is not in `{command} --help`:\n{help}"
+        );
+    }
+}
