@@ -29,7 +29,7 @@ use otlp_receiver::{Limits, Receiver, ReceiverConfig, SignalStats, Stats};
 use serde_json::{Value, json};
 
 use crate::build::{SERVICES, build_services, workspace_root};
-use crate::ports::Ports;
+use crate::ports::{Ports, Sockets};
 use crate::services::{self, wiring};
 use crate::stop::StopSignal;
 
@@ -122,11 +122,11 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut stop = StopSignal::listen()?;
-    let ports = match args.port {
-        Some(port) => Ports::from_base(port)?,
-        None => free_ports()?,
+    let sockets = match args.port {
+        Some(port) => Sockets::bind(Ports::from_base(port)?)?,
+        None => Sockets::any()?,
     };
-    ports.check_free()?;
+    let ports = sockets.ports();
     if args.receiver || args.blackhole {
         let flag = if args.receiver {
             "--receiver"
@@ -177,7 +177,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         // services::start takes 'static names; a handful of short strings, once per run.
         env.push((Box::leak(key.clone().into_boxed_str()), value.clone()));
     }
-    let mut running = services::start(&binaries, &ports, &env)?;
+    let mut running = services::start(&binaries, sockets, &env)?;
     let result = tokio::select! {
         result = async {
             running.wait_healthy(Duration::from_secs(60)).await?;
@@ -212,20 +212,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         print_table(&report);
     }
     Ok(())
-}
-
-/// A base port with it and the next three free, starting somewhere that depends on our pid
-/// so that benchmarks and tests running at the same time do not race for the same ports.
-fn free_ports() -> anyhow::Result<Ports> {
-    let start = 20_000 + (std::process::id() * 97) % 30_000;
-    for offset in (0..30_000).step_by(101) {
-        let base = 20_000 + (start - 20_000 + offset) % 30_000;
-        let base = u16::try_from(base).expect("below 50000");
-        if (0..4).all(|i| TcpListener::bind((Ipv4Addr::LOCALHOST, base + i)).is_ok()) {
-            return Ports::from_base(base);
-        }
-    }
-    bail!("found no four consecutive free ports from 20000 to 50000; pick some with --port")
 }
 
 /// The four services' pids, by name: our children whose command name is a service's.

@@ -1,4 +1,4 @@
-//! Which ports the services use natively, and whether they are free.
+//! Which ports the services use natively, and their sockets, bound before they start.
 
 use std::net::{Ipv4Addr, TcpListener};
 
@@ -35,18 +35,64 @@ impl Ports {
             ("iss-distance", self.iss_distance),
         ]
     }
+}
 
-    /// Fails with a hint when a port is taken, before anything starts.
-    pub fn check_free(&self) -> anyhow::Result<()> {
-        for (service, port) in self.all() {
-            if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
-                bail!(
+/// The services' listening sockets, bound here before they start and handed to each one as
+/// it starts (see `services.rs`), so that nothing else can take a port in between.
+pub struct Sockets {
+    ports: Ports,
+    listeners: Vec<(&'static str, TcpListener)>,
+}
+
+impl Sockets {
+    /// Binds `ports`; fails with a hint when one is taken, before anything starts.
+    pub fn bind(ports: Ports) -> anyhow::Result<Self> {
+        let mut listeners = Vec::new();
+        for (service, port) in ports.all() {
+            match TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+                Ok(listener) => listeners.push((service, listener)),
+                Err(_) => bail!(
                     "port {port} (for {service}) is already in use{}",
                     hint(port)
-                );
+                ),
             }
         }
-        Ok(())
+        Ok(Self { ports, listeners })
+    }
+
+    /// Four ports that the system picks (free, not consecutive).
+    pub fn any() -> anyhow::Result<Self> {
+        let mut listeners = Vec::new();
+        let mut port = || -> anyhow::Result<u16> {
+            let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+            let port = listener.local_addr()?.port();
+            listeners.push(listener);
+            Ok(port)
+        };
+        let ports = Ports {
+            frontend: port()?,
+            gateway: port()?,
+            geolocator: port()?,
+            iss_distance: port()?,
+        };
+        let names = ports.all().map(|(service, _)| service);
+        Ok(Self {
+            ports,
+            listeners: names.into_iter().zip(listeners).collect(),
+        })
+    }
+
+    pub fn ports(&self) -> Ports {
+        self.ports
+    }
+
+    /// The socket for `service`, to hand over; each one can be taken once.
+    pub fn take(&mut self, service: &str) -> Option<TcpListener> {
+        let at = self
+            .listeners
+            .iter()
+            .position(|(name, _)| *name == service)?;
+        Some(self.listeners.swap_remove(at).1)
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,7 +18,7 @@ use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 
-use crate::ports::Ports;
+use crate::ports::{Ports, Sockets};
 
 /// One running service.
 pub struct Service {
@@ -99,30 +100,31 @@ pub fn wiring(ports: &Ports) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Starts every service in `binaries` (iss-distance first, frontend last) with `env` on top
-/// of this process's own environment.
+/// Starts the four services in `binaries` (iss-distance first, frontend last), each on its
+/// socket from `sockets`, with `env` on top of this process's own environment.
 pub fn start(
     binaries: &BTreeMap<String, PathBuf>,
-    ports: &Ports,
+    sockets: Sockets,
     env: &[(&'static str, String)],
 ) -> anyhow::Result<Running> {
-    start_with(binaries, ports, env, Options::default())
+    start_with(binaries, sockets, env, Options::default())
 }
 
 /// [`start`], with a choice of what happens to the environment and the output.
 pub fn start_with(
     binaries: &BTreeMap<String, PathBuf>,
-    ports: &Ports,
+    mut sockets: Sockets,
     env: &[(&'static str, String)],
     options: Options,
 ) -> anyhow::Result<Running> {
     let mut running = Running {
         services: Vec::new(),
     };
-    for (name, port) in ports.all().into_iter().rev() {
+    for (name, port) in sockets.ports().all().into_iter().rev() {
         let binary = &binaries[name];
+        let socket = sockets.take(name).expect("one socket per service");
         let output = options.capture.then(Output::default);
-        let (child, readers) = spawn(name, binary, env, options, output.clone())
+        let (child, readers) = spawn(name, binary, socket, env, options, output.clone())
             .with_context(|| format!("cannot start {}", binary.display()))?;
         running.services.push(Service {
             name,
@@ -138,6 +140,7 @@ pub fn start_with(
 fn spawn(
     name: &'static str,
     binary: &PathBuf,
+    socket: TcpListener,
     env: &[(&'static str, String)],
     options: Options,
     output: Option<Output>,
@@ -157,6 +160,7 @@ fn spawn(
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     stop_with_parent(&mut command);
+    hand_over(&mut command, socket);
     let mut child = command.spawn()?;
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
@@ -184,6 +188,43 @@ fn stop_with_parent(command: &mut Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn stop_with_parent(_command: &mut Command) {}
+
+/// Gives the child `socket` as its file descriptor 3, with `LISTEN_FDS=1`: the
+/// socket-activation protocol that `service_kit::listener` accepts. Our own copy closes when
+/// `command` is dropped, so once the child is gone, connections are refused, not queued.
+#[cfg(unix)]
+fn hand_over(command: &mut Command, socket: TcpListener) {
+    use std::os::fd::{AsRawFd, OwnedFd};
+
+    const LISTEN_FDS_START: i32 = 3;
+    command
+        .env("LISTEN_FDS", "1")
+        .env_remove("LISTEN_PID")
+        .env_remove("LISTEN_FDS_FIRST_FD");
+    let socket = OwnedFd::from(socket);
+    // SAFETY: dup2 and fcntl are async-signal-safe, which is all pre_exec requires.
+    unsafe {
+        command.pre_exec(move || {
+            let fd = socket.as_raw_fd();
+            let result = if fd == LISTEN_FDS_START {
+                // Already in place: dup2 would do nothing, so clear close-on-exec ourselves.
+                libc::fcntl(fd, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, LISTEN_FDS_START)
+            };
+            if result == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere the port is released just before the service binds it again.
+#[cfg(not(unix))]
+fn hand_over(_command: &mut Command, socket: TcpListener) {
+    drop(socket);
+}
 
 /// Copies a child's output to our stderr (if `echo`), each line prefixed with the service's
 /// name, and into `capture` (if any).

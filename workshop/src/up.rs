@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::build::{build_services, build_services_into, workspace_root};
 use crate::collector::{self, Collector};
-use crate::ports::Ports;
+use crate::ports::{Ports, Sockets};
 use crate::services::{self, wiring};
 use crate::solution;
 use crate::stop::StopSignal;
@@ -25,8 +25,8 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut stop = StopSignal::listen()?;
-    let ports = Ports::from_base(args.port)?;
-    ports.check_free()?;
+    let sockets = Sockets::bind(Ports::from_base(args.port)?)?;
+    let ports = sockets.ports();
     let collector = Collector::find_or_start().await?;
     let binaries = tokio::select! {
         built = build(&args) => built?,
@@ -34,7 +34,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let mut env = wiring(&ports);
     env.extend(collector.env());
-    let mut running = services::start(&binaries, &ports, &env)?;
+    let mut running = services::start(&binaries, sockets, &env)?;
     let started = tokio::select! {
         ready = running.wait_healthy(Duration::from_secs(30)) => Some(ready),
         () = stop.recv() => None,

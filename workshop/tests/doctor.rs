@@ -141,12 +141,6 @@ async fn service() -> SocketAddr {
     serve(axum::Router::new().route("/healthz", get(|| async { "ok" }))).await
 }
 
-/// A port where nothing listens (bound, then closed).
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// A fake docker (or rustc) in its own directory, from a shell script body.
 struct Script {
     dir: PathBuf,
@@ -400,7 +394,7 @@ async fn backends_grafana_cannot_reach_and_missing_data_are_reported() {
     let docker = good_docker();
     let run = doctor(
         &format!("http://{addr}"),
-        closed_port(),
+        common::closed_port(),
         &docker.path("docker"),
         &[],
     )
@@ -430,11 +424,11 @@ async fn backends_grafana_cannot_reach_and_missing_data_are_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_absent_platform_is_not_reachable() {
-    let closed = closed_port();
+    let closed = common::closed_port();
     let docker = good_docker();
     let run = doctor(
         &format!("http://127.0.0.1:{closed}"),
-        closed_port(),
+        common::closed_port(),
         &docker.path("docker"),
         &[],
     )
@@ -470,7 +464,7 @@ esac"#
         ),
     );
     let rustc = Script::new("rustc", r#"echo "rustc 1.80.1 (3f5fd8dd4 2024-08-06)""#);
-    let closed = closed_port();
+    let closed = common::closed_port();
     let started = Instant::now();
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_workshop"));
     command
@@ -517,7 +511,7 @@ esac"#
 async fn ctrl_c_stops_the_commands_it_started() {
     let marker = format!("ctrlc-{}", std::process::id());
     let docker = Script::new("docker", &format!(r#"sh -c 'sleep 30; echo {marker}'"#));
-    let closed = closed_port();
+    let closed = common::closed_port();
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_workshop"));
     command
         .args(["doctor", "--timeout", "60s"])
@@ -582,10 +576,10 @@ fn assert_no_process_with(text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_docker_is_reported() {
-    let closed = closed_port();
+    let closed = common::closed_port();
     let run = doctor(
         &format!("http://127.0.0.1:{closed}"),
-        closed_port(),
+        common::closed_port(),
         "/nonexistent/docker",
         &[],
     )
@@ -614,10 +608,10 @@ async fn a_missing_docker_is_reported() {
 /// daemon, which must be reported as such, quickly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_docker_is_reported_without_hanging() {
-    let closed = closed_port();
+    let closed = common::closed_port();
     let run = doctor(
         &format!("http://127.0.0.1:{closed}"),
-        closed_port(),
+        common::closed_port(),
         "docker",
         &[],
     )
@@ -650,7 +644,7 @@ async fn json_output_has_every_check() {
     let docker = good_docker();
     let run = doctor(
         &format!("http://{addr}"),
-        closed_port(),
+        common::closed_port(),
         &docker.path("docker"),
         &["--json"],
     )

@@ -264,10 +264,7 @@ async fn a_slow_target_gets_the_schedule_anyway_up_to_the_cap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_target_is_connection_errors_and_a_hint() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = common::closed_port();
     let url = format!("http://127.0.0.1:{port}");
     let (summary, _) = load(
         &[

@@ -6,9 +6,15 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A base port with it and the next three free.
+mod common;
+
+use common::healthy;
+
+/// A base port with it and the next three free. Below 32768, where Linux picks the local
+/// ports of connections and of sockets bound to port 0, so only another `up` test could
+/// want them, and those take turns (see `otlp_ports`).
 fn free_ports() -> u16 {
-    for base in (20_000..60_000).step_by(97) {
+    for base in (20_000..32_000).step_by(97) {
         let free = (0..4).all(|i| TcpListener::bind((Ipv4Addr::LOCALHOST, base + i)).is_ok());
         if free {
             return base;
@@ -25,19 +31,6 @@ fn workshop(args: &[&str]) -> Command {
         .env("ISS_SOURCE", "model")
         .env_remove("FRONTEND_PORT");
     command
-}
-
-fn healthy(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    let request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    let mut answer = String::new();
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_to_string(&mut answer).is_ok()
-        && answer.starts_with("HTTP/1.1 200")
 }
 
 /// The pids of `parent`'s children, from /proc.

@@ -366,10 +366,11 @@ async fn a_slow_upstream_is_a_504_that_names_it() {
 
 #[tokio::test]
 async fn an_unreachable_upstream_is_a_502_that_names_it() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // Bound but never listening: connections are refused, and no other test can listen
+    // there while this test runs.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let closed = socket.local_addr().unwrap();
     let config = gateway::config::Config {
         listen: closed,
         geolocator: base_url(closed),

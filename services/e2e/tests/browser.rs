@@ -5,7 +5,7 @@
 //! `frontend-phone.png` at 390x844); nothing is written by default. `CHROMIUM` and
 //! `CHROMEDRIVER` override the binaries' paths.
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -50,11 +50,21 @@ fn binary(var: &str, default: &str) -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free local port")
-        .port()
+/// The port in chromedriver's "ChromeDriver was started successfully on port N." line; the
+/// rest of its output is read and dropped, so that it never blocks on a full pipe.
+fn announced_port(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<u16> {
+    let (sender, port) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let announced = line
+                .strip_prefix("ChromeDriver was started successfully on port ")
+                .and_then(|rest| rest.trim_end_matches('.').parse::<u16>().ok());
+            if let Some(announced) = announced {
+                let _ = sender.send(announced);
+            }
+        }
+    });
+    port
 }
 
 /// A scratch directory (Chromium's profile, chromedriver's log), removed on drop.
@@ -90,22 +100,31 @@ impl Driver {
     async fn start(chromedriver: &Path, scratch: &Path) -> Self {
         use std::os::unix::process::CommandExt;
 
-        let port = free_port();
         let log = scratch.join("chromedriver.log");
-        let child = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
+        // Port 0: chromedriver takes a free port and says which; choosing one for it could
+        // race with another test taking it first.
+        let mut child = Command::new(chromedriver)
+            .arg("--port=0")
             .arg(format!("--log-path={}", log.display()))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}; {INSTALL}", chromedriver.display()));
+        let port = announced_port(child.stdout.take().expect("piped"));
         let mut driver = Self {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: String::new(),
             log,
         };
+        match port.recv_timeout(DRIVER_START) {
+            Ok(port) => driver.url = format!("http://127.0.0.1:{port}"),
+            Err(_) => panic!(
+                "chromedriver did not say its port within {DRIVER_START:?}:\n{}",
+                driver.log_text()
+            ),
+        }
         driver.wait_until_ready().await;
         driver
     }

@@ -6,12 +6,15 @@
 //! - [`params`]: validation of the query parameters the services accept.
 //! - [`upstream`]: calling another service (or the ISS API) with timeouts, and turning
 //!   every way that can fail into a clear error.
+//! - [`listener`]: the socket a service listens on, bound here or handed over by whoever
+//!   started it.
 //! - [`server`]: serving a router with `/healthz`, a JSON 404 and graceful shutdown.
 //! - [`healthcheck`]: `<service> healthcheck`, the probe Docker runs inside the container.
 
 pub mod config;
 pub mod error;
 pub mod healthcheck;
+pub mod listener;
 pub mod params;
 pub mod server;
 pub mod upstream;

@@ -14,11 +14,10 @@ use tokio::net::TcpListener;
 
 use crate::ApiError;
 
-/// Binds `addr` and serves `app` until SIGINT or SIGTERM.
+/// Listens on `addr` (or on a socket handed over, see [`crate::listener`]) and serves `app`
+/// until SIGINT or SIGTERM.
 pub async fn serve(name: &str, addr: SocketAddr, app: Router) -> io::Result<()> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+    let listener = crate::listener::bind(addr).await?;
     tracing::info!("{name} listening on http://{}", listener.local_addr()?);
     serve_on(listener, app, shutdown_signal()).await?;
     tracing::info!("{name} stopped");

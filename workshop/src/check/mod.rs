@@ -24,7 +24,6 @@ mod stub;
 mod tests;
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, TcpListener};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -32,7 +31,7 @@ use anyhow::{Context, bail};
 use otlp_receiver::{Protocol, Receiver, ReceiverConfig};
 
 use crate::build::{build_services, workspace_root};
-use crate::ports::Ports;
+use crate::ports::Sockets;
 use crate::services::{self, Options, wiring};
 use crate::stop::StopSignal;
 
@@ -181,7 +180,8 @@ async fn observe(
 ) -> anyhow::Result<(Vec<Check>, Evidence)> {
     let receiver = Receiver::start(ReceiverConfig::ephemeral()).await?;
     let stub = stub::IssStub::start().await?;
-    let ports = free_ports()?;
+    let sockets = Sockets::any()?;
+    let ports = sockets.ports();
     let run_id = random_hex(8);
     let protocol = args.protocol.receiver();
     let endpoint = match protocol {
@@ -214,7 +214,7 @@ async fn observe(
         trace_id: random_hex(16),
         parent_id: random_hex(8),
     });
-    let mut running = services::start_with(binaries, &ports, &env, options)?;
+    let mut running = services::start_with(binaries, sockets, &env, options)?;
     let outputs: Vec<(String, services::Output)> = ports
         .all()
         .iter()
@@ -329,20 +329,6 @@ async fn observe(
     receiver.shutdown().await;
     stub.stop();
     Ok((setup, evidence))
-}
-
-/// Four free loopback ports (not necessarily consecutive).
-fn free_ports() -> anyhow::Result<Ports> {
-    let listeners = (0..4)
-        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let port = |i: usize| -> anyhow::Result<u16> { Ok(listeners[i].local_addr()?.port()) };
-    Ok(Ports {
-        frontend: port(0)?,
-        gateway: port(1)?,
-        geolocator: port(2)?,
-        iss_distance: port(3)?,
-    })
 }
 
 /// `bytes` random bytes as lower-case hex, never all zeros (an invalid trace or span id).

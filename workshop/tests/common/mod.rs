@@ -108,6 +108,58 @@ pub fn workshop(dir: &Path, args: &[&str]) -> Output {
     workshop_in("none", dir, args)
 }
 
+/// Gives the child `socket` as its file descriptor 3 with `LISTEN_FDS=1`, as `workshop`
+/// does (see `workshop/src/services.rs`): the service listens on it, and no other test can
+/// take the port before it does.
+pub fn hand_over(command: &mut Command, socket: std::net::TcpListener) {
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+
+    command.env("LISTEN_FDS", "1").env_remove("LISTEN_PID");
+    let socket = OwnedFd::from(socket);
+    // SAFETY: dup2 and fcntl are async-signal-safe, which is all pre_exec requires.
+    unsafe {
+        command.pre_exec(move || {
+            let fd = socket.as_raw_fd();
+            let result = if fd == 3 {
+                libc::fcntl(fd, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, 3)
+            };
+            if result == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Whether a service answers `GET /healthz` on `port` with 200. (A port that accepts
+/// connections is not enough: a handed-over socket accepts before the service runs.)
+pub fn healthy(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+    let request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let mut answer = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.starts_with("HTTP/1.1 200")
+}
+
+/// A loopback port where nothing listens: connecting is refused. The port stays bound (never
+/// listening) until the test process ends, so no other test can start listening there.
+pub fn closed_port() -> u16 {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    // Each test runs in its own process (nextest), so this lives as long as the test.
+    std::mem::forget(socket);
+    port
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

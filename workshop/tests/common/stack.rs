@@ -18,8 +18,20 @@ pub fn build(tree: &Path) -> BTreeMap<String, PathBuf> {
     let mut command = Command::new(env!("CARGO"));
     command
         .current_dir(tree)
-        .env("CARGO_TARGET_DIR", target_dir("final"))
-        .args(["build", "--message-format=json-render-diagnostics"]);
+        .env("CARGO_TARGET_DIR", target_dir("final"));
+    build_with(command)
+}
+
+/// Builds the services of this repository (uninstrumented, in its own target directory)
+/// and returns their executables.
+pub fn build_main() -> BTreeMap<String, PathBuf> {
+    let mut command = Command::new(env!("CARGO"));
+    command.current_dir(super::workspace());
+    build_with(command)
+}
+
+fn build_with(mut command: Command) -> BTreeMap<String, PathBuf> {
+    command.args(["build", "--message-format=json-render-diagnostics"]);
     for service in SERVICES {
         command.args(["-p", service]);
     }
@@ -41,47 +53,52 @@ pub fn build(tree: &Path) -> BTreeMap<String, PathBuf> {
     binaries
 }
 
-/// A base port with it and the next three free.
-pub fn free_ports() -> u16 {
-    for base in (20_000..60_000).step_by(89) {
-        if (0..4).all(|i| TcpListener::bind((Ipv4Addr::LOCALHOST, base + i)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no four consecutive free ports");
-}
-
 /// The four services, started with `env` on top of their wiring.
 pub struct Stack {
-    pub base: u16,
+    ports: BTreeMap<&'static str, u16>,
     children: Vec<(&'static str, Child)>,
     stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl Stack {
     pub fn start(binaries: &BTreeMap<String, PathBuf>, env: &[(&str, String)]) -> Stack {
-        let base = free_ports();
-        let url = |port: u16| format!("http://127.0.0.1:{port}");
+        // Each service gets a socket bound here, so no other test can take its port first.
+        let sockets: BTreeMap<&str, TcpListener> = SERVICES
+            .iter()
+            .map(|service| {
+                (
+                    *service,
+                    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap(),
+                )
+            })
+            .collect();
+        let ports: BTreeMap<&'static str, u16> = sockets
+            .iter()
+            .map(|(service, socket)| (*service, socket.local_addr().unwrap().port()))
+            .collect();
+        let url = |service: &str| format!("http://127.0.0.1:{}", ports[service]);
         let wiring = [
-            ("FRONTEND_PORT", base.to_string()),
-            ("GATEWAY_PORT", (base + 1).to_string()),
-            ("GEOLOCATOR_PORT", (base + 2).to_string()),
-            ("ISS_DISTANCE_PORT", (base + 3).to_string()),
-            ("GATEWAY_URL", url(base + 1)),
-            ("GEOLOCATOR_URL", url(base + 2)),
-            ("ISS_DISTANCE_URL", url(base + 3)),
+            ("FRONTEND_PORT", ports["frontend"].to_string()),
+            ("GATEWAY_PORT", ports["gateway"].to_string()),
+            ("GEOLOCATOR_PORT", ports["geolocator"].to_string()),
+            ("ISS_DISTANCE_PORT", ports["iss-distance"].to_string()),
+            ("GATEWAY_URL", url("gateway")),
+            ("GEOLOCATOR_URL", url("geolocator")),
+            ("ISS_DISTANCE_URL", url("iss-distance")),
             ("NO_COLOR", "1".into()),
         ];
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let mut children = Vec::new();
-        for service in SERVICES {
-            let mut child = Command::new(&binaries[service])
+        for (service, socket) in sockets {
+            let service = SERVICES.into_iter().find(|s| *s == service).unwrap();
+            let mut command = Command::new(&binaries[service]);
+            command
                 .envs(wiring.iter().map(|(k, v)| (*k, v.as_str())))
                 .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
                 .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("the service starts");
+                .stderr(Stdio::piped());
+            super::hand_over(&mut command, socket);
+            let mut child = command.spawn().expect("the service starts");
             let lines = BufReader::new(child.stderr.take().unwrap()).lines();
             let sink = Arc::clone(&stderr);
             std::thread::spawn(move || {
@@ -92,7 +109,7 @@ impl Stack {
             children.push((service, child));
         }
         let stack = Stack {
-            base,
+            ports,
             children,
             stderr,
         };
@@ -102,11 +119,11 @@ impl Stack {
 
     fn wait_healthy(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        for port in self.base..self.base + 4 {
-            while std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+        for (service, port) in &self.ports {
+            while !super::healthy(*port) {
                 assert!(
                     Instant::now() < deadline,
-                    "port {port} never opened: {:?}",
+                    "{service} never answered /healthz: {:?}",
                     self.stderr()
                 );
                 std::thread::sleep(Duration::from_millis(50));
@@ -115,11 +132,14 @@ impl Stack {
     }
 
     pub fn frontend(&self, path_and_query: &str) -> String {
-        format!("http://127.0.0.1:{}{path_and_query}", self.base)
+        format!(
+            "http://127.0.0.1:{}{path_and_query}",
+            self.ports["frontend"]
+        )
     }
 
     pub fn gateway(&self, path_and_query: &str) -> String {
-        format!("http://127.0.0.1:{}{path_and_query}", self.base + 1)
+        format!("http://127.0.0.1:{}{path_and_query}", self.ports["gateway"])
     }
 
     pub fn pid(&self, service: &str) -> u32 {
@@ -216,6 +236,5 @@ pub fn blackhole() -> SocketAddr {
 
 /// A port nothing listens on: a collector that is down.
 pub fn refusing() -> SocketAddr {
-    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    listener.local_addr().unwrap()
+    (Ipv4Addr::LOCALHOST, super::closed_port()).into()
 }
