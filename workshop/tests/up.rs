@@ -8,20 +8,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::healthy;
-
-/// A base port with it and the next three free. Below 32768, where Linux picks the local
-/// ports of connections and of sockets bound to port 0, so only another `up` test could
-/// want them, and those take turns (see `otlp_ports`).
-fn free_ports() -> u16 {
-    for base in (20_000..32_000).step_by(97) {
-        let free = (0..4).all(|i| TcpListener::bind((Ipv4Addr::LOCALHOST, base + i)).is_ok());
-        if free {
-            return base;
-        }
-    }
-    panic!("no four consecutive free ports");
-}
+use common::{free_base_port, healthy};
 
 fn workshop(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_workshop"));
@@ -82,7 +69,7 @@ fn wait_for(child: &mut Child, timeout: Duration) -> Option<std::process::ExitSt
 #[test]
 fn up_starts_the_four_services_and_ctrl_c_stops_them_all() {
     let _ports = otlp_ports();
-    let base = free_ports();
+    let base = free_base_port();
     let mut up = workshop(&["up", "--port", &base.to_string()])
         .stdout(Stdio::piped())
         .spawn()
@@ -178,7 +165,7 @@ fn up_solution_runs_the_finished_workshop_into_the_built_in_receiver() {
             && TcpListener::bind((Ipv4Addr::LOCALHOST, 4317)).is_ok(),
         "this test needs 4317 and 4318 free for up's built-in receiver"
     );
-    let base = free_ports();
+    let base = free_base_port();
     let mut up = workshop(&["up", "--solution", "--port", &base.to_string()])
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(Stdio::piped())

@@ -149,15 +149,41 @@ pub fn healthy(port: u16) -> bool {
         && answer.starts_with("HTTP/1.1 200")
 }
 
-/// A loopback port where nothing listens: connecting is refused. The port stays bound (never
-/// listening) until the test process ends, so no other test can start listening there.
+// Ports for tests that need fixed or closed ones. Linux picks the local ports of connections
+// and of sockets bound to port 0 from `ip_local_port_range` (32768-60999 by default), where
+// they could be taken by any test at any moment; below it only these helpers pick ports:
+// `free_base_port` from 20000 up, `closed_port` from just below the range down.
+
+/// The lowest port Linux may pick by itself.
+fn ephemeral_low() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768)
+}
+
+fn bindable(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// A loopback port where nothing listens, so connecting is refused, and where no test will
+/// start listening while this one runs.
 pub fn closed_port() -> u16 {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
-    let port = socket.local_addr().unwrap().port();
-    // Each test runs in its own process (nextest), so this lives as long as the test.
-    std::mem::forget(socket);
-    port
+    let low = ephemeral_low();
+    (low.saturating_sub(1000)..low)
+        .rev()
+        .find(|port| bindable(*port))
+        .expect("a closed port below the ephemeral range")
+}
+
+/// A base port with it and the next three free, for `workshop up --port`. The callers take
+/// turns (see `tests/up.rs`), so nothing else wants these ports.
+pub fn free_base_port() -> u16 {
+    let below = ephemeral_low().saturating_sub(1000);
+    (20_000..below.saturating_sub(4))
+        .step_by(97)
+        .find(|base| (0..4).all(|i| bindable(base + i)))
+        .expect("four consecutive free ports")
 }
 
 pub fn text(bytes: &[u8]) -> String {
