@@ -192,10 +192,11 @@ async fn with_a_broken_collector(endpoint: std::net::SocketAddr, protocol: &str)
     let stack = Stack::start(&binaries, &env);
     let (count, slowest) = traffic(&stack, Duration::from_secs(6)).await;
     // Exports run on the SDK's own threads: a request never waits for the collector (a
-    // request that did would take the exporter's timeout, seconds).
+    // request that did would take the exporter's timeout, seconds). The bound is loose because
+    // other tests share the cores; normal requests take a few milliseconds.
     assert!(count > 50, "only {count} requests in 6 s");
     assert!(
-        slowest < Duration::from_millis(400),
+        slowest < Duration::from_secs(2),
         "a request took {slowest:?}"
     );
     for service in ["gateway", "iss-distance"] {
