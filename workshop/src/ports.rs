@@ -1,5 +1,6 @@
 //! Which ports the services use natively, and their sockets, bound before they start.
 
+use std::io::ErrorKind;
 use std::net::{Ipv4Addr, TcpListener};
 
 use anyhow::bail;
@@ -51,10 +52,11 @@ impl Sockets {
         for (service, port) in ports.all() {
             match TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
                 Ok(listener) => listeners.push((service, listener)),
-                Err(_) => bail!(
+                Err(e) if e.kind() == ErrorKind::AddrInUse => bail!(
                     "port {port} (for {service}) is already in use{}",
                     hint(port)
                 ),
+                Err(e) => bail!("cannot listen on port {port} (for {service}): {e}"),
             }
         }
         Ok(Self { ports, listeners })
@@ -62,18 +64,15 @@ impl Sockets {
 
     /// Four ports that the system picks (free, not consecutive).
     pub fn any() -> anyhow::Result<Self> {
-        let mut listeners = Vec::new();
-        let mut port = || -> anyhow::Result<u16> {
-            let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-            let port = listener.local_addr()?.port();
-            listeners.push(listener);
-            Ok(port)
-        };
+        let listeners = (0..4)
+            .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let port = |i: usize| listeners[i].local_addr().map(|addr| addr.port());
         let ports = Ports {
-            frontend: port()?,
-            gateway: port()?,
-            geolocator: port()?,
-            iss_distance: port()?,
+            frontend: port(0)?,
+            gateway: port(1)?,
+            geolocator: port(2)?,
+            iss_distance: port(3)?,
         };
         let names = ports.all().map(|(service, _)| service);
         Ok(Self {
@@ -105,4 +104,48 @@ fn hint(port: u16) -> String {
     format!(
         "{airplay}: stop what uses it, or pick other ports with `up --port 8000` (uses 8000-8003)"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn taken(port: u16) -> bool {
+        TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err()
+    }
+
+    #[test]
+    fn any_holds_four_distinct_ports_until_each_is_taken_once() {
+        let mut sockets = Sockets::any().unwrap();
+        let ports = sockets.ports().all().map(|(_, port)| port);
+        let mut distinct = ports.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 4, "{ports:?}");
+        assert!(
+            ports.iter().all(|port| taken(*port)),
+            "held while not handed over"
+        );
+        for (service, port) in sockets.ports().all() {
+            let socket = sockets.take(service).unwrap();
+            assert_eq!(socket.local_addr().unwrap().port(), port, "{service}");
+            assert!(sockets.take(service).is_none(), "{service} taken twice");
+        }
+    }
+
+    #[test]
+    fn bind_names_the_service_whose_port_is_taken() {
+        let held = Sockets::any().unwrap();
+        let port = held.ports().gateway;
+        // The frontend's is bound first, so the others' ports do not matter.
+        let ports = Ports {
+            frontend: port,
+            ..held.ports()
+        };
+        let error = Sockets::bind(ports).err().unwrap().to_string();
+        assert!(
+            error.starts_with(&format!("port {port} (for frontend) is already in use: ")),
+            "{error}"
+        );
+    }
 }
