@@ -1,7 +1,8 @@
-//! `workshop inspect --lines` as a real process: it receives our instrumented services'
+//! `workshop inspect` as a real process, mostly with `--lines`: it receives our instrumented services'
 //! telemetry over OTLP/HTTP and OTLP/gRPC, takes another language's SDK (the official
 //! Python one, from PyPI) over both, follows the tap of a receiver that holds its port,
-//! filters by service, and rejects bad arguments and taken ports in one line.
+//! filters by service, and rejects bad arguments and taken ports in one line. The refreshing
+//! screen runs in a real terminal (a tmux pane) and answers its keys.
 
 mod common;
 
@@ -452,6 +453,162 @@ fn the_service_filter_leaves_out_other_services_and_for_ends_the_run() {
         inspector.lines(),
         Vec::<String>::new(),
         "python-check is filtered out"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The refreshing screen, in a real terminal: tmux runs inspect in a pane and shows what an
+// attendee would see.
+
+/// A tmux server of the test's own (`-L`), with one 120x40 window running `command`;
+/// killed on drop.
+struct Pane {
+    server: String,
+}
+
+impl Pane {
+    fn start(command: &str) -> Pane {
+        let server = format!("workshop-inspect-{}", std::process::id());
+        let pane = Pane { server };
+        // remain-on-exit: the pane stays after inspect exits, to read how it ended.
+        let output = pane
+            .tmux(&[
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "view",
+                "-x",
+                "120",
+            ])
+            .args(["-y", "40", command, ";", "set-option", "-t", "view"])
+            .args(["remain-on-exit", "on"])
+            .output()
+            .expect("tmux is needed for this test: `apt-get install tmux` (.ci/run does this)");
+        assert!(output.status.success(), "tmux: {}", text(&output.stderr));
+        pane
+    }
+
+    fn tmux(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.server]).args(args);
+        command
+    }
+
+    fn screen(&self) -> String {
+        text(
+            &self
+                .tmux(&["capture-pane", "-p", "-t", "view"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+    }
+
+    /// A tmux format variable of the pane, e.g. `alternate_on`.
+    fn variable(&self, name: &str) -> String {
+        let format = format!("#{{{name}}}");
+        let output = self
+            .tmux(&["display", "-p", "-t", "view", &format])
+            .output();
+        text(&output.unwrap().stdout).trim().to_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        assert!(
+            self.tmux(&["send-keys", "-t", "view", keys])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    /// Waits until the screen satisfies `check`; returns it.
+    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "{what}; the screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]).output();
+    }
+}
+
+#[test]
+fn the_screen_in_a_terminal_draws_the_tree_and_answers_keys() {
+    python();
+    let command = format!(
+        "env NO_COLOR=1 '{}' inspect --grpc 127.0.0.1:0 --http 127.0.0.1:0",
+        env!("CARGO_BIN_EXE_workshop")
+    );
+    let pane = Pane::start(&command);
+    let waiting = pane.wait_for("no header with the addresses", |s| {
+        s.contains("  HTTP 127.0.0.1:")
+    });
+    let http = waiting
+        .split_whitespace()
+        .skip_while(|word| *word != "HTTP")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    assert!(
+        waiting.contains(&format!("OTEL_EXPORTER_OTLP_ENDPOINT=http://{http}")),
+        "the hint names the port: {waiting}"
+    );
+    assert_eq!(
+        pane.variable("alternate_on"),
+        "1",
+        "the view uses the alternate screen"
+    );
+
+    emit("http", &format!("http://{http}"));
+    let screen = pane.wait_for("not every signal is on the screen", |s| {
+        s.contains("── Logs (1)") && s.contains("python.orders")
+    });
+    let tree: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("python-check"))
+        .collect();
+    let parent = tree
+        .iter()
+        .position(|l| l.trim_start().starts_with("GET /checkout "));
+    let child = tree
+        .iter()
+        .position(|l| l.trim_start().starts_with("└─ SELECT stock"));
+    assert!(
+        matches!((parent, child), (Some(p), Some(c)) if c == p + 1),
+        "the child is drawn under its parent: {screen}"
+    );
+    assert!(
+        tree[child.unwrap()].contains("ERROR stock below threshold"),
+        "{screen}"
+    );
+    assert!(screen.contains("WARN  python-check"), "{screen}");
+
+    pane.keys("t");
+    pane.wait_for("t did not keep only the traces", |s| {
+        s.contains("── Traces (1)") && !s.contains("── Logs") && !s.contains("── Metrics")
+    });
+
+    pane.keys("q");
+    pane.wait_for("q did not end the view", |_| {
+        pane.variable("pane_dead") == "1"
+    });
+    assert_eq!(pane.variable("pane_dead_status"), "0", "exit code");
+    assert_eq!(
+        pane.variable("alternate_on"),
+        "0",
+        "the terminal is restored"
     );
 }
 

@@ -61,6 +61,8 @@ pub struct Args {
 pub struct ViewOptions {
     /// Where the data comes from, for the view's header.
     pub source: String,
+    /// The OTLP/HTTP endpoint to point an SDK at, for the hint while nothing has arrived.
+    pub endpoint: String,
     pub filter: Filter,
     /// One line per item instead of the refreshing screen.
     pub lines: bool,
@@ -68,9 +70,10 @@ pub struct ViewOptions {
 
 impl ViewOptions {
     /// The refreshing screen when stdout is a terminal, lines otherwise.
-    pub fn auto(source: impl Into<String>, filter: Filter) -> ViewOptions {
+    pub fn auto(source: impl Into<String>, endpoint: String, filter: Filter) -> ViewOptions {
         ViewOptions {
             source: source.into(),
+            endpoint,
             filter,
             lines: !std::io::stdout().is_terminal(),
         }
@@ -108,7 +111,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 receiver.grpc_addr(),
                 receiver.http_addr()
             );
-            let mut options = ViewOptions::auto(source, filter);
+            let endpoint = format!("http://{}", receiver.http_addr());
+            let mut options = ViewOptions::auto(source, endpoint, filter);
             options.lines |= args.lines;
             if options.lines {
                 eprintln!(
@@ -131,7 +135,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot follow the receiver's tap at {url}"))?;
             eprintln!("workshop inspect: following the receiver at {url}");
             let store = Store::default();
-            let mut options = ViewOptions::auto(format!("following {url}"), filter);
+            let endpoint = url.trim_end_matches("/v1/tap").to_owned();
+            let mut options = ViewOptions::auto(format!("following {url}"), endpoint, filter);
             options.lines |= args.lines;
             let feed = follow(response, store.clone());
             let stop = async move {
@@ -323,6 +328,7 @@ async fn show_screen(store: Store, options: ViewOptions, stop: impl Future<Outpu
         filter: options.filter.clone(),
         focus: Focus::All,
         source: options.source.clone(),
+        endpoint: options.endpoint.clone(),
     };
     // Services to cycle through with `s`: all, then each one seen.
     let (screen, mut keys) = term::Screen::enter();

@@ -134,6 +134,8 @@ pub struct ViewState {
     pub focus: Focus,
     /// Where the data comes from, for the header (e.g. the listening addresses).
     pub source: String,
+    /// The OTLP/HTTP endpoint to point an SDK at, for the hint while nothing has arrived.
+    pub endpoint: String,
 }
 
 /// The whole screen for a `width` × `height` terminal.
@@ -155,7 +157,10 @@ pub fn screen(store: &Store, state: &ViewState, width: usize, height: usize) -> 
         out.push(Line::new());
         out.push(Line::new().push("Waiting for telemetry…", Style::Bold));
         out.push(Line::new().push(
-            "Point an OpenTelemetry SDK here, e.g. OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318",
+            format!(
+                "Point an OpenTelemetry SDK here, e.g. OTEL_EXPORTER_OTLP_ENDPOINT={}",
+                state.endpoint
+            ),
             Style::Dim,
         ));
         return out;

@@ -342,6 +342,7 @@ fn the_screen_fits_the_terminal_and_logs_link_to_traces() {
         filter: Filter::default(),
         focus: Focus::All,
         source: "gRPC 127.0.0.1:4317  HTTP 127.0.0.1:4318".into(),
+        endpoint: "http://127.0.0.1:4318".into(),
     };
     let full = texts(&render::screen(&store, &state, 120, 40));
     assert!(full[0].starts_with("workshop inspect"), "{full:#?}");
@@ -371,8 +372,18 @@ fn the_screen_fits_the_terminal_and_logs_link_to_traces() {
     assert!(!logs_only.iter().any(|l| l.contains("Traces")));
     assert!(logs_only.iter().any(|l| l.contains("Logs (1)")));
 
-    let empty = texts(&render::screen(&Store::default(), &state, 120, 40));
+    let elsewhere = ViewState {
+        endpoint: "http://127.0.0.1:40691".into(),
+        ..state.clone()
+    };
+    let empty = texts(&render::screen(&Store::default(), &elsewhere, 120, 40));
     assert!(empty.iter().any(|l| l.contains("Waiting for telemetry")));
+    assert!(
+        empty
+            .iter()
+            .any(|l| l.ends_with("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:40691")),
+        "the hint names the port it listens on: {empty:#?}"
+    );
 }
 
 #[test]
