@@ -601,9 +601,9 @@ fn the_screen_in_a_terminal_draws_the_tree_and_answers_keys() {
     });
 
     pane.keys("q");
-    pane.wait_for("q did not end the view", |_| {
-        pane.variable("pane_dead") == "1"
-    });
+    // tmux knows how the process ended once it has reaped it, a little after the pane dies.
+    let ended = || pane.variable("pane_dead_status") + &pane.variable("pane_dead_signal");
+    pane.wait_for("q did not end the view", |_| !ended().is_empty());
     assert_eq!(pane.variable("pane_dead_status"), "0", "exit code");
     assert_eq!(
         pane.variable("alternate_on"),
