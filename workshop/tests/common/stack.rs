@@ -22,7 +22,7 @@ pub fn build(tree: &Path) -> BTreeMap<String, PathBuf> {
     build_with(command)
 }
 
-/// Builds the services of this repository (uninstrumented, in its own target directory)
+/// Builds the services of this repository (uninstrumented, in its usual target directory)
 /// and returns their executables.
 pub fn build_main() -> BTreeMap<String, PathBuf> {
     let mut command = Command::new(env!("CARGO"));
@@ -63,7 +63,7 @@ pub struct Stack {
 impl Stack {
     pub fn start(binaries: &BTreeMap<String, PathBuf>, env: &[(&str, String)]) -> Stack {
         // Each service gets a socket bound here, so no other test can take its port first.
-        let sockets: BTreeMap<&str, TcpListener> = SERVICES
+        let sockets: BTreeMap<&'static str, TcpListener> = SERVICES
             .iter()
             .map(|service| {
                 (
@@ -90,7 +90,6 @@ impl Stack {
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let mut children = Vec::new();
         for (service, socket) in sockets {
-            let service = SERVICES.into_iter().find(|s| *s == service).unwrap();
             let mut command = Command::new(&binaries[service]);
             command
                 .envs(wiring.iter().map(|(k, v)| (*k, v.as_str())))
