@@ -153,6 +153,12 @@ fn spawn(
             }
         }
     }
+    if !(options.echo && std::io::stderr().is_terminal()) {
+        // The services colour their console lines unless NO_COLOR is set (tracing-subscriber
+        // cannot see that a pipe to us is not where they end up): no escape codes in a file
+        // or a log. Set before `env`, so that a caller's own NO_COLOR wins.
+        command.env("NO_COLOR", "1");
+    }
     command
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())

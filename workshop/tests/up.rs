@@ -214,6 +214,16 @@ fn up_solution_runs_the_finished_workshop_into_the_built_in_receiver() {
     let status =
         wait_for(&mut up, Duration::from_secs(30)).expect("up stops within 30 s of Ctrl-C");
     assert!(status.success());
+    // up's stderr is a pipe here, so the services' lines come without colour codes.
+    let rest: Vec<String> = stderr.try_iter().collect();
+    assert!(
+        rest.iter().any(|line| line.contains("shutting down")),
+        "{rest:#?}"
+    );
+    assert!(
+        rest.iter().all(|line| !line.contains('\x1b')),
+        "escape codes in {rest:#?}"
+    );
     // The attendee's working tree was not touched.
     let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
