@@ -9,21 +9,14 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod common;
+
+use common::alive;
+
 fn workshop(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_workshop"));
     command.args(args);
     command
-}
-
-fn alive(pid: u64) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .trim_start()
-            .starts_with('Z')
-    })
 }
 
 #[test]
@@ -95,7 +88,7 @@ fn bench_loads_the_gateway_and_reports_json() {
     for service in services {
         if cfg!(target_os = "linux") {
             assert!(service["peak_rss_kib"].as_u64().unwrap() > 0, "{service}");
-            let pid = service["pid"].as_u64().unwrap();
+            let pid = u32::try_from(service["pid"].as_u64().unwrap()).unwrap();
             assert!(
                 !alive(pid),
                 "{} (pid {pid}) is still running",

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{free_base_port, healthy};
+use common::{alive, free_base_port, healthy};
 
 fn workshop(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_workshop"));
@@ -42,17 +42,6 @@ fn children(parent: u32) -> Vec<u32> {
         }
     }
     pids
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .trim_start()
-            .starts_with('Z')
-    })
 }
 
 fn wait_for(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {

@@ -33,16 +33,7 @@ impl Clone {
     pub fn new(name: &str) -> Clone {
         let dir = std::env::temp_dir().join(format!("iss-workshop-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        run(
-            &workspace(),
-            "git",
-            &[
-                "clone",
-                "--quiet",
-                &workspace().to_string_lossy(),
-                &dir.to_string_lossy(),
-            ],
-        );
+        clone_repository(&dir);
         Clone { dir }
     }
 
@@ -59,6 +50,30 @@ impl Drop for Clone {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// `git clone` of this repository (its committed state) into `dir`.
+fn clone_repository(dir: &Path) {
+    let source = workspace();
+    let args = [
+        "clone",
+        "--quiet",
+        &source.to_string_lossy(),
+        &dir.to_string_lossy(),
+    ];
+    run(&source, "git", &args);
+}
+
+/// Whether `pid` is running (not gone, not a zombie waiting to be reaped).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .trim_start()
+            .starts_with('Z')
+    })
 }
 
 pub fn git(dir: &Path, args: &[&str]) -> Output {
@@ -225,16 +240,7 @@ pub fn final_tree() -> (PathBuf, TreeLock) {
     );
     if std::fs::read_to_string(tree.join(".stamp")).ok().as_deref() != Some(stamp.as_str()) {
         let _ = std::fs::remove_dir_all(&tree);
-        run(
-            &workspace(),
-            "git",
-            &[
-                "clone",
-                "--quiet",
-                &workspace().to_string_lossy(),
-                &tree.to_string_lossy(),
-            ],
-        );
+        clone_repository(&tree);
         for patch in patches() {
             run(&tree, "git", &["apply", &patch.to_string_lossy()]);
         }

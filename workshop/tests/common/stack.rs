@@ -155,6 +155,17 @@ impl Stack {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// [`Stack::terminate`], and every service must exit by itself, successfully.
+    pub fn stop_cleanly(self, grace: Duration) {
+        let ended = self.terminate(grace);
+        assert!(
+            ended
+                .iter()
+                .all(|(_, status)| status.is_some_and(|s| s.success())),
+            "{ended:?}"
+        );
+    }
+
     /// SIGTERM to all, then waits (at most `grace`) for each to exit.
     pub fn terminate(mut self, grace: Duration) -> Vec<(&'static str, Option<ExitStatus>)> {
         for (_, child) in &self.children {
