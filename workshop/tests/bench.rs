@@ -19,34 +19,33 @@ fn workshop(args: &[&str]) -> Command {
     command
 }
 
-#[test]
-fn bench_loads_the_gateway_and_reports_json() {
-    let output = workshop(&[
-        "bench",
-        "--duration",
-        "2s",
-        "--warmup",
-        "1s",
-        "--connections",
-        "4",
+/// A short `bench --json --debug` with `extra` options, which must succeed; its report.
+fn bench(extra: &[&str]) -> Value {
+    let mut args = vec!["bench", "--duration", "2s", "--warmup", "1s"];
+    args.extend_from_slice(extra);
+    // Debug binaries on a machine busy with other tests: generous timeouts, so that a slow
+    // moment is not counted as an error (this test checks that bench works, not how fast
+    // the services are).
+    args.extend([
         "--env",
         "RUST_LOG=warn",
-        // Debug binaries on a machine busy with other tests: generous timeouts, so that a
-        // slow moment is not counted as an error (this test checks that bench works, not
-        // how fast the services are).
         "--env",
         "ISS_API_TIMEOUT_MS=20000",
         "--env",
         "UPSTREAM_TIMEOUT_MS=20000",
         "--json",
         "--debug",
-    ])
-    .output()
-    .unwrap();
+    ]);
+    let output = workshop(&args).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "bench failed: {stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is one JSON object ({e}): {stderr}"));
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON object ({e}): {stderr}"))
+}
+
+#[test]
+fn bench_loads_the_gateway_and_reports_json() {
+    let report = bench(&["--connections", "4"]);
 
     assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(report["errors"], 0, "{report}");
@@ -100,30 +99,7 @@ fn bench_loads_the_gateway_and_reports_json() {
 
 #[test]
 fn bench_with_a_receiver_reports_what_it_received() {
-    let output = workshop(&[
-        "bench",
-        "--duration",
-        "2s",
-        "--warmup",
-        "1s",
-        "--connections",
-        "2",
-        "--receiver",
-        "--env",
-        "RUST_LOG=warn",
-        "--env",
-        "ISS_API_TIMEOUT_MS=20000",
-        "--env",
-        "UPSTREAM_TIMEOUT_MS=20000",
-        "--json",
-        "--debug",
-    ])
-    .output()
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "bench failed: {stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is one JSON object ({e}): {stderr}"));
+    let report = bench(&["--connections", "2", "--receiver"]);
     assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
     let receiver = &report["receiver"];
     assert!(
