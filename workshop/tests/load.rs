@@ -93,6 +93,13 @@ async fn load(args: &[&str], limit: Duration) -> (Value, Output) {
     (summary, output)
 }
 
+/// [`load`] against the gateway at `url`, with `args` added.
+async fn load_gateway(url: &str, args: &[&str], limit: Duration) -> (Value, Output) {
+    let mut all = vec!["--target", "gateway", "--url", url];
+    all.extend_from_slice(args);
+    load(&all, limit).await
+}
+
 fn within(actual: f64, expected: f64, share: f64) -> bool {
     (actual - expected).abs() <= expected * share
 }
@@ -101,17 +108,9 @@ fn within(actual: f64, expected: f64, share: f64) -> bool {
 async fn a_fixed_rate_delivers_that_many_requests_within_5_percent() {
     let (addr, hits) = stub(Duration::ZERO).await;
     let url = format!("http://{addr}");
-    let (summary, _) = load(
-        &[
-            "--target",
-            "gateway",
-            "--url",
-            &url,
-            "--rate",
-            "50/s",
-            "--duration",
-            "4s",
-        ],
+    let (summary, _) = load_gateway(
+        &url,
+        &["--rate", "50/s", "--duration", "4s"],
         Duration::from_secs(30),
     )
     .await;
@@ -160,12 +159,9 @@ async fn a_fixed_rate_delivers_that_many_requests_within_5_percent() {
 async fn the_mix_sends_unknown_places_and_bad_input() {
     let (addr, hits) = stub(Duration::ZERO).await;
     let url = format!("http://{addr}");
-    let (summary, _) = load(
+    let (summary, _) = load_gateway(
+        &url,
         &[
-            "--target",
-            "gateway",
-            "--url",
-            &url,
             "--rate",
             "200",
             "--duration",
@@ -228,12 +224,9 @@ async fn a_slow_target_gets_the_schedule_anyway_up_to_the_cap() {
     let (addr, hits) = stub(Duration::from_secs(5)).await;
     let url = format!("http://{addr}");
     let started = Instant::now();
-    let (summary, _) = load(
+    let (summary, _) = load_gateway(
+        &url,
         &[
-            "--target",
-            "gateway",
-            "--url",
-            &url,
             "--rate",
             "40",
             "--duration",
@@ -266,17 +259,9 @@ async fn a_slow_target_gets_the_schedule_anyway_up_to_the_cap() {
 async fn a_dead_target_is_connection_errors_and_a_hint() {
     let port = common::closed_port();
     let url = format!("http://127.0.0.1:{port}");
-    let (summary, _) = load(
-        &[
-            "--target",
-            "gateway",
-            "--url",
-            &url,
-            "--rate",
-            "20",
-            "--duration",
-            "1s",
-        ],
+    let (summary, _) = load_gateway(
+        &url,
+        &["--rate", "20", "--duration", "1s"],
         Duration::from_secs(30),
     )
     .await;
