@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod distance;
+pub mod metrics;
 pub mod open_notify;
 pub mod orbit;
 pub mod position;
@@ -48,21 +49,38 @@ pub struct DistanceResponse {
     pub iss: IssPosition,
 }
 
+// TODO(section 3): serve each request in a span of its own, `calculating-iss-distance`,
+// whose status says when it failed.
 async fn distance(
     State(locator): State<Arc<Locator>>,
     Query(params): Query<DistanceParams>,
 ) -> Result<Json<DistanceResponse>, ApiError> {
-    let here = Point {
-        latitude: params::latitude(params.latitude.as_deref())?,
-        longitude: params::longitude(params.longitude.as_deref())?,
-    };
+    metrics::count_incoming_request();
+    // TODO(section 2): log that the distance is being calculated (nothing more: coordinates
+    // can identify a person).
+    calculate(&locator, &params).await.map(Json)
+}
+
+async fn calculate(
+    locator: &Locator,
+    params: &DistanceParams,
+) -> Result<DistanceResponse, ApiError> {
+    // TODO(section 2): log why a request is rejected, as a warning.
+    let here = point(params)?;
     let iss = locator.locate().await?;
     let below_iss = Point {
         latitude: iss.latitude,
         longitude: iss.longitude,
     };
     let distance_km = round_to_10_metres(great_circle_km(here, below_iss));
-    Ok(Json(DistanceResponse { distance_km, iss }))
+    Ok(DistanceResponse { distance_km, iss })
+}
+
+fn point(params: &DistanceParams) -> Result<Point, ApiError> {
+    Ok(Point {
+        latitude: params::latitude(params.latitude.as_deref())?,
+        longitude: params::longitude(params.longitude.as_deref())?,
+    })
 }
 
 /// Two decimals: more would be noise (the ISS moves 7.7 km a second).

@@ -2,13 +2,14 @@
 //! "iss_position": {"latitude": "12.3", "longitude": "-45.6"}}`.
 //!
 //! Coordinates arrive as strings. Anything that is not a success with two finite, in-range
-//! coordinates is rejected here, so that garbage can never become a position (the original
-//! workshop silently turned failures into the point 0, 0).
+//! coordinates is rejected while the answer is decoded, so that garbage can never become a
+//! position (the original workshop silently turned failures into the point 0, 0), and so
+//! that a call answered with garbage fails like any other call that gave nothing usable.
 
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
-pub struct IssNow {
+struct IssNow {
     message: String,
     timestamp: i64,
     iss_position: RawPosition,
@@ -29,22 +30,25 @@ enum Number {
 }
 
 /// A checked position from the API: latitude, longitude (degrees), unix timestamp.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(try_from = "IssNow")]
 pub struct ApiPosition {
     pub latitude: f64,
     pub longitude: f64,
     pub timestamp: i64,
 }
 
-impl IssNow {
-    pub fn position(&self) -> Result<ApiPosition, String> {
-        if self.message != "success" {
-            return Err(format!("message is {:?}, not \"success\"", self.message));
+impl TryFrom<IssNow> for ApiPosition {
+    type Error = String;
+
+    fn try_from(now: IssNow) -> Result<Self, String> {
+        if now.message != "success" {
+            return Err(format!("message is {:?}, not \"success\"", now.message));
         }
         Ok(ApiPosition {
-            latitude: self.iss_position.latitude.degrees("latitude", 90.0)?,
-            longitude: self.iss_position.longitude.degrees("longitude", 180.0)?,
-            timestamp: self.timestamp,
+            latitude: now.iss_position.latitude.degrees("latitude", 90.0)?,
+            longitude: now.iss_position.longitude.degrees("longitude", 180.0)?,
+            timestamp: now.timestamp,
         })
     }
 }
@@ -71,9 +75,7 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<ApiPosition, String> {
-        serde_json::from_str::<IssNow>(json)
-            .map_err(|e| e.to_string())?
-            .position()
+        serde_json::from_str::<ApiPosition>(json).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -110,5 +112,9 @@ mod tests {
         for body in cases {
             assert!(parse(body).is_err(), "accepted {body}");
         }
+        assert!(
+            parse(cases[1]).unwrap_err().contains(r#"latitude "north" is not a number"#),
+            "the reason is kept"
+        );
     }
 }

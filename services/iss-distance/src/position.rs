@@ -8,11 +8,12 @@
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use service_kit::ApiError;
-use service_kit::upstream::Upstream;
+use service_kit::upstream::{CallOutcome, Upstream, UpstreamError};
 
 use axum::http::StatusCode;
 
-use crate::open_notify::IssNow;
+use crate::metrics;
+use crate::open_notify::ApiPosition;
 use crate::orbit::OrbitalModel;
 
 /// Where positions come from.
@@ -59,26 +60,19 @@ impl Locator {
             Source::Api => self.ask_api().await.map_err(api_failure),
             Source::Auto => match self.ask_api().await {
                 Ok(position) => Ok(position),
-                Err(_problem) => self.ask_model(),
+                // TODO(section 2): log the failure, as an error: someone should know.
+                Err(_failure) => self.ask_model(),
             },
         }
     }
 
-    async fn ask_api(&self) -> Result<IssPosition, String> {
-        let now: IssNow = self
-            .api
-            .get_json("", &[])
-            .await
-            .map_err(|e| e.to_string())?;
-        let position = now
-            .position()
-            .map_err(|e| format!("{} sent an unusable position: {e}", self.api.name()))?;
-        Ok(IssPosition {
-            latitude: position.latitude,
-            longitude: position.longitude,
-            source: "open-notify".into(),
-            timestamp: position.timestamp,
-        })
+    /// The position, from the ISS API.
+    // TODO(section 3): in a span of its own, `getting-iss-coordinates`, with the position
+    // it got as attributes, or the failure as its status.
+    async fn ask_api(&self) -> Result<IssPosition, UpstreamError> {
+        let answer = self.api.get_json::<ApiPosition>("", &[]).await;
+        metrics::count_iss_request(CallOutcome::of(&answer));
+        answer.map(IssPosition::from)
     }
 
     fn ask_model(&self) -> Result<IssPosition, ApiError> {
@@ -99,10 +93,22 @@ impl Locator {
     }
 }
 
-fn api_failure(problem: String) -> ApiError {
+// TODO(section 2): log the failure, as an error.
+fn api_failure(failure: UpstreamError) -> ApiError {
     ApiError::new(
         StatusCode::BAD_GATEWAY,
-        format!("could not get the ISS position: {problem}"),
+        format!("could not get the ISS position: {failure}"),
     )
     .from_upstream("iss-api")
+}
+
+impl From<ApiPosition> for IssPosition {
+    fn from(position: ApiPosition) -> Self {
+        IssPosition {
+            latitude: position.latitude,
+            longitude: position.longitude,
+            source: "open-notify".into(),
+            timestamp: position.timestamp,
+        }
+    }
 }

@@ -9,6 +9,8 @@
 //! - [`listener`]: the socket a service listens on, bound here or handed over by whoever
 //!   started it.
 //! - [`server`]: serving a router with `/healthz`, a JSON 404 and graceful shutdown.
+//! - [`spans`]: a SERVER span for every request, a CLIENT span for every call, by the
+//!   semantic conventions.
 //! - [`healthcheck`]: `<service> healthcheck`, the probe Docker runs inside the container.
 
 pub mod config;
@@ -17,6 +19,7 @@ pub mod healthcheck;
 pub mod listener;
 pub mod params;
 pub mod server;
+pub mod spans;
 pub mod upstream;
 
 pub use error::ApiError;

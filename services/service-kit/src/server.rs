@@ -9,10 +9,11 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::http::{Method, Uri};
+use axum::middleware;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
-use crate::ApiError;
+use crate::{ApiError, spans};
 
 /// Listens on `addr` (or on a socket handed over, see [`crate::listener`]) and serves `app`
 /// until SIGINT or SIGTERM.
@@ -36,9 +37,11 @@ pub async fn serve_on(
         .await
 }
 
-/// What every service answers besides its own routes.
+/// What every service answers besides its own routes. Every request to the service's own
+/// routes gets a SERVER span; health checks do not (they would be most of the traces).
 fn with_defaults(app: Router) -> Router {
-    app.route("/healthz", get(|| async { "ok" }))
+    app.route_layer(middleware::from_fn(spans::trace_request))
+        .route("/healthz", get(|| async { "ok" }))
         .fallback(no_route)
 }
 

@@ -8,12 +8,14 @@
 use std::error::Error as _;
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 use url::Url;
 
 use crate::ApiError;
 use crate::config::Timeouts;
+use crate::spans;
 
 /// A named HTTP service we depend on.
 #[derive(Debug, Clone)]
@@ -114,15 +116,31 @@ impl Upstream {
         url
     }
 
-    /// `GET path?query` and decode the JSON answer.
+    /// `GET path?query` and decode the JSON answer, inside a CLIENT span.
     pub async fn get_json<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<T, UpstreamError> {
-        let request = self.client.get(self.url(path)).query(query);
+        let url = self.url(path);
+        let span = spans::client_span(&url);
+        let result = self.fetch(url, query).instrument(span.clone()).await;
+        spans::record_outcome(&span, &result);
+        result
+    }
+
+    async fn fetch<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        query: &[(&str, &str)],
+    ) -> Result<T, UpstreamError> {
+        let headers = HeaderMap::new();
+        // TODO(section 4): inject the current span's context into the headers, so that the
+        // upstream's spans join our trace.
+        let request = self.client.get(url).query(query).headers(headers);
         let response = request.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status();
+        spans::record_status(status.as_u16());
         let body = response
             .bytes()
             .await
@@ -200,12 +218,53 @@ impl UpstreamError {
         }
     }
 
+    /// A low-cardinality class of the failure, for the semantic conventions' `error.type`:
+    /// the status code of an error answer, else `timeout`, `unreachable` or
+    /// `invalid_response`.
+    pub fn error_type(&self) -> String {
+        match self {
+            Self::Rejected { status, .. } | Self::Failed { status, .. } => {
+                status.as_str().to_owned()
+            }
+            Self::Timeout { .. } => "timeout".to_owned(),
+            Self::Unreachable { .. } => "unreachable".to_owned(),
+            Self::InvalidResponse { .. } => "invalid_response".to_owned(),
+        }
+    }
+
     /// The status our caller should see.
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::Rejected { status, .. } => *status,
             _ => StatusCode::BAD_GATEWAY,
+        }
+    }
+}
+
+/// How a call ended, in the semantic conventions' terms: what to record as
+/// `http.response.status_code` and `error.type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallOutcome {
+    /// The status the upstream answered with, if an answer arrived.
+    pub status_code: Option<i64>,
+    /// Why the call failed, if it did (see [`UpstreamError::error_type`]).
+    pub error_type: Option<String>,
+}
+
+impl CallOutcome {
+    /// The outcome of a [`Upstream::get_json`] call. It succeeds only on a 2xx answer, and
+    /// every upstream of the workshop answers 200 then.
+    pub fn of<T>(result: &Result<T, UpstreamError>) -> Self {
+        match result {
+            Ok(_) => Self {
+                status_code: Some(200),
+                error_type: None,
+            },
+            Err(error) => Self {
+                status_code: error.upstream_status().map(|s| i64::from(s.as_u16())),
+                error_type: Some(error.error_type()),
+            },
         }
     }
 }
