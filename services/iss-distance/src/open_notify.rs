@@ -113,7 +113,9 @@ mod tests {
             assert!(parse(body).is_err(), "accepted {body}");
         }
         assert!(
-            parse(cases[1]).unwrap_err().contains(r#"latitude "north" is not a number"#),
+            parse(cases[1])
+                .unwrap_err()
+                .contains(r#"latitude "north" is not a number"#),
             "the reason is kept"
         );
     }

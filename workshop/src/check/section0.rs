@@ -5,7 +5,7 @@ use super::evidence::{Evidence, RESOURCE_MARKER, ResourceProblems, SERVICES};
 use super::report::{Check, list};
 
 pub const TITLE: &str = "Section 0 · resource";
-const HINT: &str = "services/telemetry/src/lib.rs";
+const HINT: &str = "services/telemetry/src/resource.rs";
 
 pub fn check(evidence: &Evidence) -> Vec<Check> {
     let mut printed = Vec::new();

@@ -9,9 +9,9 @@ use super::evidence::{Evidence, ResourceProblems};
 use super::report::{Check, first};
 
 pub const TITLE: &str = "Section 1 · metrics";
-const PROVIDER: &str = "services/telemetry/src/lib.rs";
-const INCOMING: &str = "services/iss-distance/src/lib.rs";
-const ISS: &str = "services/iss-distance/src/position.rs";
+const PROVIDER: &str = "services/telemetry/src/metrics.rs";
+const INCOMING: &str = "services/iss-distance/src/metrics.rs";
+const ISS: &str = "services/iss-distance/src/metrics.rs";
 pub const METER: &str = "iss-distance";
 pub const STATUS: &str = "http.response.status_code";
 

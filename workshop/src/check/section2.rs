@@ -7,6 +7,7 @@ use super::evidence::{Evidence, SERVICES, excerpt};
 use super::report::{Check, first, list};
 
 pub const TITLE: &str = "Section 2 · logs";
+const PROVIDER: &str = "services/telemetry/src/logs.rs";
 const BRIDGE: &str = "services/telemetry/src/lib.rs";
 const HANDLER: &str = "services/iss-distance/src/lib.rs";
 const POSITION: &str = "services/iss-distance/src/position.rs";
@@ -30,7 +31,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     vec![
         Check::new(
             "every service sends log records",
-            BRIDGE,
+            PROVIDER,
             if silent.is_empty() {
                 Ok(())
             } else {

@@ -12,9 +12,9 @@ use super::scenario::{ROUTES, TRACESTATE};
 use super::section3::{CALCULATING_SPAN, GETTING_SPAN, counted, is_stub_url};
 
 pub const TITLE: &str = "Section 4 · distributed tracing";
-const SERVER: &str = "services/service-kit/src/server.rs";
+const SERVER: &str = "services/service-kit/src/spans.rs";
 const UPSTREAM: &str = "services/service-kit/src/upstream.rs";
-const PROPAGATOR: &str = "services/telemetry/src/lib.rs";
+const PROPAGATOR: &str = "services/telemetry/src/propagation.rs";
 const POSITION: &str = "services/iss-distance/src/position.rs";
 
 /// The services that call others, in the order of a request.
