@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::Router;
 use iss_distance::orbit::OrbitalModel;
 use iss_distance::position::Source;
+use service_kit::boundary::Boundary;
 use service_kit::config::Timeouts;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -118,7 +119,12 @@ pub async fn start(app: Router) -> (SocketAddr, Running) {
     let shutdown = async move {
         let _ = stopped.await;
     };
-    let task = tokio::spawn(service_kit::server::serve_on(listener, app, shutdown));
+    let task = tokio::spawn(service_kit::server::serve_on(
+        listener,
+        app,
+        Boundary::Inside,
+        shutdown,
+    ));
     (addr, Running { stop, task })
 }
 

@@ -14,7 +14,7 @@ async fn main() -> ExitCode {
     }
     let telemetry = telemetry::init(SERVICE_NAME, env!("CARGO_PKG_VERSION"));
     let app = frontend::app(&config);
-    let result = service_kit::serve(SERVICE_NAME, config.listen, app).await;
+    let result = service_kit::serve_public(SERVICE_NAME, config.listen, app).await;
     telemetry.shutdown().await;
     service_kit::exit(SERVICE_NAME, result)
 }

@@ -48,9 +48,12 @@ impl Geocoder {
             // Parsing the embedded data here, at start-up, keeps it off the first request.
             Backend::Gazetteer => Geocoder::Gazetteer(Gazetteer::embedded()),
             Backend::Nominatim => {
-                let upstream =
-                    Upstream::new("nominatim", config.nominatim_url.clone(), config.timeouts)
-                        .with_user_agent(&config.nominatim_user_agent);
+                let upstream = Upstream::third_party(
+                    "nominatim",
+                    config.nominatim_url.clone(),
+                    config.timeouts,
+                )
+                .with_user_agent(&config.nominatim_user_agent);
                 Geocoder::Nominatim(Nominatim::new(upstream))
             }
         }

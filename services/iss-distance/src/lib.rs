@@ -30,7 +30,7 @@ pub const SERVICE_NAME: &str = "iss-distance";
 
 /// The service's routes, ready to serve.
 pub fn app(config: &Config) -> Router {
-    let api = Upstream::new("open-notify", config.iss_api.clone(), config.timeouts);
+    let api = Upstream::third_party("open-notify", config.iss_api.clone(), config.timeouts);
     let locator = Locator::new(config.source, api, config.model.clone());
     Router::new()
         .route("/distance", get(distance))

@@ -8,11 +8,13 @@
 //!   every way that can fail into a clear error.
 //! - [`listener`]: the socket a service listens on, bound here or handed over by whoever
 //!   started it.
+//! - [`boundary`]: which trace context crosses to and from the outside.
 //! - [`server`]: serving a router with `/healthz`, a JSON 404 and graceful shutdown.
 //! - [`spans`]: a SERVER span for every request, a CLIENT span for every call, by the
 //!   semantic conventions.
 //! - [`healthcheck`]: `<service> healthcheck`, the probe Docker runs inside the container.
 
+pub mod boundary;
 pub mod config;
 pub mod error;
 pub mod healthcheck;
@@ -24,7 +26,7 @@ pub mod upstream;
 
 pub use error::ApiError;
 pub use params::Query;
-pub use server::serve;
+pub use server::{serve, serve_public};
 
 use std::fmt::Display;
 use std::process::ExitCode;

@@ -13,36 +13,55 @@ use axum::middleware;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
+use crate::boundary::Boundary;
 use crate::{ApiError, spans};
 
 /// Listens on `addr` (or on a socket handed over, see [`crate::listener`]) and serves `app`
-/// until SIGINT or SIGTERM.
+/// to our own services until SIGINT or SIGTERM.
 pub async fn serve(name: &str, addr: SocketAddr, app: Router) -> io::Result<()> {
+    serve_behind(name, addr, app, Boundary::Inside).await
+}
+
+/// Like [`serve`], for a service that anyone can call: see [`crate::boundary`].
+pub async fn serve_public(name: &str, addr: SocketAddr, app: Router) -> io::Result<()> {
+    serve_behind(name, addr, app, Boundary::Outside).await
+}
+
+async fn serve_behind(
+    name: &str,
+    addr: SocketAddr,
+    app: Router,
+    callers: Boundary,
+) -> io::Result<()> {
     let listener = crate::listener::bind(addr).await?;
     tracing::info!("{name} listening on http://{}", listener.local_addr()?);
-    serve_on(listener, app, shutdown_signal()).await?;
+    serve_on(listener, app, callers, shutdown_signal()).await?;
     tracing::info!("{name} stopped");
     Ok(())
 }
 
-/// Serves `app` on an already bound listener until `shutdown` completes (tests use this
-/// with port 0 and their own shutdown trigger).
+/// Serves `app` on an already bound listener, to `callers`, until `shutdown` completes
+/// (tests use this with port 0 and their own shutdown trigger).
 pub async fn serve_on(
     listener: TcpListener,
     app: Router,
+    callers: Boundary,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(listener, with_defaults(app))
+    axum::serve(listener, with_defaults(app, callers))
         .with_graceful_shutdown(shutdown)
         .await
 }
 
 /// What every service answers besides its own routes. Every request to the service's own
 /// routes gets a SERVER span; health checks do not (they would be most of the traces).
-fn with_defaults(app: Router) -> Router {
-    app.route_layer(middleware::from_fn(spans::trace_request))
-        .route("/healthz", get(|| async { "ok" }))
-        .fallback(no_route)
+fn with_defaults(app: Router, callers: Boundary) -> Router {
+    app.route_layer(middleware::from_fn_with_state(
+        callers,
+        spans::trace_request,
+    ))
+    .route("/healthz", get(|| async { "ok" }))
+    .fallback(no_route)
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {

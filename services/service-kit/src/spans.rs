@@ -10,7 +10,7 @@
 //! workshop) nobody sees them; from then on each service's spans form traces of their own;
 //! and once the context travels with every call (section 4), one trace spans all four.
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use telemetry::OpenTelemetrySpanExt;
@@ -18,10 +18,17 @@ use telemetry::opentelemetry::trace::Status;
 use tracing::{Instrument, Span};
 use url::Url;
 
+use crate::boundary::Boundary;
 use crate::upstream::UpstreamError;
 
-/// Middleware: serves the request inside a SERVER span.
-pub async fn trace_request(request: Request, next: Next) -> Response {
+/// Middleware: serves the request inside a SERVER span. What the caller's headers may
+/// bring in depends on who `callers` are (see [`crate::boundary`]).
+pub async fn trace_request(
+    State(callers): State<Boundary>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    callers.admit(request.headers_mut());
     let span = server_span(&request);
     // TODO(section 4): continue the caller's trace: make the span a child of the context
     // extracted from the request's headers (before the span is first entered, below).

@@ -14,6 +14,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::ApiError;
+use crate::boundary::Boundary;
 use crate::config::Timeouts;
 use crate::spans;
 
@@ -25,6 +26,8 @@ pub struct Upstream {
     client: reqwest::Client,
     connect_timeout: Duration,
     timeout: Duration,
+    /// Whether it is one of ours or a third party: see [`crate::boundary`].
+    boundary: Boundary,
 }
 
 const DEFAULT_USER_AGENT: &str = concat!("iss-workshop/", env!("CARGO_PKG_VERSION"));
@@ -73,8 +76,8 @@ pub enum UpstreamError {
 }
 
 impl Upstream {
-    /// `base` is where the upstream lives; paths given to [`Upstream::get_json`] are
-    /// appended to it.
+    /// One of our own services. `base` is where it lives; paths given to
+    /// [`Upstream::get_json`] are appended to it.
     pub fn new(name: &'static str, base: Url, timeouts: Timeouts) -> Self {
         let client = client(timeouts, DEFAULT_USER_AGENT);
         Self {
@@ -83,6 +86,16 @@ impl Upstream {
             client,
             connect_timeout: timeouts.connect,
             timeout: timeouts.total,
+            boundary: Boundary::Inside,
+        }
+    }
+
+    /// A service that is not ours (a public API): our calls carry no more of our context
+    /// than `traceparent`.
+    pub fn third_party(name: &'static str, base: Url, timeouts: Timeouts) -> Self {
+        Self {
+            boundary: Boundary::Outside,
+            ..Self::new(name, base, timeouts)
         }
     }
 
@@ -134,9 +147,10 @@ impl Upstream {
         url: Url,
         query: &[(&str, &str)],
     ) -> Result<T, UpstreamError> {
-        let headers = HeaderMap::new();
+        let mut headers = HeaderMap::new();
         // TODO(section 4): inject the current span's context into the headers, so that the
         // upstream's spans join our trace.
+        self.boundary.release(&mut headers);
         let request = self.client.get(url).query(query).headers(headers);
         let response = request.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status();
