@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Clone, patches, workspace};
+use common::{Clone, optional_patches, patches, workspace};
 
 /// The section each chapter belongs to; the others show the finished code (section 4).
 const CHAPTERS: [(&str, Option<usize>); 8] = [
@@ -70,7 +70,8 @@ struct Block {
     line: usize,
     /// The block's lines, without the fences.
     body: Vec<String>,
-    /// `<!-- file: ... -->` on the line before the fence, if any: its content after `file:`.
+    /// `<!-- file: PATH -->` on the line before the fence: `PATH`; or
+    /// `<!-- optional: PATH -->`: `optional: PATH`.
     annotation: Option<String>,
 }
 
@@ -84,9 +85,15 @@ fn blocks(markdown: &str) -> Vec<Block> {
             let indent = lines[i].len() - trimmed.len();
             let annotation = (i > 0)
                 .then(|| lines[i - 1].trim())
-                .and_then(|prev| prev.strip_prefix("<!-- file:"))
+                .and_then(|prev| prev.strip_prefix("<!--"))
                 .and_then(|rest| rest.strip_suffix("-->"))
-                .map(|inner| inner.trim().to_string());
+                .map(str::trim)
+                .and_then(|inner| {
+                    inner
+                        .strip_prefix("file:")
+                        .map(|path| path.trim().to_string())
+                        .or_else(|| inner.starts_with("optional:").then(|| inner.to_string()))
+                });
             let start = i;
             let mut body = Vec::new();
             i += 1;
@@ -180,15 +187,23 @@ fn anchors(markdown: &str) -> BTreeSet<String> {
 // ---------------------------------------------------------------------------------------
 // 1. Snippets are the patches' code.
 
-/// Where a snippet's file is to be read: after section N, or on `main`.
+/// Where a snippet's file is to be read: on `main`, after section N, or after section N
+/// and its optional exercise (`workshop/steps/optional/section-N-*.patch`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum State {
     Main,
     Section(usize),
+    Optional(usize),
 }
 
 /// `PATH`, `PATH at main` or `PATH at section N`.
 fn parse_annotation(annotation: &str, default: State) -> (String, State) {
+    if let Some(path) = annotation.strip_prefix("optional:") {
+        let State::Section(n) = default else {
+            panic!("`optional:` blocks belong to a section's chapter: `{annotation}`");
+        };
+        return (path.trim().to_string(), State::Optional(n));
+    }
     match annotation.split_once(" at ") {
         None => (annotation.to_string(), default),
         Some((path, "main")) => (path.trim().to_string(), State::Main),
@@ -288,6 +303,14 @@ fn every_rust_snippet_is_the_code_of_its_section() {
     for (n, patch) in patches().iter().enumerate() {
         clone.apply(patch);
         record(State::Section(n), &mut files);
+        let optional = optional_patches(n);
+        for patch in &optional {
+            clone.apply(patch);
+        }
+        record(State::Optional(n), &mut files);
+        for patch in optional.iter().rev() {
+            clone.unapply(patch);
+        }
     }
 
     for (chapter, block, path, state) in &wanted {
@@ -303,6 +326,226 @@ fn every_rust_snippet_is_the_code_of_its_section() {
                 }
             }
         }
+    }
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 1b. Every line an attendee types is shown, in order, with its file.
+
+/// The lines a patch adds that an attendee types, by file, in order: code only (not blank,
+/// not comments, not tests), in `.rs` files. The same rules as the project's
+/// `attendee-lines` tool, which counts them against each section's budget.
+fn typed_lines(patch: &str) -> BTreeMap<String, Vec<String>> {
+    let mut files = BTreeMap::new();
+    for chunk in patch.split("\ndiff --git ").skip(1) {
+        let header = chunk.lines().next().unwrap_or("");
+        let name = header.rsplit(" b/").next().unwrap_or("").to_string();
+        if name.contains("/tests/") || !name.ends_with(".rs") {
+            continue;
+        }
+        let mut lines = Vec::new();
+        let mut in_tests = false;
+        for line in chunk.lines().skip(1) {
+            if line.starts_with("+++") || line.starts_with("---") {
+                continue;
+            }
+            let body = line.get(1..).unwrap_or("");
+            if body.trim_start().starts_with("#[cfg(test)]") {
+                in_tests = true;
+            }
+            let code = body.trim();
+            if !line.starts_with('+') || in_tests || code.is_empty() || code.starts_with("//") {
+                continue;
+            }
+            lines.push(body.to_string());
+        }
+        if !lines.is_empty() {
+            files.insert(name, lines);
+        }
+    }
+    files
+}
+
+/// The blocks of a chapter annotated with `path`, for one kind of annotation, concatenated
+/// in the order they appear.
+fn shown_lines(chapter: &str, path: &str, optional: bool) -> Vec<String> {
+    blocks(chapter)
+        .into_iter()
+        .filter(|b| b.lang == "rust")
+        .filter(|b| {
+            let annotation = b.annotation.as_deref().unwrap_or("");
+            match annotation.strip_prefix("optional:") {
+                Some(file) => optional && file.trim() == path,
+                None => !optional && annotation.split(" at ").next() == Some(path),
+            }
+        })
+        .flat_map(|b| b.body)
+        .collect()
+}
+
+/// The typed lines that are missing from `shown` (kept in order: each must come after the
+/// one before it).
+fn missing_in_order(typed: &[String], shown: &[String]) -> Vec<String> {
+    let mut missing = Vec::new();
+    let mut at = 0;
+    for line in typed {
+        match shown[at..].iter().position(|s| s == line) {
+            Some(found) => at += found + 1,
+            None => missing.push(line.clone()),
+        }
+    }
+    missing
+}
+
+#[test]
+fn every_typed_line_is_shown_in_its_chapter_in_order_with_its_file() {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (chapter, section) in CHAPTERS {
+        let Some(n) = section else { continue };
+        let text = read(&chapters_dir().join(chapter));
+        let mut patches = vec![(patches()[n].clone(), false)];
+        patches.extend(optional_patches(n).into_iter().map(|p| (p, true)));
+        for (patch, optional) in patches {
+            for (file, typed) in typed_lines(&read(&patch)) {
+                checked += typed.len();
+                let shown = shown_lines(&text, &file, optional);
+                for line in missing_in_order(&typed, &shown) {
+                    problems.push(format!(
+                        "{chapter}: {} types `{}` in {file}, which no {} block shows (in order)",
+                        display(&patch),
+                        line.trim(),
+                        if optional {
+                            "`<!-- optional: FILE -->`"
+                        } else {
+                            "`<!-- file: FILE -->`"
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} typed lines");
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+#[test]
+fn the_typed_lines_are_found_even_when_a_block_misses_one() {
+    let typed = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+    let shown = vec!["a".to_string(), "x".to_string(), "c".to_string()];
+    assert_eq!(missing_in_order(&typed, &shown), ["b"]);
+    let reversed = vec!["c".to_string(), "b".to_string(), "a".to_string()];
+    assert_eq!(missing_in_order(&typed, &reversed), ["b", "c"]);
+    let patch = "x\ndiff --git a/s/x.rs b/s/x.rs\n--- a/s/x.rs\n+++ b/s/x.rs\n@@ -1 +1,4 @@\n+// no\n+\n+let a = 1;\n-let b = 2;\n #[cfg(test)]\n+let c = 3;\n";
+    assert_eq!(
+        typed_lines(patch),
+        BTreeMap::from([("s/x.rs".to_string(), vec!["let a = 1;".to_string()])])
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 1c. Each section reads in ten minutes, and its time is stated from what it asks.
+
+/// Words of prose: outside code blocks, inline code, HTML comments and link targets.
+fn prose_words(markdown: &str) -> usize {
+    prose(markdown)
+        .into_iter()
+        .map(|(_, line)| {
+            let mut text = line.clone();
+            while let (Some(a), Some(b)) = (text.find("]("), text.find(')')) {
+                if b < a {
+                    break;
+                }
+                text.replace_range(a + 1..=b, "");
+            }
+            text
+        })
+        .filter(|line| !line.trim_start().starts_with("<!--"))
+        .map(|line| {
+            line.split_whitespace()
+                .filter(|w| w.chars().any(char::is_alphanumeric))
+                .count()
+        })
+        .sum()
+}
+
+/// At most this many words of prose in a section's chapter: ten minutes of reading.
+const SECTION_WORDS: usize = 1500;
+
+#[test]
+fn every_section_chapter_reads_in_ten_minutes() {
+    let mut problems = Vec::new();
+    for (chapter, section) in CHAPTERS {
+        if section.is_none() {
+            continue;
+        }
+        let words = prose_words(&read(&chapters_dir().join(chapter)));
+        eprintln!("{chapter}: {words} words of prose");
+        if words > SECTION_WORDS {
+            problems.push(format!(
+                "{chapter}: {words} words of prose, more than {SECTION_WORDS}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+/// The minutes a chapter says it takes: `*Estimated time: N minutes…`.
+fn estimated_minutes(chapter: &str) -> usize {
+    let line = chapter
+        .lines()
+        .find(|l| l.starts_with("*Estimated time: "))
+        .unwrap_or_else(|| panic!("no `*Estimated time: N minutes` line"));
+    line["*Estimated time: ".len()..]
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number of minutes in {line:?}"))
+}
+
+#[test]
+fn each_section_states_its_time_from_the_lines_it_asks_for_and_all_fits_in_two_and_a_half_hours() {
+    let toc = read(&workspace().join("workshop/README.md"));
+    let mut total = 0;
+    let mut problems = Vec::new();
+    for (chapter, section) in CHAPTERS {
+        let text = read(&chapters_dir().join(chapter));
+        let minutes = estimated_minutes(&text);
+        // The table of contents says the same.
+        let row = toc
+            .lines()
+            .find(|l| l.contains(&format!("(chapters/{chapter})")))
+            .unwrap_or_else(|| panic!("no row for {chapter} in workshop/README.md"));
+        if !row.contains(&format!("| {minutes} min")) {
+            problems.push(format!(
+                "{chapter} says {minutes} minutes, its row in workshop/README.md does not: {row}"
+            ));
+        }
+        if chapter != "07-wrap-up.md" {
+            total += minutes;
+        }
+        let Some(n) = section else { continue };
+        let typed: usize = typed_lines(&read(&patches()[n]))
+            .values()
+            .map(Vec::len)
+            .sum();
+        let stated = format!("{typed} lines to type");
+        if !text
+            .lines()
+            .find(|l| l.starts_with("*Estimated time: "))
+            .unwrap()
+            .contains(&stated)
+        {
+            problems.push(format!(
+                "{chapter}: its time must say `{stated}` (the patch's count)"
+            ));
+        }
+    }
+    if total > 150 {
+        problems.push(format!(
+            "before you start to the end of section 4 takes {total} minutes, more than 2 h 30"
+        ));
     }
     assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
 }

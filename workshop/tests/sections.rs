@@ -1,11 +1,12 @@
 //! The workshop's promise, section by section: on the tree before section N, `check N`
-//! fails; after applying section N's patch, `check N` (which checks sections 0..=N) passes.
+//! fails; after applying section N's patch, `check N` (which checks sections 0..=N) passes,
+//! and still passes with the section's optional exercises (`steps/optional`) applied.
 //! The last state is the reference implementation; `check 4` passing on it also proves that
 //! an incoming traceparent and tracestate are honoured across all four services.
 
 mod common;
 
-use common::{Clone, final_tree, patches, text, workshop_in};
+use common::{Clone, final_tree, optional_patches, patches, text, workshop_in};
 
 /// The lines of section `n` in a checklist.
 fn section_lines(stdout: &str, n: usize) -> String {
@@ -55,6 +56,24 @@ fn each_section_fails_its_check_before_and_passes_after() {
             text(&after.stderr)
         );
         assert!(!stdout.contains('✗'), "{stdout}");
+
+        // The chapter's optional exercises build, and break nothing the check sees.
+        for optional in optional_patches(n) {
+            clone.apply(&optional);
+            let with = workshop_in(
+                "sections",
+                &clone.dir,
+                &["check", &section, "--tree", &tree],
+            );
+            assert!(
+                with.status.success(),
+                "check {n} failed with {}:\n{}\n{}",
+                optional.display(),
+                text(&with.stdout),
+                text(&with.stderr)
+            );
+            clone.unapply(&optional);
+        }
     }
 }
 

@@ -24,6 +24,24 @@ pub fn patches() -> Vec<PathBuf> {
     patches
 }
 
+/// The optional exercises of section `n` (`workshop/steps/optional/section-N-*.patch`),
+/// each a patch on top of that section, in name order.
+pub fn optional_patches(n: usize) -> Vec<PathBuf> {
+    let prefix = format!("section-{n}-");
+    let mut patches: Vec<PathBuf> = std::fs::read_dir(workspace().join("workshop/steps/optional"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.extension().is_some_and(|ext| ext == "patch")
+                && path
+                    .file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with(&prefix))
+        })
+        .collect();
+    patches.sort();
+    patches
+}
+
 /// A fresh clone of this repository's committed state, deleted when dropped.
 pub struct Clone {
     pub dir: PathBuf,
@@ -39,6 +57,11 @@ impl Clone {
 
     pub fn apply(&self, patch: &Path) {
         run(&self.dir, "git", &["apply", &patch.to_string_lossy()]);
+    }
+
+    /// Takes `patch` back out.
+    pub fn unapply(&self, patch: &Path) {
+        run(&self.dir, "git", &["apply", "-R", &patch.to_string_lossy()]);
     }
 
     pub fn git(&self, args: &[&str]) -> Output {
