@@ -60,6 +60,11 @@ impl ReceivedSpan {
     }
 
     /// The parent's span id in hex, or `None` for a root span.
+    /// The W3C `tracestate` of the span's context (empty when there is none).
+    pub fn trace_state(&self) -> &str {
+        &self.span.trace_state
+    }
+
     pub fn parent_span_id(&self) -> Option<String> {
         optional_hex(&self.span.parent_span_id)
     }

@@ -294,7 +294,8 @@ impl World {
         self.evidence.stub_calls.push(StubCall {
             status: api,
             traceparent: Some(format!("00-{}-{}-01", hex(trace), hex(&client.span))),
-            tracestate: step.propagates().then(|| TRACESTATE.to_owned()),
+            tracestate: None,
+            baggage: None,
         });
         if api != 200 {
             self.log(
@@ -360,7 +361,14 @@ impl World {
     ) -> Ids {
         self.next_span += 1;
         let id = unhex(&format!("{:016x}", self.next_span));
+        // The check's own trace carries its tracestate, to every span of ours.
+        let continued = hex(trace) == self.evidence.scenario.context.trace_id;
         let span = Span {
+            trace_state: if continued {
+                TRACESTATE.to_owned()
+            } else {
+                String::new()
+            },
             trace_id: trace.to_vec(),
             span_id: id.clone(),
             parent_span_id: parent.unwrap_or_default(),
@@ -493,6 +501,7 @@ pub fn uninstrumented() -> Evidence {
             status,
             traceparent: None,
             tracestate: None,
+            baggage: None,
         })
         .collect();
     evidence

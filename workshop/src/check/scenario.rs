@@ -11,6 +11,9 @@ use crate::ports::Ports;
 
 /// `tracestate` the check sends with its own `traceparent`.
 pub const TRACESTATE: &str = "workshop=check";
+/// `baggage` the check sends with them, as a stranger would: it must go no further than the
+/// frontend.
+pub const BAGGAGE: &str = "workshop.check=from-outside";
 
 /// The services, by name, with the SERVER span name and route each one's handler has.
 pub const ROUTES: [(&str, &str); 4] = [
@@ -350,7 +353,8 @@ pub async fn drive(
         if step.propagates() {
             request = request
                 .header("traceparent", scenario.context.traceparent())
-                .header("tracestate", TRACESTATE);
+                .header("tracestate", TRACESTATE)
+                .header("baggage", BAGGAGE);
         }
         let answer = match request.send().await {
             Ok(response) => {

@@ -15,6 +15,7 @@ pub const TITLE: &str = "Section 4 · distributed tracing";
 const SERVER: &str = "services/service-kit/src/spans.rs";
 const UPSTREAM: &str = "services/service-kit/src/upstream.rs";
 const PROPAGATOR: &str = "services/telemetry/src/propagation.rs";
+const BOUNDARY: &str = "services/service-kit/src/upstream.rs (self.boundary.release)";
 const POSITION: &str = "services/iss-distance/src/position.rs";
 
 /// The services that call others, in the order of a request.
@@ -118,9 +119,19 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         },
     ));
     checks.push(Check::new(
-        format!("the ISS API receives that trace id in traceparent and tracestate `{TRACESTATE}`"),
+        "the ISS API receives that trace id in traceparent",
         PROPAGATOR,
-        stub_got_context(evidence),
+        stub_got_trace(evidence),
+    ));
+    checks.push(Check::new(
+        format!("its tracestate `{TRACESTATE}` travels to iss-distance's spans"),
+        PROPAGATOR,
+        tracestate_inside(evidence),
+    ));
+    checks.push(Check::new(
+        "nothing else of the context leaves for the ISS API: no baggage, no tracestate",
+        BOUNDARY,
+        leaks_to_third_party(evidence),
     ));
     checks.push(Check::new(
         "every ISS API request's traceparent names iss-distance's CLIENT span",
@@ -368,27 +379,86 @@ fn parse_traceparent(value: &str) -> Option<(String, String)> {
     }
 }
 
-fn stub_got_context(evidence: &Evidence) -> Result<(), String> {
+fn stub_got_trace(evidence: &Evidence) -> Result<(), String> {
     let context = &evidence.scenario.context;
     let calls = &evidence.stub_calls;
     if calls.iter().all(|c| c.traceparent.is_none()) {
         return Err("its requests had no traceparent header".to_owned());
     }
-    let Some(call) = calls.iter().find(|c| {
+    let reached = calls.iter().any(|c| {
         c.traceparent
             .as_deref()
             .and_then(parse_traceparent)
             .is_some_and(|(trace, _)| trace == context.trace_id)
-    }) else {
-        return Err(format!(
+    });
+    if reached {
+        Ok(())
+    } else {
+        Err(format!(
             "no request had trace id {}…",
             short(&context.trace_id)
+        ))
+    }
+}
+
+/// The check's `tracestate` reaches iss-distance's spans of its trace: our own services
+/// pass the whole context on.
+fn tracestate_inside(evidence: &Evidence) -> Result<(), String> {
+    let context = &evidence.scenario.context;
+    let spans: Vec<&ReceivedSpan> = evidence
+        .spans
+        .iter()
+        .filter(|s| s.service_name() == Some("iss-distance") && s.trace_id() == context.trace_id)
+        .collect();
+    if spans.is_empty() {
+        return Err(format!(
+            "iss-distance has no spans with trace id {}…",
+            short(&context.trace_id)
         ));
-    };
-    match &call.tracestate {
-        Some(state) if state.split(',').any(|e| e.trim() == TRACESTATE) => Ok(()),
-        Some(state) => Err(format!("its tracestate was {state:?}")),
-        None => Err("it had no tracestate header".to_owned()),
+    }
+    let wrong: BTreeSet<String> = spans
+        .iter()
+        .filter(|s| !s.trace_state().split(',').any(|e| e.trim() == TRACESTATE))
+        .map(|s| format!("`{}` has tracestate {:?}", s.name(), s.trace_state()))
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(first(&wrong.into_iter().collect::<Vec<_>>(), 2))
+    }
+}
+
+/// What reached the ISS API, a third party, besides `traceparent`: each one a leak.
+fn leaks_to_third_party(evidence: &Evidence) -> Result<(), String> {
+    if evidence.stub_calls.is_empty() {
+        return Err("the ISS API got no requests".to_owned());
+    }
+    let mut leaks = BTreeSet::new();
+    for call in &evidence.stub_calls {
+        if let Some(baggage) = &call.baggage {
+            leaks.insert(format!(
+                "baggage {baggage:?}: baggage is for our own services (a stranger's stops at the frontend, ours at the third party)"
+            ));
+        }
+        match call.tracestate.as_deref() {
+            Some("") => {
+                leaks.insert("an empty tracestate header".to_owned());
+            }
+            Some(state) => {
+                leaks.insert(format!(
+                    "tracestate {state:?}: it is our vendors' state, not a third party's"
+                ));
+            }
+            None => {}
+        }
+    }
+    if leaks.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the ISS API received {}",
+            leaks.into_iter().collect::<Vec<_>>().join("; ")
+        ))
     }
 }
 

@@ -1,6 +1,7 @@
 //! A stand-in for open-notify's `GET /iss-now.json`, in this process: it answers with a
 //! fixed position (or the error status it is switched to) and records the trace headers of
-//! every request, so that section 4 can see `traceparent` reach the end of the chain.
+//! every request, so that section 4 can see `traceparent` reach the end of the chain, and
+//! nothing else of our context leave for a third party.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -25,6 +26,7 @@ pub struct StubCall {
     pub status: u16,
     pub traceparent: Option<String>,
     pub tracestate: Option<String>,
+    pub baggage: Option<String>,
 }
 
 #[derive(Default)]
@@ -109,6 +111,7 @@ async fn iss_now(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respo
             status,
             traceparent: header("traceparent"),
             tracestate: header("tracestate"),
+            baggage: header("baggage"),
         });
     if status == 200 {
         let body = serde_json::json!({

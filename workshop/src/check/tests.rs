@@ -64,7 +64,7 @@ fn the_uninstrumented_services_fail_every_section() {
         &[
             "every service prints `OpenTelemetry resource: {…}` at start-up",
             "no such line from frontend, gateway, geolocator and iss-distance",
-            "Look at services/telemetry/src/lib.rs",
+            "Look at services/telemetry/src/resource.rs",
         ],
     );
     assert_line(
@@ -94,7 +94,7 @@ fn section0_wrong_service_name() {
         &[
             "service.name is each service's own name",
             r#"gateway: service.name is "unknown_service:gateway", not "gateway""#,
-            "Look at services/telemetry/src/lib.rs",
+            "Look at services/telemetry/src/resource.rs",
         ],
     );
 }
@@ -176,7 +176,7 @@ fn section1_missing_counter() {
     assert_eq!(failed.len(), 4, "{failed:#?}");
     assert_eq!(
         failed["iss.requests{http.response.status_code=500} = 1"],
-        "✗ iss.requests{http.response.status_code=500} = 1 — got nothing. Look at services/iss-distance/src/position.rs"
+        "✗ iss.requests{http.response.status_code=500} = 1 — got nothing. Look at services/iss-distance/src/metrics.rs"
     );
     assert!(
         failed.contains_key("iss-distance exports the counter iss.requests (meter `iss-distance`)")
@@ -190,7 +190,10 @@ fn section1_wrong_count_uses_the_latest_export() {
     world.counters(5, &[(200, 4), (500, 1)]);
     let evidence = world.finish();
     let line = &failures(&evidence, 1)["iss-distance exports incoming.requests = 6"];
-    assert_line(line, &["got 5", "Look at services/iss-distance/src/lib.rs"]);
+    assert_line(
+        line,
+        &["got 5", "Look at services/iss-distance/src/metrics.rs"],
+    );
 }
 
 #[test]
@@ -213,7 +216,7 @@ fn section1_delta_temporality_and_string_status_codes() {
         &failed["incoming.requests is a monotonic counter with cumulative temporality"],
         &[
             "its temporality is Delta; Prometheus needs Cumulative",
-            "services/telemetry/src/lib.rs",
+            "services/telemetry/src/metrics.rs",
         ],
     );
     assert_line(
@@ -408,7 +411,7 @@ fn section4_broken_parent_link() {
         &failed["each SERVER span's parent is the caller's CLIENT span"],
         &[
             "geolocator's SERVER span has parent eeeeeeeeeeeeeeee, not gateway's CLIENT span",
-            "services/service-kit/src/server.rs",
+            "services/service-kit/src/spans.rs",
         ],
     );
 }
@@ -475,34 +478,84 @@ fn section4_wrong_trace_id() {
         &["no frontend SERVER span has trace id 4bf92f3577b34da6a3ce929d0e0e4736"],
     );
     assert_line(
-        &failed["the ISS API receives that trace id in traceparent and tracestate `workshop=check`"],
+        &failed["the ISS API receives that trace id in traceparent"],
         &[
             "no request had trace id 4bf92f35…",
-            "services/telemetry/src/lib.rs",
+            "services/telemetry/src/propagation.rs",
         ],
     );
     assert!(
         failed.contains_key("every span of that request has its trace id, in all four services")
     );
-    assert_eq!(failed.len(), 3, "{failed:#?}");
+    assert!(failed.contains_key("its tracestate `workshop=check` travels to iss-distance's spans"));
+    assert_eq!(failed.len(), 4, "{failed:#?}");
 }
 
 #[test]
-fn section4_tracestate_and_client_injection() {
+fn section4_client_injection() {
     let mut evidence = perfect();
-    for call in &mut evidence.stub_calls {
-        call.tracestate = None;
-    }
     evidence.stub_calls[0].traceparent = None;
-    let failed = failures(&evidence, 4);
     assert_line(
-        &failed["the ISS API receives that trace id in traceparent and tracestate `workshop=check`"],
-        &["it had no tracestate header"],
+        &only_failure(&evidence, 4),
+        &[
+            "every ISS API request's traceparent names iss-distance's CLIENT span",
+            "request 1 had no valid traceparent",
+        ],
     );
+}
+
+#[test]
+fn section4_tracestate_must_travel_inside() {
+    let mut evidence = perfect();
+    for span in &mut evidence.spans {
+        if span.service_name() == Some("iss-distance") {
+            span.span.trace_state.clear();
+        }
+    }
     assert_line(
-        &failed["every ISS API request's traceparent names iss-distance's CLIENT span"],
-        &["request 1 had no valid traceparent"],
+        &only_failure(&evidence, 4),
+        &[
+            "its tracestate `workshop=check` travels to iss-distance's spans",
+            "`GET /distance` has tracestate \"\"",
+            "services/telemetry/src/propagation.rs",
+        ],
     );
+}
+
+#[test]
+fn section4_a_leak_to_the_third_party_is_named() {
+    let leaks = [
+        (
+            Some("workshop.check=from-outside"),
+            None,
+            "baggage \"workshop.check=from-outside\"",
+        ),
+        (
+            Some("session.kind=demo"),
+            None,
+            "baggage \"session.kind=demo\"",
+        ),
+        (
+            None,
+            Some("workshop=check"),
+            "tracestate \"workshop=check\"",
+        ),
+        (None, Some(""), "an empty tracestate header"),
+    ];
+    for (baggage, tracestate, named) in leaks {
+        let mut evidence = perfect();
+        evidence.stub_calls[1].baggage = baggage.map(str::to_owned);
+        evidence.stub_calls[1].tracestate = tracestate.map(str::to_owned);
+        assert_line(
+            &only_failure(&evidence, 4),
+            &[
+                "nothing else of the context leaves for the ISS API",
+                "the ISS API received ",
+                named,
+                "self.boundary.release",
+            ],
+        );
+    }
 }
 
 #[test]
