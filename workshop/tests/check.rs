@@ -68,7 +68,7 @@ fn section_0_is_not_done_on_the_uninstrumented_services() {
     assert_eq!(section0.len(), 5, "{stdout}");
     for line in &section0 {
         assert!(
-            line.starts_with("  ✗ ") && line.ends_with("Look at services/telemetry/src/lib.rs"),
+            line.starts_with("  ✗ ") && line.ends_with("Look at services/telemetry/src/resource.rs"),
             "{line}"
         );
     }

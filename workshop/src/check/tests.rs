@@ -64,7 +64,7 @@ fn the_uninstrumented_services_fail_every_section() {
         &[
             "every service prints `OpenTelemetry resource: {…}` at start-up",
             "no such line from frontend, gateway, geolocator and iss-distance",
-            "Look at services/telemetry/src/lib.rs",
+            "Look at services/telemetry/src/resource.rs",
         ],
     );
     assert_line(
@@ -94,7 +94,7 @@ fn section0_wrong_service_name() {
         &[
             "service.name is each service's own name",
             r#"gateway: service.name is "unknown_service:gateway", not "gateway""#,
-            "Look at services/telemetry/src/lib.rs",
+            "Look at services/telemetry/src/resource.rs",
         ],
     );
 }
@@ -176,7 +176,7 @@ fn section1_missing_counter() {
     assert_eq!(failed.len(), 4, "{failed:#?}");
     assert_eq!(
         failed["iss.requests{http.response.status_code=500} = 1"],
-        "✗ iss.requests{http.response.status_code=500} = 1 — got nothing. Look at services/iss-distance/src/position.rs"
+        "✗ iss.requests{http.response.status_code=500} = 1 — got nothing. Look at services/iss-distance/src/metrics.rs"
     );
     assert!(
         failed.contains_key("iss-distance exports the counter iss.requests (meter `iss-distance`)")
@@ -190,7 +190,7 @@ fn section1_wrong_count_uses_the_latest_export() {
     world.counters(5, &[(200, 4), (500, 1)]);
     let evidence = world.finish();
     let line = &failures(&evidence, 1)["iss-distance exports incoming.requests = 6"];
-    assert_line(line, &["got 5", "Look at services/iss-distance/src/lib.rs"]);
+    assert_line(line, &["got 5", "Look at services/iss-distance/src/metrics.rs"]);
 }
 
 #[test]
@@ -213,7 +213,7 @@ fn section1_delta_temporality_and_string_status_codes() {
         &failed["incoming.requests is a monotonic counter with cumulative temporality"],
         &[
             "its temporality is Delta; Prometheus needs Cumulative",
-            "services/telemetry/src/lib.rs",
+            "services/telemetry/src/metrics.rs",
         ],
     );
     assert_line(
@@ -408,7 +408,7 @@ fn section4_broken_parent_link() {
         &failed["each SERVER span's parent is the caller's CLIENT span"],
         &[
             "geolocator's SERVER span has parent eeeeeeeeeeeeeeee, not gateway's CLIENT span",
-            "services/service-kit/src/server.rs",
+            "services/service-kit/src/spans.rs",
         ],
     );
 }
@@ -478,7 +478,7 @@ fn section4_wrong_trace_id() {
         &failed["the ISS API receives that trace id in traceparent and tracestate `workshop=check`"],
         &[
             "no request had trace id 4bf92f35…",
-            "services/telemetry/src/lib.rs",
+            "services/telemetry/src/propagation.rs",
         ],
     );
     assert!(
