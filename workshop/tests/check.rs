@@ -48,7 +48,7 @@ fn section_0_is_not_done_on_the_uninstrumented_services() {
     for line in [
         "✓ the services build",
         "✓ the services start and answer /healthz",
-        "✓ the scenario's 6 requests get the expected answers",
+        "✓ the scenario's 8 requests get the expected answers",
         "✓ the services stop within 10 s of SIGTERM and exit 0",
     ] {
         assert!(
@@ -68,7 +68,8 @@ fn section_0_is_not_done_on_the_uninstrumented_services() {
     assert_eq!(section0.len(), 5, "{stdout}");
     for line in &section0 {
         assert!(
-            line.starts_with("  ✗ ") && line.ends_with("Look at services/telemetry/src/resource.rs"),
+            line.starts_with("  ✗ ")
+                && line.ends_with("Look at services/telemetry/src/resource.rs"),
             "{line}"
         );
     }
@@ -111,7 +112,7 @@ fn every_section_is_checked_over_grpc_too_and_verbose_shows_what_arrived() {
     ] {
         assert!(stdout.contains(title), "{title} missing:\n{stdout}");
     }
-    assert!(stdout.contains("✓ the scenario's 6 requests get the expected answers"));
+    assert!(stdout.contains("✓ the scenario's 8 requests get the expected answers"));
     // --verbose: the requests, the stub's view and the services' output.
     assert!(stdout.contains("What arrived"), "{stdout}");
     assert!(
