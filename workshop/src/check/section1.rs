@@ -294,3 +294,59 @@ fn describe(attributes: &otlp_receiver::Attributes) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otlp_receiver::PointValue;
+
+    fn point(attributes: &[(&str, AttrValue)], value: i64) -> DataPoint {
+        DataPoint {
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            value: PointValue::Int(value),
+            start_time_unix_nano: 0,
+            time_unix_nano: 0,
+        }
+    }
+
+    fn failed(status: u16, error_type: &str) -> CallOutcome {
+        CallOutcome {
+            status,
+            error_type: Some(error_type.to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_missing_point_says_what_is_wrong_with_the_others() {
+        let garbage = failed(200, "invalid_response");
+        let typed_only = [point(&[(ERROR_TYPE, "invalid_response".into())], 1)];
+        assert_eq!(
+            missing_point(&typed_only, &garbage),
+            r#"the point with error.type="invalid_response" has no http.response.status_code; record the status of every answer, 200 here"#
+        );
+        let other_type = [point(
+            &[
+                (STATUS, AttrValue::Int(500)),
+                (ERROR_TYPE, "server_error".into()),
+            ],
+            1,
+        )];
+        assert_eq!(
+            missing_point(&other_type, &failed(500, "500")),
+            r#"the point with http.response.status_code=500 has error.type="server_error"; this failure's is "500""#
+        );
+        let text_status = [point(&[(STATUS, "500".into())], 1)];
+        assert_eq!(
+            missing_point(&text_status, &failed(500, "500")),
+            r#"http.response.status_code is the string "500"; record it as an integer"#
+        );
+        let unrelated = [point(&[("outcome", "ok".into())], 1)];
+        assert_eq!(
+            missing_point(&unrelated, &CallOutcome::answered(200)),
+            r#"got nothing; its points have outcome="ok""#
+        );
+    }
+}
