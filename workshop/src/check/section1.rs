@@ -242,10 +242,16 @@ fn missing_point(points: &[DataPoint], call: &CallOutcome) -> String {
                 );
             }
             if let Some(point) = with_status.first() {
+                // A success status: the failures hide among the successes.
+                if status < 400 {
+                    return format!(
+                        "no point with {STATUS}={status} has {ERROR_TYPE}: the failed calls are counted with the successful ones ({} has {}); add {ERROR_TYPE}={expected:?} when a call fails",
+                        describe(&point.attributes),
+                        point.value.as_f64().unwrap_or(f64::NAN)
+                    );
+                }
                 return format!(
-                    "no point with {STATUS}={status} has {ERROR_TYPE}: the failed calls are counted with the successful ones ({} has {}); add {ERROR_TYPE}={expected:?} when a call fails",
-                    describe(&point.attributes),
-                    point.value.as_f64().unwrap_or(f64::NAN)
+                    "the point with {STATUS}={status} has no {ERROR_TYPE}; add {ERROR_TYPE}={expected:?} when a call fails"
                 );
             }
             let typed_only = points.iter().any(|p| {

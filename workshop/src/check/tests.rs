@@ -765,7 +765,7 @@ fn section1_the_unusable_answer_counted_without_error_type() {
         &only_failure(&world.finish(), 1),
         &[
             r#"iss.requests{http.response.status_code=500, error.type="500"} = 1"#,
-            r#"no point with http.response.status_code=500 has error.type"#,
+            r#"the point with http.response.status_code=500 has no error.type; add error.type="500" when a call fails"#,
         ],
     );
     // error.type on a success.
