@@ -18,17 +18,11 @@ use super::evidence::{Evidence, SERVICES, paired, status_code};
 use super::report::first;
 use super::scenario::{INVALID_RESPONSE, IssAnswer};
 
-/// What is known of how a CLIENT span's call ended besides what the span says: whether
-/// the answer was unusable. Only the scenario knows that (the ISS API's garbage answer is a
-/// 200); for SERVER spans and other calls it is `false`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Known {
-    pub unusable: bool,
-}
-
 /// The rule `span` (a SERVER or CLIENT span of `service`) breaks, if any, as one sentence
-/// naming the span, its status code and the rule.
-pub fn judge(service: &str, span: &ReceivedSpan, known: Known) -> Option<String> {
+/// naming the span, its status code and the rule. `unusable`: the call got an answer that
+/// cannot be used, which only the scenario knows (the ISS API's garbage is a 200); `false`
+/// for SERVER spans.
+pub fn judge(service: &str, span: &ReceivedSpan, unusable: bool) -> Option<String> {
     let code = status_code(span);
     let error_type = span.attribute("error.type").map(|v| v.to_string());
     let status = span.status().code;
@@ -54,12 +48,12 @@ pub fn judge(service: &str, span: &ReceivedSpan, known: Known) -> Option<String>
                 .unwrap_or_default();
             let what = match code {
                 None => "got no answer".to_owned(),
-                Some(code) if known.unusable => format!("got an unusable answer ({code})"),
+                Some(code) if unusable => format!("got an unusable answer ({code})"),
                 Some(code) => format!("answered {code}"),
             };
             (
                 format!("{service}'s CLIENT span `{}`{url} {what}", span.name()),
-                client_rule(code, known, status, error_type.as_deref()),
+                client_rule(code, unusable, status, error_type.as_deref()),
             )
         }
         _ => return None,
@@ -101,7 +95,7 @@ fn server_rule(code: i64, status: StatusCode, error_type: Option<&str>) -> Optio
 /// The CLIENT rules: ERROR exactly when the call failed, with `error.type` saying why.
 fn client_rule(
     code: Option<i64>,
-    known: Known,
+    unusable: bool,
     status: StatusCode,
     error_type: Option<&str>,
 ) -> Option<String> {
@@ -109,10 +103,10 @@ fn client_rule(
     // The class the failure must have, when the evidence tells it.
     let expected_type = match code {
         Some(code) if code >= 400 => Some(code.to_string()),
-        Some(_) if known.unusable => Some(INVALID_RESPONSE.to_owned()),
+        Some(_) if unusable => Some(INVALID_RESPONSE.to_owned()),
         _ => None,
     };
-    let failed = code.is_none_or(|c| c >= 400) || known.unusable;
+    let failed = code.is_none_or(|c| c >= 400) || unusable;
     match (failed, is_error, error_type) {
         (true, false, _) => Some(format!(
             "but has status {status}: for a client every failed call is an error (an error status, no answer, an unusable answer), set status ERROR"
@@ -149,49 +143,45 @@ pub fn check(evidence: &Evidence) -> Result<(), String> {
     let mut missing: Vec<String> = Vec::new();
     for service in SERVICES {
         let servers = evidence.spans_in_order(service, SpanKind::Server);
-        let expected = scenario.requests_to(service);
-        if servers.len() != expected {
+        let requests = scenario.requests_to(service);
+        if servers.len() != requests {
             missing.push(format!(
-                "{service} sent {} SERVER spans, one per request it answers makes {expected}",
+                "{service} sent {} SERVER spans but answers {requests} requests",
                 servers.len()
             ));
         }
         broken.extend(
             servers
                 .iter()
-                .filter_map(|span| judge(service, span, Known::default())),
+                .filter_map(|span| judge(service, span, false)),
         );
 
         let clients = evidence.spans_in_order(service, SpanKind::Client);
-        let expected: usize = scenario.calls_from(service).values().sum();
-        if clients.len() != expected {
+        let calls: usize = scenario.calls_from(service).values().sum();
+        if clients.len() != calls {
             missing.push(format!(
-                "{service} sent {} CLIENT spans, one per call it makes makes {expected}",
+                "{service} sent {} CLIENT spans but makes {calls} calls",
                 clients.len()
             ));
         }
-        // Only iss-distance's calls can get an answer that looks fine but is not: pair its
-        // CLIENT spans with the ISS API's answers, in order.
-        let known: Vec<Known> = if service == "iss-distance" {
-            let answers: Vec<Known> = scenario
-                .iss_answers()
-                .into_iter()
-                .map(|answer| Known {
-                    unusable: answer == IssAnswer::Garbage,
-                })
-                .collect();
-            paired(&clients, &answers).map_or_else(
-                || vec![Known::default(); clients.len()],
-                |pairs| pairs.into_iter().map(|(_, known)| known).collect(),
-            )
-        } else {
-            vec![Known::default(); clients.len()]
+        // Only iss-distance's calls can get an answer that looks fine but is not: its
+        // CLIENT spans, in order, go with the ISS API's answers.
+        let garbage: Vec<bool> = scenario
+            .iss_answers()
+            .into_iter()
+            .map(|answer| answer == IssAnswer::Garbage)
+            .collect();
+        let unusable = match paired(&clients, &garbage) {
+            Some(pairs) if service == "iss-distance" => {
+                pairs.into_iter().map(|(_, unusable)| unusable).collect()
+            }
+            _ => vec![false; clients.len()],
         };
         broken.extend(
             clients
                 .iter()
-                .zip(known)
-                .filter_map(|(span, known)| judge(service, span, known)),
+                .zip(unusable)
+                .filter_map(|(span, unusable)| judge(service, span, unusable)),
         );
     }
     let mut problems = once_each(broken);
@@ -239,7 +229,7 @@ mod tests {
     }
 
     fn client(code: Option<i64>, unusable: bool, error: bool, ty: Option<&str>) -> Option<String> {
-        client_rule(code, Known { unusable }, status(error), ty)
+        client_rule(code, unusable, status(error), ty)
     }
 
     #[test]

@@ -355,7 +355,7 @@ fn section3_attributes_on_the_span_or_its_client_child() {
         &only_failure(&evidence, 3),
         &[
             "every SERVER and CLIENT span's status follows the semantic conventions",
-            "iss-distance sent 0 CLIENT spans, one per call it makes makes 6",
+            "iss-distance sent 0 CLIENT spans but makes 6 calls",
         ],
     );
     // Without them anywhere:
@@ -717,7 +717,7 @@ fn section3_every_http_span_is_judged() {
     let failed = failures(&evidence, 3);
     assert_line(
         &failed["every SERVER and CLIENT span's status follows the semantic conventions (ERROR for a server's 5xx but not its 4xx, and for every failed call of a client; error.type exactly when ERROR)"],
-        &["geolocator sent 6 SERVER spans, one per request it answers makes 7"],
+        &["geolocator sent 6 SERVER spans but answers 7 requests"],
     );
 }
 
