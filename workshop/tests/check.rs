@@ -48,7 +48,7 @@ fn section_0_is_not_done_on_the_uninstrumented_services() {
     for line in [
         "✓ the services build",
         "✓ the services start and answer /healthz",
-        "✓ the scenario's 6 requests get the expected answers",
+        "✓ the scenario's 8 requests get the expected answers",
         "✓ the services stop within 10 s of SIGTERM and exit 0",
     ] {
         assert!(
@@ -56,7 +56,8 @@ fn section_0_is_not_done_on_the_uninstrumented_services() {
             "{line:?} missing:\n{stdout}\n{stderr}"
         );
     }
-    // Nothing prints the resource yet: every section-0 line is a ✗ with a hint.
+    // Main prints the resource, but it is still empty: every line after the first is a ✗
+    // with a hint.
     assert!(stdout.contains("Section 0 · resource\n"), "{stdout}");
     let section0: Vec<&str> = stdout
         .split("Section 0 · resource\n")
@@ -66,20 +67,25 @@ fn section_0_is_not_done_on_the_uninstrumented_services() {
         .take_while(|l| !l.is_empty())
         .collect();
     assert_eq!(section0.len(), 5, "{stdout}");
-    for line in &section0 {
+    assert_eq!(
+        section0[0],
+        "  ✓ every service prints `OpenTelemetry resource: {…}` at start-up"
+    );
+    for line in &section0[1..] {
         assert!(
-            line.starts_with("  ✗ ") && line.ends_with("Look at services/telemetry/src/lib.rs"),
+            line.starts_with("  ✗ ")
+                && line.ends_with("Look at services/telemetry/src/resource.rs"),
             "{line}"
         );
     }
     assert!(
-        section0[0].contains("no such line from frontend, gateway, geolocator and iss-distance"),
+        section0[1].contains("frontend: no service.name; gateway: no service.name"),
         "{}",
-        section0[0]
+        section0[1]
     );
     // Only the section asked for (and those before it).
     assert!(!stdout.contains("Section 1"), "{stdout}");
-    assert!(stdout.contains("5 of 9 checks fail"), "{stdout}");
+    assert!(stdout.contains("4 of 9 checks fail"), "{stdout}");
     // The services' own output is not mixed into the checklist without --verbose.
     assert!(!stderr.contains("listening on"), "{stderr}");
 
@@ -111,7 +117,7 @@ fn every_section_is_checked_over_grpc_too_and_verbose_shows_what_arrived() {
     ] {
         assert!(stdout.contains(title), "{title} missing:\n{stdout}");
     }
-    assert!(stdout.contains("✓ the scenario's 6 requests get the expected answers"));
+    assert!(stdout.contains("✓ the scenario's 8 requests get the expected answers"));
     // --verbose: the requests, the stub's view and the services' output.
     assert!(stdout.contains("What arrived"), "{stdout}");
     assert!(

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use otlp_receiver::{
-    AttrValue, Attributes, Protocol, ReceivedLog, ReceivedMetric, ReceivedSpan, Store,
+    AttrValue, Attributes, Protocol, ReceivedLog, ReceivedMetric, ReceivedSpan, SpanKind, Store,
 };
 use serde_json::Value;
 
@@ -17,6 +17,11 @@ pub const SERVICES: [&str; 4] = ["frontend", "gateway", "geolocator", "iss-dista
 
 /// What section 0 asks every service to print at start-up, before a JSON object.
 pub const RESOURCE_MARKER: &str = "OpenTelemetry resource: ";
+
+/// iss-distance's span around each request (section 3).
+pub const CALCULATING_SPAN: &str = "calculating-iss-distance";
+/// Its child around each call to the ISS API (section 3).
+pub const GETTING_SPAN: &str = "getting-iss-coordinates";
 
 #[derive(Clone, Debug)]
 pub struct Evidence {
@@ -116,6 +121,18 @@ impl Evidence {
         false
     }
 
+    /// `service`'s spans of `kind`, in the order they started. The scenario sends one
+    /// request at a time, so the n-th of them belongs to the n-th request that makes one.
+    pub fn spans_in_order<'a>(&'a self, service: &str, kind: SpanKind) -> Vec<&'a ReceivedSpan> {
+        let mut spans: Vec<&ReceivedSpan> = self
+            .spans
+            .iter()
+            .filter(|s| s.service_name() == Some(service) && s.kind() == kind)
+            .collect();
+        spans.sort_by_key(|s| s.span.start_time_unix_nano);
+        spans
+    }
+
     /// Log records of `service`.
     pub fn logs_of<'a>(&'a self, service: &'a str) -> impl Iterator<Item = &'a ReceivedLog> + 'a {
         self.logs
@@ -130,6 +147,33 @@ impl Evidence {
             .rev()
             .find(|m| m.service_name() == Some(service) && m.name() == name)
     }
+}
+
+/// `spans` (in the order they started) with what the scenario expects of each, in order;
+/// `None` if their numbers differ, when nothing can be said of any one span.
+pub fn paired<'a, T: Clone>(
+    spans: &[&'a ReceivedSpan],
+    expected: &[T],
+) -> Option<Vec<(&'a ReceivedSpan, T)>> {
+    (spans.len() == expected.len()).then(|| {
+        spans
+            .iter()
+            .copied()
+            .zip(expected.iter().cloned())
+            .collect()
+    })
+}
+
+/// A span's integer `http.response.status_code`.
+pub fn status_code(span: &ReceivedSpan) -> Option<i64> {
+    span.attribute("http.response.status_code")
+        .and_then(|v| v.as_i64())
+}
+
+/// `url.full` of a call to the stub: its URL, perhaps with an (empty) query.
+pub fn is_stub_url(url: &str, stub_url: &str) -> bool {
+    url.strip_prefix(stub_url)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'))
 }
 
 /// Problems with a resource, against the contract: `service.name` as expected (or, when

@@ -1,6 +1,6 @@
-//! Fixture data for the checks' tests: what perfectly instrumented services (all of
-//! sections 0 to 4) would send for the standard scenario, built as real OTLP protos and
-//! passed through the receiver's [`Store`]. Tests then break one thing at a time.
+//! Fixture data for the checks' tests: what perfectly instrumented services (sections 0 to
+//! N) would send for the standard scenario, built as real OTLP protos and passed through
+//! the receiver's [`Store`]. Tests then break one thing at a time.
 
 use std::collections::BTreeMap;
 
@@ -17,8 +17,8 @@ use otlp_receiver::proto::resource::v1::Resource;
 use otlp_receiver::proto::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span, status};
 use otlp_receiver::{Protocol, Store};
 
-use super::evidence::{Evidence, RESOURCE_MARKER, SERVICES};
-use super::scenario::{Outcome, Scenario, Step, TRACESTATE, TraceContext};
+use super::evidence::{CALCULATING_SPAN, Evidence, GETTING_SPAN, RESOURCE_MARKER, SERVICES};
+use super::scenario::{CallOutcome, IssAnswer, Outcome, Scenario, Step, TRACESTATE, TraceContext};
 use super::stub::{self, StubCall};
 
 pub const RUN_ID: &str = "c0ffee0000000001";
@@ -101,6 +101,9 @@ pub struct World {
     store: Store,
     evidence: Evidence,
     next_span: u64,
+    /// The last section done: what the services export (metrics from 1, logs from 2,
+    /// spans from 3) and whether traces cross services (4).
+    section: u8,
 }
 
 /// A span as sent: its ids, for children and log records.
@@ -170,12 +173,19 @@ impl World {
                 metrics: Vec::new(),
             },
             next_span: 0x1000,
+            section: 4,
         }
     }
 
     /// Perfect telemetry from all sections for the whole scenario.
     pub fn perfect() -> Evidence {
+        World::done(4)
+    }
+
+    /// Perfect telemetry from sections 0 to `section` for the whole scenario.
+    pub fn done(section: u8) -> Evidence {
         let mut world = World::new();
+        world.section = section;
         for service in SERVICES {
             world.log(
                 service,
@@ -188,9 +198,11 @@ impl World {
         for (n, step) in steps.iter().enumerate() {
             world.step(n, step);
         }
-        world.counters(3, &[(200, 2)]);
+        // An early export, then the final one.
+        world.counters(3, &[(CallOutcome::answered(200), 2)]);
         let requests = world.evidence.scenario.requests_to("iss-distance");
-        let calls: Vec<(u16, usize)> = world.evidence.scenario.iss_calls().into_iter().collect();
+        let calls: Vec<(CallOutcome, usize)> =
+            world.evidence.scenario.iss_calls().into_iter().collect();
         world.counters(requests, &calls);
         world.finish()
     }
@@ -212,9 +224,10 @@ impl World {
             "frontend" => {
                 let status = step.status_at("frontend").unwrap();
                 let page = self.server("frontend", "/", status, &trace, parent);
-                let url = format!("http://127.0.0.1:{}/distance?location=x", port("gateway"));
-                let call = self.client("frontend", &page, &url, step.status_at("gateway").unwrap());
-                self.gateway(step, &trace, Some(call.span));
+                let url = format!("http://127.0.0.1:{}/distance", port("gateway"));
+                let [call] = step.calls_from("frontend").try_into().unwrap();
+                let call = self.client("frontend", &page, &url, &call);
+                self.gateway(step, &call.trace, Some(call.span));
             }
             "gateway" => self.gateway(step, &trace, None),
             _ => self.iss_distance(step, &trace, None),
@@ -222,30 +235,24 @@ impl World {
     }
 
     fn gateway(&mut self, step: &Step, trace: &[u8], parent: Option<Vec<u8>>) {
-        let server = self.server(
-            "gateway",
-            "/distance",
-            step.status_at("gateway").unwrap(),
-            trace,
-            parent,
+        let status = step.status_at("gateway").unwrap();
+        let server = self.server("gateway", "/distance", status, trace, parent);
+        let calls = step.calls_from("gateway");
+        let url = format!("http://127.0.0.1:{}/coordinates", port("geolocator"));
+        let geo = self.client("gateway", &server, &url, &calls[0]);
+        let found = step.status_at("geolocator").unwrap();
+        self.server(
+            "geolocator",
+            "/coordinates",
+            found,
+            &geo.trace,
+            Some(geo.span),
         );
-        let url = format!(
-            "http://127.0.0.1:{}/coordinates?location=x",
-            port("geolocator")
-        );
-        let geo = self.client("gateway", &server, &url, 200);
-        self.server("geolocator", "/coordinates", 200, trace, Some(geo.span));
-        let url = format!(
-            "http://127.0.0.1:{}/distance?latitude=1&longitude=2",
-            port("iss-distance")
-        );
-        let iss = self.client(
-            "gateway",
-            &server,
-            &url,
-            step.status_at("iss-distance").unwrap(),
-        );
-        self.iss_distance(step, trace, Some(iss.span));
+        if let Some(call) = calls.get(1) {
+            let url = format!("http://127.0.0.1:{}/distance", port("iss-distance"));
+            let iss = self.client("gateway", &server, &url, call);
+            self.iss_distance(step, &iss.trace, Some(iss.span));
+        }
     }
 
     fn iss_distance(&mut self, step: &Step, trace: &[u8], parent: Option<Vec<u8>>) {
@@ -254,9 +261,9 @@ impl World {
         let failed = status != 200;
         let calculating = self.span(
             "iss-distance",
-            "calculating-iss-distance",
+            CALCULATING_SPAN,
             span::SpanKind::Internal,
-            trace,
+            &server.trace,
             Some(server.span.clone()),
             vec![],
             failed,
@@ -267,46 +274,60 @@ impl World {
             "calculating the ISS distance",
             Some(&calculating),
         );
-        let Some(api) = step.iss_call() else {
+        let Some(answer) = step.iss_call() else {
             self.log(
                 "iss-distance",
                 13,
-                "rejected: latitude must be a finite number, got \"abc\"",
+                "rejected request: latitude must be a finite number, got \"abc\"",
                 Some(&calculating),
             );
             return;
         };
         let mut attributes = vec![];
-        if api == 200 {
+        if answer == IssAnswer::Position {
             attributes.push(kv("iss.latitude", stub::LATITUDE.parse::<f64>().unwrap()));
             attributes.push(kv("iss.longitude", stub::LONGITUDE.parse::<f64>().unwrap()));
         }
+        let call = answer.call();
         let getting = self.span(
             "iss-distance",
-            "getting-iss-coordinates",
+            GETTING_SPAN,
             span::SpanKind::Internal,
-            trace,
+            &server.trace,
             Some(calculating.span.clone()),
             attributes,
-            api != 200,
+            call.error_type.is_some(),
         );
-        let client = self.client("iss-distance", &getting, STUB_URL, api);
+        let client = self.client("iss-distance", &getting, STUB_URL, &call);
+        let propagated = self.section >= 4;
         self.evidence.stub_calls.push(StubCall {
-            status: api,
-            traceparent: Some(format!("00-{}-{}-01", hex(trace), hex(&client.span))),
+            answer,
+            traceparent: propagated
+                .then(|| format!("00-{}-{}-01", hex(&client.trace), hex(&client.span))),
+            // Only the trace id leaves for a third party: no tracestate, no baggage.
             tracestate: None,
             baggage: None,
         });
-        if api != 200 {
-            self.log(
-                "iss-distance",
-                17,
-                &format!("could not get the ISS position: open-notify failed with {api}"),
-                Some(&getting),
-            );
-        }
+        let reason = match answer {
+            IssAnswer::Position => return,
+            IssAnswer::Status(status) => {
+                format!("open-notify failed with {status}: Internal Server Error")
+            }
+            IssAnswer::Garbage => format!(
+                "open-notify sent an invalid response: longitude \"{}\" is not a number",
+                stub::GARBAGE_LONGITUDE
+            ),
+        };
+        self.log(
+            "iss-distance",
+            17,
+            &format!("could not get the ISS position: {reason}"),
+            Some(&calculating),
+        );
     }
 
+    /// A SERVER span: ERROR, with the status code as `error.type`, for a 5xx only. Before
+    /// section 4 it starts a trace of its own.
     fn server(
         &mut self,
         service: &str,
@@ -315,36 +336,53 @@ impl World {
         trace: &[u8],
         parent: Option<Vec<u8>>,
     ) -> Ids {
+        let (trace, parent) = if self.section >= 4 {
+            (trace.to_vec(), parent)
+        } else {
+            (
+                unhex(&format!("{:032x}", 0xdef0_0000 + self.next_span)),
+                None,
+            )
+        };
+        let mut attributes = vec![
+            kv("http.request.method", "GET"),
+            kv("http.route", route),
+            kv("http.response.status_code", i64::from(status)),
+            kv("url.path", route),
+        ];
+        if status >= 500 {
+            attributes.push(kv("error.type", status.to_string()));
+        }
         self.span(
             service,
             &format!("GET {route}"),
             span::SpanKind::Server,
-            trace,
+            &trace,
             parent,
-            vec![
-                kv("http.request.method", "GET"),
-                kv("http.route", route),
-                kv("http.response.status_code", i64::from(status)),
-                kv("url.path", route),
-            ],
+            attributes,
             status >= 500,
         )
     }
 
-    fn client(&mut self, service: &str, parent: &Ids, url: &str, status: u16) -> Ids {
+    /// A CLIENT span: ERROR, with `error.type`, for every failed call.
+    fn client(&mut self, service: &str, parent: &Ids, url: &str, call: &CallOutcome) -> Ids {
+        let mut attributes = vec![
+            kv("http.request.method", "GET"),
+            kv("url.full", url),
+            kv("server.address", "127.0.0.1"),
+            kv("http.response.status_code", i64::from(call.status)),
+        ];
+        if let Some(error_type) = &call.error_type {
+            attributes.push(kv("error.type", error_type.as_str()));
+        }
         self.span(
             service,
             "GET",
             span::SpanKind::Client,
             &parent.trace,
             Some(parent.span.clone()),
-            vec![
-                kv("http.request.method", "GET"),
-                kv("url.full", url),
-                kv("server.address", "127.0.0.1"),
-                kv("http.response.status_code", i64::from(status)),
-            ],
-            status >= 400,
+            attributes,
+            call.error_type.is_some(),
         )
     }
 
@@ -383,6 +421,13 @@ impl World {
             }),
             ..Default::default()
         };
+        let ids = Ids {
+            trace: trace.to_vec(),
+            span: id,
+        };
+        if self.section < 3 {
+            return ids;
+        }
         self.store.ingest_traces(
             ExportTraceServiceRequest {
                 resource_spans: vec![ResourceSpans {
@@ -397,13 +442,16 @@ impl World {
             },
             Protocol::Http,
         );
-        Ids {
-            trace: trace.to_vec(),
-            span: id,
-        }
+        ids
     }
 
+    /// A log record, from section 2 on; from section 3 on it carries the span it was
+    /// written `inside`.
     pub fn log(&mut self, service: &str, severity: i32, body: &str, inside: Option<&Ids>) {
+        if self.section < 2 {
+            return;
+        }
+        let inside = inside.filter(|_| self.section >= 3);
         let record = LogRecord {
             time_unix_nano: 1_500,
             severity_number: severity,
@@ -436,8 +484,11 @@ impl World {
         );
     }
 
-    /// One export of iss-distance's two counters.
-    pub fn counters(&mut self, incoming: usize, iss: &[(u16, usize)]) {
+    /// One export of iss-distance's two counters, from section 1 on.
+    pub fn counters(&mut self, incoming: usize, iss: &[(CallOutcome, usize)]) {
+        if self.section < 1 {
+            return;
+        }
         let point = |attributes: Vec<KeyValue>, value: usize| NumberDataPoint {
             attributes,
             value: Some(number_data_point::Value::AsInt(value as i64)),
@@ -457,11 +508,13 @@ impl World {
             counter(
                 "iss.requests",
                 iss.iter()
-                    .map(|(status, n)| {
-                        point(
-                            vec![kv("http.response.status_code", i64::from(*status))],
-                            *n,
-                        )
+                    .map(|(call, n)| {
+                        let mut attributes =
+                            vec![kv("http.response.status_code", i64::from(call.status))];
+                        if let Some(error_type) = &call.error_type {
+                            attributes.push(kv("error.type", error_type.as_str()));
+                        }
+                        point(attributes, *n)
                     })
                     .collect(),
             ),
@@ -497,8 +550,8 @@ pub fn uninstrumented() -> Evidence {
         .steps
         .iter()
         .filter_map(Step::iss_call)
-        .map(|status| StubCall {
-            status,
+        .map(|answer| StubCall {
+            answer,
             traceparent: None,
             tracestate: None,
             baggage: None,

@@ -7,6 +7,7 @@
 //! - `stub`: the ISS API stand-in, which also records the trace headers it receives;
 //! - `evidence`: what a run observed, the one input of every check;
 //! - `section0` … `section4`: the checks, pure functions of the evidence;
+//! - `span_status`: the semantic conventions' status rules for SERVER and CLIENT spans;
 //! - `report`: the ✓/✗ checklist.
 
 mod evidence;
@@ -19,6 +20,7 @@ mod section1;
 mod section2;
 mod section3;
 mod section4;
+mod span_status;
 mod stub;
 #[cfg(test)]
 mod tests;
@@ -224,7 +226,7 @@ async fn observe(
     let mut setup = Vec::new();
     let healthy = running.wait_healthy(HEALTHY).await;
     let outcomes = match &healthy {
-        Ok(()) => scenario::drive(&scenario, &ports, |status| stub.answer_with(status)).await?,
+        Ok(()) => scenario::drive(&scenario, &ports, |answer| stub.answer_with(answer)).await?,
         Err(_) => Vec::new(),
     };
     if healthy.is_err() && !args.verbose {
@@ -379,7 +381,7 @@ fn arrived(evidence: &Evidence) -> String {
             out,
             "  ISS API request {}: answered {}, traceparent {:?}, tracestate {:?}",
             n + 1,
-            call.status,
+            call.answer,
             call.traceparent,
             call.tracestate
         );

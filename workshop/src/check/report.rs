@@ -107,6 +107,18 @@ pub fn first(problems: &[String], n: usize) -> String {
     )
 }
 
+/// Counted values, e.g. `200 ×4, 502 ×1`, or `none`.
+pub fn counted<T: std::fmt::Display>(values: &std::collections::BTreeMap<T, usize>) -> String {
+    if values.is_empty() {
+        return "none".to_owned();
+    }
+    values
+        .iter()
+        .map(|(value, n)| format!("{value} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

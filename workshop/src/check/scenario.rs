@@ -23,16 +23,39 @@ pub const ROUTES: [(&str, &str); 4] = [
     ("iss-distance", "/distance"),
 ];
 
+/// A place the scenario asks for, and whether geolocator's gazetteer has it (a unit test
+/// below asks the real gazetteer).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Place {
+    /// A place the gazetteer finds: geolocator answers 200.
+    Known(&'static str),
+    /// A place it lacks: geolocator answers 404.
+    Unknown(&'static str),
+}
+
+impl Place {
+    pub fn name(self) -> &'static str {
+        match self {
+            Place::Known(name) | Place::Unknown(name) => name,
+        }
+    }
+
+    /// What geolocator answers for it.
+    pub fn status(self) -> u16 {
+        match self {
+            Place::Known(_) => 200,
+            Place::Unknown(_) => 404,
+        }
+    }
+}
+
 /// One request the scenario sends.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Request {
     /// `GET /?location=` on the frontend; `propagate` sends the scenario's trace context.
-    Page {
-        location: &'static str,
-        propagate: bool,
-    },
+    Page { location: Place, propagate: bool },
     /// `GET /distance?location=` on the gateway.
-    Distance { location: &'static str },
+    Distance { location: Place },
     /// `GET /distance?latitude=&longitude=` straight to iss-distance.
     Coordinates {
         latitude: &'static str,
@@ -40,11 +63,89 @@ pub enum Request {
     },
 }
 
+/// What the ISS API stub answers while a step runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssAnswer {
+    /// 200 with a position.
+    Position,
+    /// An error status, e.g. 500.
+    Status(u16),
+    /// 200 with a position iss-distance cannot use (longitude "east").
+    Garbage,
+}
+
+impl IssAnswer {
+    /// How iss-distance's call ends, as `iss.requests` and its CLIENT span record it: an
+    /// answer that cannot be decoded is a failure like an error status.
+    pub fn call(self) -> CallOutcome {
+        match self {
+            IssAnswer::Position => CallOutcome::answered(200),
+            IssAnswer::Status(status) => CallOutcome::answered(status),
+            IssAnswer::Garbage => CallOutcome {
+                status: 200,
+                error_type: Some(INVALID_RESPONSE.to_owned()),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for IssAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IssAnswer::Position => f.write_str("200 with the position"),
+            IssAnswer::Status(status) => write!(f, "{status}"),
+            IssAnswer::Garbage => f.write_str("200 with an unusable position"),
+        }
+    }
+}
+
+/// `error.type` of a call whose answer cannot be used (the semantic conventions let a
+/// client pick a low-cardinality name; service-kit's `UpstreamError::error_type` uses this).
+pub const INVALID_RESPONSE: &str = "invalid_response";
+
+/// How one outgoing call ends, in the semantic conventions' terms: the
+/// `http.response.status_code` and the `error.type` its CLIENT span (and `iss.requests`)
+/// carry. Every call of the scenario gets an answer.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CallOutcome {
+    pub status: u16,
+    /// Set exactly when the call failed.
+    pub error_type: Option<String>,
+}
+
+impl CallOutcome {
+    /// A call answered with `status`: from 400 on a failure, whose `error.type` is the
+    /// status code.
+    pub fn answered(status: u16) -> CallOutcome {
+        CallOutcome {
+            status,
+            error_type: (status >= 400).then(|| status.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for CallOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.error_type {
+            None => write!(f, "{}", self.status),
+            Some(error_type) => write!(f, "{} error.type={error_type}", self.status),
+        }
+    }
+}
+
+/// Calls counted by status code alone.
+pub fn by_status(calls: &BTreeMap<CallOutcome, usize>) -> BTreeMap<u16, usize> {
+    let mut statuses = BTreeMap::new();
+    for (call, n) in calls {
+        *statuses.entry(call.status).or_insert(0) += n;
+    }
+    statuses
+}
+
 /// One step: what the ISS API stub answers while it runs, and the request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
-    /// The status the stub answers with (200 with a position, or an error).
-    pub iss_api: u16,
+    pub iss_api: IssAnswer,
     pub request: Request,
 }
 
@@ -72,13 +173,20 @@ pub struct Scenario {
 
 impl Scenario {
     /// Three successful requests through the frontend, one more carrying `context`, a bad
-    /// request straight to iss-distance, then an ISS API failure through the gateway.
+    /// request straight to iss-distance, an ISS API failure and an unusable ISS API answer
+    /// through the gateway, and a place nobody knows through the frontend.
     pub fn standard(context: TraceContext) -> Self {
         let page = |location| Step {
-            iss_api: 200,
+            iss_api: IssAnswer::Position,
             request: Request::Page {
-                location,
+                location: Place::Known(location),
                 propagate: false,
+            },
+        };
+        let berlin_with = |iss_api| Step {
+            iss_api,
+            request: Request::Distance {
+                location: Place::Known("Berlin"),
             },
         };
         Scenario {
@@ -87,22 +195,27 @@ impl Scenario {
                 page("Tokyo"),
                 page("Zurich"),
                 Step {
-                    iss_api: 200,
+                    iss_api: IssAnswer::Position,
                     request: Request::Page {
-                        location: "Paris",
+                        location: Place::Known("Paris"),
                         propagate: true,
                     },
                 },
                 Step {
-                    iss_api: 200,
+                    iss_api: IssAnswer::Position,
                     request: Request::Coordinates {
                         latitude: "abc",
                         longitude: "1",
                     },
                 },
+                berlin_with(IssAnswer::Status(500)),
+                berlin_with(IssAnswer::Garbage),
                 Step {
-                    iss_api: 500,
-                    request: Request::Distance { location: "Berlin" },
+                    iss_api: IssAnswer::Position,
+                    request: Request::Page {
+                        location: Place::Unknown(UNKNOWN_PLACE),
+                        propagate: false,
+                    },
                 },
             ],
             context,
@@ -122,9 +235,14 @@ impl Scenario {
         count(self.steps.iter().filter_map(|s| s.status_at(service)))
     }
 
-    /// The ISS API's answers to iss-distance, counted by status.
-    pub fn iss_calls(&self) -> BTreeMap<u16, usize> {
-        count(self.steps.iter().filter_map(Step::iss_call))
+    /// The ISS API's answers to iss-distance, in the order it asks.
+    pub fn iss_answers(&self) -> Vec<IssAnswer> {
+        self.steps.iter().filter_map(Step::iss_call).collect()
+    }
+
+    /// iss-distance's calls to the ISS API, counted by how they end.
+    pub fn iss_calls(&self) -> BTreeMap<CallOutcome, usize> {
+        count(self.iss_answers().into_iter().map(IssAnswer::call))
     }
 
     /// Requests iss-distance rejects before calling the ISS API.
@@ -132,30 +250,12 @@ impl Scenario {
         self.steps.iter().filter(|s| !s.valid()).count()
     }
 
-    /// The status codes of `service`'s outgoing calls (its CLIENT spans), counted.
-    pub fn calls_from(&self, service: &str) -> BTreeMap<u16, usize> {
-        let mut calls = Vec::new();
-        for step in &self.steps {
-            match service {
-                "frontend" => calls.extend(
-                    step.status_at("gateway")
-                        .filter(|_| step.entry() == "frontend"),
-                ),
-                "gateway" => {
-                    calls.extend(step.status_at("geolocator"));
-                    calls.extend(
-                        step.status_at("iss-distance")
-                            .filter(|_| step.entry() != "iss-distance"),
-                    );
-                }
-                "iss-distance" => calls.extend(step.iss_call()),
-                _ => {}
-            }
-        }
-        count(calls.into_iter())
+    /// `service`'s outgoing calls (its CLIENT spans), counted by how they end.
+    pub fn calls_from(&self, service: &str) -> BTreeMap<CallOutcome, usize> {
+        count(self.steps.iter().flat_map(|s| s.calls_from(service)))
     }
 
-    /// The frontend requests (all successful) that must each be one trace across the four
+    /// The frontend requests answered 200, which must each be one trace across the four
     /// services.
     pub fn traced_pages(&self) -> usize {
         self.steps
@@ -165,12 +265,21 @@ impl Scenario {
     }
 }
 
-fn count(values: impl Iterator<Item = u16>) -> BTreeMap<u16, usize> {
+/// A place name geolocator's gazetteer lacks.
+pub const UNKNOWN_PLACE: &str = "Nowhere";
+
+fn count<T: Ord>(values: impl Iterator<Item = T>) -> BTreeMap<T, usize> {
     let mut counted = BTreeMap::new();
     for value in values {
         *counted.entry(value).or_insert(0) += 1;
     }
     counted
+}
+
+/// What a service answers when an upstream answered `status`: a 4xx is passed on (the
+/// caller's mistake), a failure becomes 502 (service-kit's `UpstreamError::status`).
+fn passed_on(status: u16) -> u16 {
+    if status >= 500 { 502 } else { status }
 }
 
 impl Step {
@@ -187,7 +296,7 @@ impl Step {
     pub fn path(&self) -> String {
         let pairs: Vec<(&str, &str)> = match &self.request {
             Request::Page { location, .. } | Request::Distance { location } => {
-                vec![("location", location)]
+                vec![("location", location.name())]
             }
             Request::Coordinates {
                 latitude,
@@ -227,34 +336,60 @@ impl Step {
         }
     }
 
-    /// The ISS API's status, if iss-distance calls it.
-    pub fn iss_call(&self) -> Option<u16> {
-        self.valid().then_some(self.iss_api)
+    /// What geolocator answers, if the gateway asks it.
+    fn geolocator(&self) -> Option<u16> {
+        match self.request {
+            Request::Page { location, .. } | Request::Distance { location } => {
+                Some(location.status())
+            }
+            Request::Coordinates { .. } => None,
+        }
+    }
+
+    /// Whether the request gets to iss-distance: straight, or once the place is found.
+    fn reaches_iss_distance(&self) -> bool {
+        self.geolocator().is_none_or(|status| status == 200)
+    }
+
+    /// The ISS API's answer, if iss-distance calls it.
+    pub fn iss_call(&self) -> Option<IssAnswer> {
+        (self.reaches_iss_distance() && self.valid()).then_some(self.iss_api)
     }
 
     /// What `service` answers during this step, or `None` if the request never reaches it.
     pub fn status_at(&self, service: &str) -> Option<u16> {
-        let iss_distance = match self.iss_call() {
+        let iss_distance = self.reaches_iss_distance().then(|| match self.iss_call() {
             None => 400,
-            Some(200) => 200,
             // ISS_SOURCE=api: an ISS API failure is a bad gateway.
-            Some(_) => 502,
-        };
-        // The gateway passes a 4xx on and turns an upstream 5xx into a 502; the frontend
-        // answers with the gateway's status.
-        let gateway = if iss_distance >= 500 {
-            502
-        } else {
-            iss_distance
-        };
+            Some(answer) if answer.call().error_type.is_some() => 502,
+            Some(_) => 200,
+        });
         let entry = self.entry();
+        // The gateway passes on geolocator's "not found", else iss-distance's answer.
+        let gateway = match self.geolocator() {
+            Some(status) if status != 200 => Some(passed_on(status)),
+            _ => iss_distance.map(passed_on),
+        };
         match service {
-            "iss-distance" => Some(iss_distance),
-            "geolocator" | "gateway" if entry == "iss-distance" => None,
-            "geolocator" => Some(200),
-            "gateway" => Some(gateway),
-            "frontend" if entry == "frontend" => Some(gateway),
+            "iss-distance" => iss_distance,
+            "geolocator" => self.geolocator(),
+            "gateway" if entry != "iss-distance" => gateway,
+            "frontend" if entry == "frontend" => gateway.map(passed_on),
             _ => None,
+        }
+    }
+
+    /// How `service`'s outgoing calls end during this step, in the order it makes them.
+    pub fn calls_from(&self, service: &str) -> Vec<CallOutcome> {
+        let answered = |upstream: &str| self.status_at(upstream).map(CallOutcome::answered);
+        match service {
+            "frontend" if self.entry() == "frontend" => answered("gateway").into_iter().collect(),
+            "gateway" if self.entry() != "iss-distance" => answered("geolocator")
+                .into_iter()
+                .chain(answered("iss-distance"))
+                .collect(),
+            "iss-distance" => self.iss_call().map(IssAnswer::call).into_iter().collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -270,10 +405,9 @@ impl Step {
         } else {
             ""
         };
-        let api = if self.iss_api == 200 {
-            String::new()
-        } else {
-            format!(" (ISS API answering {})", self.iss_api)
+        let api = match self.iss_api {
+            IssAnswer::Position => String::new(),
+            answer => format!(" (ISS API answering {answer})"),
         };
         format!("GET {} {}{context}{api}", self.entry(), self.path())
     }
@@ -324,7 +458,7 @@ const SCENARIO_BUDGET: Duration = Duration::from_secs(15);
 pub async fn drive(
     scenario: &Scenario,
     ports: &Ports,
-    set_iss_api: impl Fn(u16),
+    set_iss_api: impl Fn(IssAnswer),
 ) -> anyhow::Result<Vec<Outcome>> {
     let client = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
@@ -384,27 +518,69 @@ mod tests {
         })
     }
 
+    fn calls(pairs: &[(u16, Option<&str>, usize)]) -> BTreeMap<CallOutcome, usize> {
+        pairs
+            .iter()
+            .map(|(status, error_type, n)| {
+                let call = CallOutcome {
+                    status: *status,
+                    error_type: error_type.map(str::to_owned),
+                };
+                (call, *n)
+            })
+            .collect()
+    }
+
     #[test]
     fn the_expectations_follow_from_the_steps() {
         let s = scenario();
-        assert_eq!(s.requests_to("iss-distance"), 6);
-        assert_eq!(s.iss_calls(), BTreeMap::from([(200, 4), (500, 1)]));
+        assert_eq!(s.requests_to("iss-distance"), 7);
+        assert_eq!(
+            s.iss_answers(),
+            [
+                IssAnswer::Position,
+                IssAnswer::Position,
+                IssAnswer::Position,
+                IssAnswer::Position,
+                IssAnswer::Status(500),
+                IssAnswer::Garbage
+            ]
+        );
+        assert_eq!(
+            s.iss_calls(),
+            calls(&[
+                (200, None, 4),
+                (200, Some("invalid_response"), 1),
+                (500, Some("500"), 1)
+            ])
+        );
         assert_eq!(s.rejected(), 1);
-        assert_eq!(s.requests_to("frontend"), 4);
-        assert_eq!(s.requests_to("gateway"), 5);
-        assert_eq!(s.requests_to("geolocator"), 5);
+        assert_eq!(s.requests_to("frontend"), 5);
+        assert_eq!(s.requests_to("gateway"), 7);
+        assert_eq!(s.requests_to("geolocator"), 7);
         assert_eq!(
             s.statuses_at("iss-distance"),
-            BTreeMap::from([(200, 4), (400, 1), (502, 1)])
+            BTreeMap::from([(200, 4), (400, 1), (502, 2)])
         );
         assert_eq!(
             s.statuses_at("gateway"),
-            BTreeMap::from([(200, 4), (502, 1)])
+            BTreeMap::from([(200, 4), (404, 1), (502, 2)])
         );
-        assert_eq!(s.calls_from("frontend"), BTreeMap::from([(200, 4)]));
+        assert_eq!(
+            s.statuses_at("geolocator"),
+            BTreeMap::from([(200, 6), (404, 1)])
+        );
+        assert_eq!(
+            s.calls_from("frontend"),
+            calls(&[(200, None, 4), (404, Some("404"), 1)])
+        );
         assert_eq!(
             s.calls_from("gateway"),
-            BTreeMap::from([(200, 9), (502, 1)])
+            calls(&[
+                (200, None, 10),
+                (404, Some("404"), 1),
+                (502, Some("502"), 2)
+            ])
         );
         assert_eq!(s.calls_from("iss-distance"), s.iss_calls());
         assert_eq!(s.traced_pages(), 4);
@@ -413,8 +589,29 @@ mod tests {
                 .iter()
                 .map(Step::expected_status)
                 .collect::<Vec<_>>(),
-            [200, 200, 200, 200, 400, 502]
+            [200, 200, 200, 200, 400, 502, 502, 404]
         );
+        assert_eq!(
+            s.steps[6].describe(),
+            "GET gateway /distance?location=Berlin (ISS API answering 200 with an unusable position)"
+        );
+    }
+
+    /// The places' status codes come from geolocator's real gazetteer.
+    #[test]
+    fn the_gazetteer_knows_the_known_places_and_not_the_unknown_one() {
+        let gazetteer = geolocator::gazetteer::Gazetteer::embedded();
+        let places = scenario()
+            .steps
+            .into_iter()
+            .filter_map(|s| match s.request {
+                Request::Page { location, .. } | Request::Distance { location } => Some(location),
+                Request::Coordinates { .. } => None,
+            });
+        for place in places {
+            let found = gazetteer.lookup(place.name()).is_some();
+            assert_eq!(found, place == Place::Known(place.name()), "{place:?}");
+        }
     }
 
     #[test]

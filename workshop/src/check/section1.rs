@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use otlp_receiver::{AttrValue, MetricKind, Origin, ReceivedMetric, Temporality};
+use otlp_receiver::{AttrValue, DataPoint, MetricKind, Origin, ReceivedMetric, Temporality};
 
 use super::evidence::{Evidence, ResourceProblems};
 use super::report::{Check, first};
+use super::scenario::CallOutcome;
 
 pub const TITLE: &str = "Section 1 · metrics";
 const PROVIDER: &str = "services/telemetry/src/metrics.rs";
@@ -14,6 +15,7 @@ const INCOMING: &str = "services/iss-distance/src/metrics.rs";
 const ISS: &str = "services/iss-distance/src/metrics.rs";
 pub const METER: &str = "iss-distance";
 pub const STATUS: &str = "http.response.status_code";
+pub const ERROR_TYPE: &str = "error.type";
 
 pub fn check(evidence: &Evidence) -> Vec<Check> {
     let mut checks = vec![resource_of_everything(evidence), protocol(evidence)];
@@ -46,11 +48,11 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         PROVIDER,
         counter_kind(iss),
     ));
-    for (status, count) in evidence.scenario.iss_calls() {
+    for (call, count) in evidence.scenario.iss_calls() {
         checks.push(Check::new(
-            format!("iss.requests{{{STATUS}={status}}} = {count}"),
+            format!("iss.requests{{{}}} = {count}", point_name(&call)),
             ISS,
-            value_for_status(iss, status, count),
+            value_for_call(iss, &call, count),
         ));
     }
     checks
@@ -186,29 +188,94 @@ fn value_without_attributes(
     compare(point.value.as_f64(), expected)
 }
 
-fn value_for_status(
+/// The attributes of `call`'s point, as the check lines show them:
+/// `http.response.status_code=500, error.type="500"`.
+fn point_name(call: &CallOutcome) -> String {
+    match &call.error_type {
+        None => format!("{STATUS}={}", call.status),
+        Some(error_type) => format!("{STATUS}={}, {ERROR_TYPE}={error_type:?}", call.status),
+    }
+}
+
+/// The points counting calls that ended like `call` (other attributes are allowed) add up
+/// to `expected`; else what is wrong with the points there are.
+fn value_for_call(
     metric: Option<&ReceivedMetric>,
-    status: u16,
+    call: &CallOutcome,
     expected: usize,
 ) -> Result<(), String> {
     let metric = metric.ok_or("got nothing")?;
-    if let Some(point) = metric.point_with(STATUS, i64::from(status)) {
-        return compare(point.value.as_f64(), expected);
-    }
-    if metric.point_with(STATUS, status.to_string()).is_some() {
-        return Err(format!(
-            "{STATUS} is the string \"{status}\"; record it as an integer"
-        ));
-    }
-    let seen: Vec<String> = metric
-        .points()
+    let points = metric.points();
+    let status = AttrValue::Int(i64::from(call.status));
+    let error_type = call.error_type.clone().map(AttrValue::String);
+    let matching: Vec<&DataPoint> = points
         .iter()
-        .map(|p| describe(&p.attributes))
+        .filter(|p| p.attributes.get(STATUS) == Some(&status))
+        .filter(|p| p.attributes.get(ERROR_TYPE) == error_type.as_ref())
         .collect();
+    if !matching.is_empty() {
+        let values: Option<Vec<f64>> = matching.iter().map(|p| p.value.as_f64()).collect();
+        return compare(values.map(|v| v.iter().sum()), expected);
+    }
+    Err(missing_point(&points, call))
+}
+
+/// Why no point counts the calls that ended like `call`: the likeliest mistakes first.
+fn missing_point(points: &[DataPoint], call: &CallOutcome) -> String {
+    let status = call.status;
+    let with_status: Vec<&DataPoint> = points
+        .iter()
+        .filter(|p| p.attributes.get(STATUS) == Some(&AttrValue::Int(i64::from(status))))
+        .collect();
+    let error_type_of = |p: &DataPoint| p.attributes.get(ERROR_TYPE).map(ToString::to_string);
+    if points
+        .iter()
+        .any(|p| p.attributes.get(STATUS) == Some(&AttrValue::String(status.to_string())))
+    {
+        return format!("{STATUS} is the string \"{status}\"; record it as an integer");
+    }
+    match &call.error_type {
+        Some(expected) => {
+            if let Some(found) = with_status.iter().find_map(|p| error_type_of(p)) {
+                return format!(
+                    "the point with {STATUS}={status} has {ERROR_TYPE}={found:?}; this failure's is {expected:?}"
+                );
+            }
+            if let Some(point) = with_status.first() {
+                // A success status: the failures hide among the successes.
+                if status < 400 {
+                    return format!(
+                        "no point with {STATUS}={status} has {ERROR_TYPE}: the failed calls are counted with the successful ones ({} has {}); add {ERROR_TYPE}={expected:?} when a call fails",
+                        describe(&point.attributes),
+                        point.value.as_f64().unwrap_or(f64::NAN)
+                    );
+                }
+                return format!(
+                    "the point with {STATUS}={status} has no {ERROR_TYPE}; add {ERROR_TYPE}={expected:?} when a call fails"
+                );
+            }
+            let typed_only = points.iter().any(|p| {
+                !p.attributes.contains_key(STATUS) && error_type_of(p).as_deref() == Some(expected)
+            });
+            if typed_only {
+                return format!(
+                    "the point with {ERROR_TYPE}={expected:?} has no {STATUS}; record the status of every answer, {status} here"
+                );
+            }
+        }
+        None => {
+            if let Some(found) = with_status.iter().find_map(|p| error_type_of(p)) {
+                return format!(
+                    "every point with {STATUS}={status} has an {ERROR_TYPE} ({found:?}); a successful call has none"
+                );
+            }
+        }
+    }
+    let seen: Vec<String> = points.iter().map(|p| describe(&p.attributes)).collect();
     if seen.is_empty() {
-        Err("got nothing".to_owned())
+        "got nothing".to_owned()
     } else {
-        Err(format!("got nothing; its points have {}", seen.join(" / ")))
+        format!("got nothing; its points have {}", seen.join(" / "))
     }
 }
 
@@ -232,4 +299,60 @@ fn describe(attributes: &otlp_receiver::Attributes) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otlp_receiver::PointValue;
+
+    fn point(attributes: &[(&str, AttrValue)], value: i64) -> DataPoint {
+        DataPoint {
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            value: PointValue::Int(value),
+            start_time_unix_nano: 0,
+            time_unix_nano: 0,
+        }
+    }
+
+    fn failed(status: u16, error_type: &str) -> CallOutcome {
+        CallOutcome {
+            status,
+            error_type: Some(error_type.to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_missing_point_says_what_is_wrong_with_the_others() {
+        let garbage = failed(200, "invalid_response");
+        let typed_only = [point(&[(ERROR_TYPE, "invalid_response".into())], 1)];
+        assert_eq!(
+            missing_point(&typed_only, &garbage),
+            r#"the point with error.type="invalid_response" has no http.response.status_code; record the status of every answer, 200 here"#
+        );
+        let other_type = [point(
+            &[
+                (STATUS, AttrValue::Int(500)),
+                (ERROR_TYPE, "server_error".into()),
+            ],
+            1,
+        )];
+        assert_eq!(
+            missing_point(&other_type, &failed(500, "500")),
+            r#"the point with http.response.status_code=500 has error.type="server_error"; this failure's is "500""#
+        );
+        let text_status = [point(&[(STATUS, "500".into())], 1)];
+        assert_eq!(
+            missing_point(&text_status, &failed(500, "500")),
+            r#"http.response.status_code is the string "500"; record it as an integer"#
+        );
+        let unrelated = [point(&[("outcome", "ok".into())], 1)];
+        assert_eq!(
+            missing_point(&unrelated, &CallOutcome::answered(200)),
+            r#"got nothing; its points have outcome="ok""#
+        );
+    }
 }

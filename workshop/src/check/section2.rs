@@ -78,7 +78,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
                 scenario
                     .iss_calls()
                     .iter()
-                    .filter(|(status, _)| **status != 200)
+                    .filter(|(call, _)| call.error_type.is_some())
                     .map(|(_, n)| n)
                     .sum(),
                 AtLeast,
@@ -123,14 +123,22 @@ fn records(
     if evidence.logs_of("iss-distance").next().is_none() {
         return Err("iss-distance sent no log records".to_owned());
     }
-    let wrong: Vec<String> = matching
-        .iter()
-        .filter(|l| l.level() != level)
-        .map(|l| format!("{} (severity_number {})", l.level(), l.severity_number()))
+    // The others, counted by severity: "1 at INFO (severity_number 9)".
+    let mut wrong: Vec<((String, i32), usize)> = Vec::new();
+    for log in matching.iter().filter(|l| l.level() != level) {
+        let key = (log.level().to_string(), log.severity_number());
+        match wrong.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => wrong.push((key, 1)),
+        }
+    }
+    let wrong: Vec<String> = wrong
+        .into_iter()
+        .map(|((level, number), n)| format!("{n} at {level} (severity_number {number})"))
         .collect();
     let mut problem = format!("got {at_level} at {level}");
     if !wrong.is_empty() {
-        problem.push_str(&format!(", and {} at {}", wrong.len(), first(&wrong, 2)));
+        problem.push_str(&format!(", and {}", first(&wrong, 2)));
     }
     if count == Exactly {
         problem.push_str(&format!(", expected {expected}"));

@@ -6,25 +6,28 @@ use std::collections::BTreeMap;
 
 use otlp_receiver::{AttrValue, ReceivedSpan, SpanKind, StatusCode};
 
-use super::evidence::{Evidence, short};
-use super::report::{Check, first};
+use super::evidence::{
+    CALCULATING_SPAN, Evidence, GETTING_SPAN, is_stub_url, paired, short, status_code,
+};
+use super::report::{Check, counted, first, list};
+use super::scenario::{IssAnswer, by_status};
 use super::section2::{CALCULATING, ISS_FAILED, REJECTED};
-use super::stub;
+use super::{span_status, stub};
 
 pub const TITLE: &str = "Section 3 · traces";
 const HANDLER: &str = "services/iss-distance/src/lib.rs";
 const POSITION: &str = "services/iss-distance/src/position.rs";
 const BRIDGE: &str = "services/telemetry/src/lib.rs";
-
-pub const CALCULATING_SPAN: &str = "calculating-iss-distance";
-pub const GETTING_SPAN: &str = "getting-iss-coordinates";
+const HTTP_SPANS: &str = "services/service-kit/src/spans.rs";
 
 /// A `getting-iss-coordinates` span with what the check found about its HTTP call.
-struct Call<'a> {
+struct Getting<'a> {
     span: &'a ReceivedSpan,
     /// Where the HTTP attributes are: the span itself or its CLIENT child.
     http: &'a ReceivedSpan,
     status: Option<i64>,
+    /// What the ISS API answered this call, if the spans and the calls pair up.
+    answer: Option<IssAnswer>,
 }
 
 pub fn check(evidence: &Evidence) -> Vec<Check> {
@@ -32,9 +35,25 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     let calculating: Vec<&ReceivedSpan> = evidence
         .spans_named("iss-distance", CALCULATING_SPAN)
         .collect();
-    let getting: Vec<&ReceivedSpan> = evidence.spans_named("iss-distance", GETTING_SPAN).collect();
-    let calls: Vec<Call> = getting.iter().map(|s| call(evidence, s)).collect();
-    let expected_calls: usize = scenario.iss_calls().values().sum();
+    let mut getting: Vec<&ReceivedSpan> =
+        evidence.spans_named("iss-distance", GETTING_SPAN).collect();
+    getting.sort_by_key(|s| s.span.start_time_unix_nano);
+    let answers = scenario.iss_answers();
+    let calls: Vec<Getting> = match paired(&getting, &answers) {
+        Some(pairs) => pairs
+            .into_iter()
+            .map(|(span, answer)| getting_call(evidence, span, Some(answer)))
+            .collect(),
+        None => getting
+            .iter()
+            .map(|span| getting_call(evidence, span, None))
+            .collect(),
+    };
+    let failed_answers: Vec<String> = answers
+        .iter()
+        .filter(|a| **a != IssAnswer::Position)
+        .map(ToString::to_string)
+        .collect();
 
     let mut checks = vec![Check::new(
         format!(
@@ -51,9 +70,12 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         .map(|g| format!("trace {}…", short(&g.trace_id())))
         .collect();
     checks.push(Check::new(
-        format!("a child `{GETTING_SPAN}` per request that passed validation ({expected_calls})"),
+        format!(
+            "a child `{GETTING_SPAN}` per request that passed validation ({})",
+            answers.len()
+        ),
         POSITION,
-        count(getting.len(), expected_calls).and_then(|()| {
+        count(getting.len(), answers.len()).and_then(|()| {
             if orphans.is_empty() {
                 Ok(())
             } else {
@@ -80,10 +102,11 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     ));
     checks.push(Check::new(
         format!(
-            "the ISS API failure sets status ERROR on `{GETTING_SPAN}` and `{CALCULATING_SPAN}`"
+            "the ISS API's failed answers ({}) set status ERROR on `{GETTING_SPAN}` and `{CALCULATING_SPAN}`",
+            list(&failed_answers)
         ),
         POSITION,
-        failure_status(evidence, &calls, expected_calls),
+        failure_status(evidence, &calls),
     ));
     checks.push(Check::new(
         format!("the rejected request sets status ERROR on `{CALCULATING_SPAN}`"),
@@ -94,6 +117,11 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         "successful requests' spans have status OK or unset",
         HANDLER,
         success_status(evidence, &calls),
+    ));
+    checks.push(Check::new(
+        "every SERVER and CLIENT span's status follows the semantic conventions (ERROR for a server's 5xx but not its 4xx, and for every failed call of a client; error.type exactly when ERROR)",
+        HTTP_SPANS,
+        span_status::check(evidence),
     ));
     checks.push(Check::new(
         "log records written in a request carry the trace_id and span_id of one of its spans",
@@ -111,7 +139,11 @@ fn count(got: usize, expected: usize) -> Result<(), String> {
     }
 }
 
-fn call<'a>(evidence: &'a Evidence, span: &'a ReceivedSpan) -> Call<'a> {
+fn getting_call<'a>(
+    evidence: &'a Evidence,
+    span: &'a ReceivedSpan,
+    answer: Option<IssAnswer>,
+) -> Getting<'a> {
     let has_http = |s: &ReceivedSpan| s.attribute("http.request.method").is_some();
     let http = if has_http(span) {
         span
@@ -121,13 +153,15 @@ fn call<'a>(evidence: &'a Evidence, span: &'a ReceivedSpan) -> Call<'a> {
             .find(|c| c.kind() == SpanKind::Client && has_http(c))
             .unwrap_or(span)
     };
-    let status = http
-        .attribute("http.response.status_code")
-        .and_then(|v| v.as_i64());
-    Call { span, http, status }
+    Getting {
+        span,
+        http,
+        status: status_code(http),
+        answer,
+    }
 }
 
-fn http_attributes(evidence: &Evidence, calls: &[Call]) -> Result<(), String> {
+fn http_attributes(evidence: &Evidence, calls: &[Getting]) -> Result<(), String> {
     if calls.is_empty() {
         return Err(format!("no `{GETTING_SPAN}` spans"));
     }
@@ -161,11 +195,12 @@ fn http_attributes(evidence: &Evidence, calls: &[Call]) -> Result<(), String> {
             (None, None) => problems.push(format!("{trace}: no http.response.status_code")),
         }
     }
-    if problems.is_empty() && statuses != evidence.scenario.iss_calls() {
+    let expected = by_status(&evidence.scenario.iss_calls());
+    if problems.is_empty() && statuses != expected {
         problems.push(format!(
             "status codes {}, expected {}",
             counted(&statuses),
-            counted(&evidence.scenario.iss_calls())
+            counted(&expected)
         ));
     }
     if problems.is_empty() {
@@ -175,9 +210,26 @@ fn http_attributes(evidence: &Evidence, calls: &[Call]) -> Result<(), String> {
     }
 }
 
-fn position(calls: &[Call]) -> Result<(), String> {
+/// The calls the ISS API answered with `pick`, or why they cannot be told apart.
+fn answered<'a, 'b>(
+    calls: &'b [Getting<'a>],
+    pick: impl Fn(IssAnswer) -> bool,
+) -> Result<Vec<&'b Getting<'a>>, String> {
+    if calls.iter().any(|c| c.answer.is_none()) {
+        return Err(format!(
+            "cannot tell which ISS API answer each of the {} `{GETTING_SPAN}` spans got",
+            calls.len()
+        ));
+    }
+    Ok(calls
+        .iter()
+        .filter(|c| c.answer.is_some_and(&pick))
+        .collect())
+}
+
+fn position(calls: &[Getting]) -> Result<(), String> {
     let expected = |text: &str| text.parse::<f64>().expect("the stub's position is numeric");
-    let successes: Vec<&Call> = calls.iter().filter(|c| c.status == Some(200)).collect();
+    let successes = answered(calls, |a| a == IssAnswer::Position)?;
     if successes.is_empty() {
         return Err("no successful ISS API call to look at".to_owned());
     }
@@ -204,46 +256,24 @@ fn position(calls: &[Call]) -> Result<(), String> {
     }
 }
 
-fn failure_status(
-    evidence: &Evidence,
-    calls: &[Call],
-    expected_calls: usize,
-) -> Result<(), String> {
-    let failures: Vec<&Call> = calls
-        .iter()
-        .filter(|c| c.status.is_some_and(|s| s != 200))
-        .collect();
-    let expected: usize = evidence
-        .scenario
-        .iss_calls()
-        .iter()
-        .filter(|(s, _)| **s != 200)
-        .map(|(_, n)| n)
-        .sum();
-    if failures.len() != expected {
-        return Err(
-            if calls.len() == expected_calls && calls.iter().all(|c| c.status.is_none()) {
-                "cannot tell which call failed: no http.response.status_code".to_owned()
-            } else {
-                format!(
-                    "found {} failed ISS API calls, expected {expected}",
-                    failures.len()
-                )
-            },
-        );
+fn failure_status(evidence: &Evidence, calls: &[Getting]) -> Result<(), String> {
+    let failures = answered(calls, |a| a != IssAnswer::Position)?;
+    if failures.is_empty() {
+        return Err("no failed ISS API call to look at".to_owned());
     }
     let mut problems = Vec::new();
     for call in failures {
+        let answer = call.answer.expect("paired");
         if call.span.status().code != StatusCode::Error {
             problems.push(format!(
-                "`{GETTING_SPAN}` has status {}",
+                "`{GETTING_SPAN}` of the answer {answer} has status {}",
                 call.span.status().code
             ));
         }
         match evidence.parent_of(call.span) {
             Some(parent) if parent.status().code == StatusCode::Error => {}
             Some(parent) => problems.push(format!(
-                "`{}` has status {}",
+                "`{}` of the answer {answer} has status {}",
                 parent.name(),
                 parent.status().code
             )),
@@ -253,7 +283,7 @@ fn failure_status(
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(problems.join("; "))
+        Err(first(&problems, 2))
     }
 }
 
@@ -282,8 +312,8 @@ fn rejected_status(evidence: &Evidence, calculating: &[&ReceivedSpan]) -> Result
     }
 }
 
-fn success_status(evidence: &Evidence, calls: &[Call]) -> Result<(), String> {
-    let successes: Vec<&Call> = calls.iter().filter(|c| c.status == Some(200)).collect();
+fn success_status(evidence: &Evidence, calls: &[Getting]) -> Result<(), String> {
+    let successes = answered(calls, |a| a == IssAnswer::Position)?;
     if successes.is_empty() {
         return Err("no successful ISS API call to look at".to_owned());
     }
@@ -356,23 +386,6 @@ fn log_context(evidence: &Evidence) -> Result<(), String> {
     }
 }
 
-/// `url.full` of a call to the stub: its URL, perhaps with an (empty) query.
-pub fn is_stub_url(url: &str, stub_url: &str) -> bool {
-    url.strip_prefix(stub_url)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'))
-}
-
 fn short_trace(span: &ReceivedSpan) -> String {
     format!("trace {}…", short(&span.trace_id()))
-}
-
-pub fn counted(statuses: &BTreeMap<u16, usize>) -> String {
-    if statuses.is_empty() {
-        return "none".to_owned();
-    }
-    statuses
-        .iter()
-        .map(|(status, n)| format!("{status} ×{n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

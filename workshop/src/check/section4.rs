@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use otlp_receiver::{ReceivedSpan, SpanKind};
 
-use super::evidence::{Evidence, SERVICES, short};
-use super::report::{Check, first, list};
-use super::scenario::{ROUTES, TRACESTATE};
-use super::section3::{CALCULATING_SPAN, GETTING_SPAN, counted, is_stub_url};
+use super::evidence::{
+    CALCULATING_SPAN, Evidence, GETTING_SPAN, SERVICES, is_stub_url, short, status_code,
+};
+use super::report::{Check, counted, first, list};
+use super::scenario::{ROUTES, TRACESTATE, by_status};
 
 pub const TITLE: &str = "Section 4 · distributed tracing";
 const SERVER: &str = "services/service-kit/src/spans.rs";
@@ -45,13 +46,16 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         ));
     }
 
-    let pages: Vec<&ReceivedSpan> = frontend_servers(evidence).collect();
+    // Only pages answered 200 went through all four services.
+    let pages: Vec<&ReceivedSpan> = frontend_servers(evidence)
+        .filter(|p| status_code(p) == Some(200))
+        .collect();
     let walks: Vec<Walk> = pages.iter().map(|p| walk(evidence, p)).collect();
     let expected = evidence.scenario.traced_pages();
     let gather = |pick: fn(&Walk) -> &Vec<String>| -> Result<(), String> {
         if pages.len() != expected {
             return Err(format!(
-                "found {} frontend SERVER spans `GET /`, expected {expected}",
+                "found {} frontend SERVER spans `GET /` that answered 200, expected {expected}",
                 pages.len()
             ));
         }
@@ -63,7 +67,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         }
     };
     checks.push(Check::new(
-        format!("each request through the frontend ({expected}) is one trace with spans from all four services"),
+        format!("each successful request through the frontend ({expected}) is one trace with spans from all four services"),
         UPSTREAM,
         gather(|w| &w.services),
     ));
@@ -79,10 +83,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     ));
 
     let context = &evidence.scenario.context;
-    let continued = pages
-        .iter()
-        .find(|p| p.trace_id() == context.trace_id)
-        .copied();
+    let continued = frontend_servers(evidence).find(|p| p.trace_id() == context.trace_id);
     checks.push(Check::new(
         format!(
             "the frontend continues an incoming traceparent (trace {}…, parent {})",
@@ -187,10 +188,7 @@ fn server_spans(evidence: &Evidence, service: &str, route: &str) -> Result<(), S
         if text("http.route").as_deref() != Some(route) {
             problems.push(format!("http.route is {:?}", text("http.route")));
         }
-        match span
-            .attribute("http.response.status_code")
-            .and_then(|v| v.as_i64())
-        {
+        match status_code(span) {
             Some(status) => *statuses.entry(status as u16).or_insert(0) += 1,
             None => problems.push("no integer http.response.status_code".to_owned()),
         }
@@ -248,17 +246,19 @@ fn client_spans(evidence: &Evidence, service: &str) -> Result<(), String> {
                 problems.push(format!("no {key}"));
             }
         }
-        match span
-            .attribute("http.response.status_code")
-            .and_then(|v| v.as_i64())
-        {
+        match status_code(span) {
             Some(status) => *statuses.entry(status as u16).or_insert(0) += 1,
             None => problems.push("no integer http.response.status_code".to_owned()),
         }
     }
     let mut seen = BTreeSet::new();
     problems.retain(|p| seen.insert(p.clone()));
-    verdict(problems, &statuses, &evidence.scenario.calls_from(service))
+    // Their status and error.type are section 3's check (span_status).
+    verdict(
+        problems,
+        &statuses,
+        &by_status(&evidence.scenario.calls_from(service)),
+    )
 }
 
 /// What is wrong with the trace of one frontend request, by kind of problem.

@@ -1,10 +1,9 @@
 //! A stand-in for open-notify's `GET /iss-now.json`, in this process: it answers with a
-//! fixed position (or the error status it is switched to) and records the trace headers of
-//! every request, so that section 4 can see `traceparent` reach the end of the chain, and
-//! nothing else of our context leave for a third party.
+//! fixed position (or the error status, or the unusable position, it is switched to) and
+//! records the trace headers of every request, so that section 4 can see `traceparent`
+//! reach the end of the chain, and nothing else of our context leave for a third party.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
@@ -14,24 +13,29 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::oneshot;
 
+use super::scenario::IssAnswer;
+
 /// The position the stub reports, as open-notify writes it (strings).
 pub const LATITUDE: &str = "48.8566";
 pub const LONGITUDE: &str = "2.3522";
+/// The longitude of the unusable answer: a string, as open-notify sends, but no number.
+/// (Not the latitude: iss-distance's WARN about a rejected request names the latitude, and
+/// section 2 looks for that word.)
+pub const GARBAGE_LONGITUDE: &str = "east";
 const TIMESTAMP: i64 = 1_763_800_000;
 
 /// One request the stub answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StubCall {
-    /// The status it answered with.
-    pub status: u16,
+    /// What it answered with.
+    pub answer: IssAnswer,
     pub traceparent: Option<String>,
     pub tracestate: Option<String>,
     pub baggage: Option<String>,
 }
 
-#[derive(Default)]
 struct Shared {
-    status: AtomicU16,
+    answer: Mutex<IssAnswer>,
     calls: Mutex<Vec<StubCall>>,
 }
 
@@ -42,12 +46,14 @@ pub struct IssStub {
 }
 
 impl IssStub {
-    /// Listens on a free loopback port, answering 200 until told otherwise.
+    /// Listens on a free loopback port, answering the position until told otherwise.
     pub async fn start() -> std::io::Result<IssStub> {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::default());
-        shared.status.store(200, Ordering::SeqCst);
+        let shared = Arc::new(Shared {
+            answer: Mutex::new(IssAnswer::Position),
+            calls: Mutex::default(),
+        });
         let app = Router::new()
             .route("/iss-now.json", get(iss_now))
             .with_state(shared.clone());
@@ -75,9 +81,13 @@ impl IssStub {
         self.addr
     }
 
-    /// From now on, answer with `status` (200: the position; anything else: an error).
-    pub fn answer_with(&self, status: u16) {
-        self.shared.status.store(status, Ordering::SeqCst);
+    /// From now on, answer with `answer`.
+    pub fn answer_with(&self, answer: IssAnswer) {
+        *self
+            .shared
+            .answer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = answer;
     }
 
     /// Every request so far, in order.
@@ -97,7 +107,7 @@ impl IssStub {
 }
 
 async fn iss_now(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let status = shared.status.load(Ordering::SeqCst);
+    let answer = *shared.answer.lock().unwrap_or_else(PoisonError::into_inner);
     let header = |name: &str| {
         headers
             .get(name)
@@ -108,36 +118,58 @@ async fn iss_now(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respo
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(StubCall {
-            status,
+            answer,
             traceparent: header("traceparent"),
             tracestate: header("tracestate"),
             baggage: header("baggage"),
         });
-    if status == 200 {
-        let body = serde_json::json!({
-            "message": "success",
-            "timestamp": TIMESTAMP,
-            "iss_position": {"latitude": LATITUDE, "longitude": LONGITUDE},
-        });
-        return axum::Json(body).into_response();
+    match answer {
+        IssAnswer::Position => axum::Json(body(LONGITUDE)).into_response(),
+        IssAnswer::Garbage => axum::Json(body(GARBAGE_LONGITUDE)).into_response(),
+        IssAnswer::Status(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, "Internal Server Error").into_response()
+        }
     }
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, "Internal Server Error").into_response()
+}
+
+/// open-notify's answer, with `longitude`.
+fn body(longitude: &str) -> serde_json::Value {
+    serde_json::json!({
+        "message": "success",
+        "timestamp": TIMESTAMP,
+        "iss_position": {"latitude": LATITUDE, "longitude": longitude},
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iss_distance::open_notify::ApiPosition;
 
     #[tokio::test]
-    async fn answers_the_position_or_an_error_and_records_trace_headers() {
+    async fn answers_as_told_and_records_trace_headers() {
         let stub = IssStub::start().await.unwrap();
         let client = reqwest::Client::new();
         let ok = client.get(stub.url()).send().await.unwrap();
         assert_eq!(ok.status(), 200);
-        let body: serde_json::Value = ok.json().await.unwrap();
-        assert_eq!(body["iss_position"]["latitude"], LATITUDE);
-        stub.answer_with(500);
+        let position: ApiPosition = ok.json().await.unwrap();
+        assert_eq!(position.latitude, LATITUDE.parse::<f64>().unwrap());
+        assert_eq!(position.longitude, LONGITUDE.parse::<f64>().unwrap());
+
+        // iss-distance's own decoding rejects the unusable answer, as the scenario expects.
+        stub.answer_with(IssAnswer::Garbage);
+        let garbage = client.get(stub.url()).send().await.unwrap();
+        assert_eq!(garbage.status(), 200);
+        let error = serde_json::from_slice::<ApiPosition>(&garbage.bytes().await.unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(r#"longitude "east" is not a number"#),
+            "{error}"
+        );
+
+        stub.answer_with(IssAnswer::Status(500));
         let failed = client
             .get(stub.url())
             .header(
@@ -150,10 +182,17 @@ mod tests {
             .unwrap();
         assert_eq!(failed.status(), 500);
         let calls = stub.calls();
-        assert_eq!(calls.len(), 2);
+        let answers: Vec<IssAnswer> = calls.iter().map(|c| c.answer).collect();
+        assert_eq!(
+            answers,
+            [
+                IssAnswer::Position,
+                IssAnswer::Garbage,
+                IssAnswer::Status(500)
+            ]
+        );
         assert_eq!(calls[0].traceparent, None);
-        assert_eq!(calls[1].status, 500);
-        assert_eq!(calls[1].tracestate.as_deref(), Some("workshop=check"));
+        assert_eq!(calls[2].tracestate.as_deref(), Some("workshop=check"));
         stub.stop();
     }
 }

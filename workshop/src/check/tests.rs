@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use otlp_receiver::proto::metrics::v1::{AggregationTemporality, metric};
-use otlp_receiver::{AttrValue, Protocol, SpanKind};
+use otlp_receiver::proto::trace::v1::{Status, status};
+use otlp_receiver::{AttrValue, Protocol, ReceivedSpan, SpanKind};
 
 use super::evidence::Evidence;
 use super::fixtures::{World, failures, kv, uninstrumented};
+use super::scenario::CallOutcome;
 
 fn perfect() -> Evidence {
     World::perfect()
@@ -173,10 +175,10 @@ fn section1_missing_counter() {
     let mut evidence = perfect();
     evidence.metrics.retain(|m| m.name() != "iss.requests");
     let failed = failures(&evidence, 1);
-    assert_eq!(failed.len(), 4, "{failed:#?}");
+    assert_eq!(failed.len(), 5, "{failed:#?}");
     assert_eq!(
-        failed["iss.requests{http.response.status_code=500} = 1"],
-        "✗ iss.requests{http.response.status_code=500} = 1 — got nothing. Look at services/iss-distance/src/metrics.rs"
+        failed[r#"iss.requests{http.response.status_code=500, error.type="500"} = 1"#],
+        r#"✗ iss.requests{http.response.status_code=500, error.type="500"} = 1 — got nothing. Look at services/iss-distance/src/metrics.rs"#
     );
     assert!(
         failed.contains_key("iss-distance exports the counter iss.requests (meter `iss-distance`)")
@@ -186,13 +188,17 @@ fn section1_missing_counter() {
 #[test]
 fn section1_wrong_count_uses_the_latest_export() {
     let mut world = World::new();
-    world.counters(6, &[(200, 4), (500, 1)]);
-    world.counters(5, &[(200, 4), (500, 1)]);
+    let calls: Vec<_> = super::fixtures::scenario()
+        .iss_calls()
+        .into_iter()
+        .collect();
+    world.counters(7, &calls);
+    world.counters(6, &calls);
     let evidence = world.finish();
-    let line = &failures(&evidence, 1)["iss-distance exports incoming.requests = 6"];
+    let line = &failures(&evidence, 1)["iss-distance exports incoming.requests = 7"];
     assert_line(
         line,
-        &["got 5", "Look at services/iss-distance/src/metrics.rs"],
+        &["got 6", "Look at services/iss-distance/src/metrics.rs"],
     );
 }
 
@@ -241,7 +247,7 @@ fn section2_every_service_logs() {
 fn section2_severity_and_counts() {
     let mut evidence = perfect();
     for log in &mut evidence.logs {
-        if log.body_text().contains("latitude") {
+        if log.body_text().starts_with("rejected request") {
             log.record.severity_number = 9;
         }
     }
@@ -261,7 +267,7 @@ fn section2_severity_and_counts() {
     fewer.logs.remove(first);
     assert_line(
         &only_failure(&fewer, 2),
-        &["once per request (6)", "got 5 at INFO, expected 6"],
+        &["once per request (7)", "got 6 at INFO, expected 7"],
     );
 }
 
@@ -298,8 +304,9 @@ fn section3_missing_error_status() {
     assert_line(
         &only_failure(&evidence, 3),
         &[
-            "the ISS API failure sets status ERROR on `getting-iss-coordinates`",
-            "`getting-iss-coordinates` has status Unset",
+            "the ISS API's failed answers (500 and 200 with an unusable position) set status ERROR on `getting-iss-coordinates`",
+            "`getting-iss-coordinates` of the answer 500 has status Unset",
+            "`getting-iss-coordinates` of the answer 200 with an unusable position has status Unset",
             "Look at services/iss-distance/src/position.rs",
         ],
     );
@@ -327,8 +334,8 @@ fn section3_missing_error_status() {
 
 #[test]
 fn section3_attributes_on_the_span_or_its_client_child() {
-    // The fixture puts the HTTP attributes on the CLIENT child (section 4); moving them to
-    // getting-iss-coordinates itself is just as good.
+    // The HTTP attributes are on the CLIENT child (service-kit's); on
+    // getting-iss-coordinates itself they are found too, but the CLIENT spans are missed.
     let mut evidence = perfect();
     let clients: Vec<_> = evidence
         .spans
@@ -344,10 +351,12 @@ fn section3_attributes_on_the_span_or_its_client_child() {
             span.span.attributes.extend(attributes.clone());
         }
     }
-    assert!(
-        failures(&evidence, 3).is_empty(),
-        "{:#?}",
-        failures(&evidence, 3)
+    assert_line(
+        &only_failure(&evidence, 3),
+        &[
+            "every SERVER and CLIENT span's status follows the semantic conventions",
+            "iss-distance sent 0 CLIENT spans but makes 6 calls",
+        ],
     );
     // Without them anywhere:
     for span in &mut evidence.spans {
@@ -390,7 +399,7 @@ fn section3_logs_need_the_trace_context() {
         &only_failure(&evidence, 3),
         &[
             "carry the trace_id and span_id",
-            "8 of 8 have no trace_id/span_id",
+            "10 of 10 have no trace_id/span_id",
         ],
     );
 }
@@ -437,7 +446,7 @@ fn section4_a_new_trace_per_service() {
     }
     let failed = failures(&evidence, 4);
     assert_line(
-        &failed["each request through the frontend (4) is one trace with spans from all four services"],
+        &failed["each successful request through the frontend (4) is one trace with spans from all four services"],
         &["has no spans from gateway, geolocator and iss-distance"],
     );
     assert!(failed.contains_key("each SERVER span's parent is the caller's CLIENT span"));
@@ -568,7 +577,262 @@ fn section4_server_span_names_and_statuses() {
     }
     let failed = failures(&evidence, 4);
     assert_line(
-        &failed["iss-distance: a SERVER span `GET /distance` per request (6) with http.request.method, http.route, http.response.status_code"],
+        &failed["iss-distance: a SERVER span `GET /distance` per request (7) with http.request.method, http.route, http.response.status_code"],
         &["got none; its SERVER spans are `GET`"],
+    );
+}
+
+#[test]
+fn each_section_passes_its_check_and_fails_the_next() {
+    for section in 0..=4 {
+        let evidence = World::done(section);
+        assert_eq!(
+            failures(&evidence, section),
+            Default::default(),
+            "sections 0 to {section} done"
+        );
+        if section == 4 {
+            break;
+        }
+        let next = super::evaluate(&evidence, section + 1);
+        let (title, checks) = next.last().unwrap();
+        assert!(
+            checks.iter().any(|c| !c.passed()),
+            "{title} passes after section {section}"
+        );
+        let failed_before: usize = next[..next.len() - 1]
+            .iter()
+            .map(|(_, checks)| checks.iter().filter(|c| !c.passed()).count())
+            .sum();
+        assert_eq!(failed_before, 0, "sections 0 to {section} done");
+    }
+    // Section 4 adds propagation only: the SERVER and CLIENT spans are there before it.
+    let failed = failures(&World::done(3), 4);
+    for what in failed.keys() {
+        assert!(
+            !what.contains("a SERVER span `GET") && !what.contains("a CLIENT span `GET`"),
+            "{what}"
+        );
+    }
+}
+
+/// The rule check's line in `check 3` and `check 4`, asserting it is the only failure.
+fn span_status_line(evidence: &Evidence) -> String {
+    let line = only_failure(evidence, 4);
+    assert_eq!(only_failure(evidence, 3), line);
+    assert_line(
+        &line,
+        &[
+            "every SERVER and CLIENT span's status follows the semantic conventions",
+            "Look at services/service-kit/src/spans.rs",
+        ],
+    );
+    line
+}
+
+fn code(span: &ReceivedSpan) -> Option<i64> {
+    span.attribute("http.response.status_code")
+        .and_then(|v| v.as_i64())
+}
+
+fn set_error(span: &mut ReceivedSpan, error: bool) {
+    span.span.status = error.then(|| Status {
+        code: status::StatusCode::Error as i32,
+        message: "failed".into(),
+    });
+}
+
+fn remove_error_type(span: &mut ReceivedSpan) {
+    span.span.attributes.retain(|kv| kv.key != "error.type");
+}
+
+#[test]
+fn section3_a_server_4xx_marked_error() {
+    // As `if status.is_client_error() || status.is_server_error()` in the middleware would.
+    let mut evidence = perfect();
+    for span in &mut evidence.spans {
+        if let Some(code @ 400..500) = code(span).filter(|_| span.kind() == SpanKind::Server) {
+            set_error(span, true);
+            span.span
+                .attributes
+                .push(kv("error.type", code.to_string()));
+        }
+    }
+    assert_line(
+        &span_status_line(&evidence),
+        &[
+            "frontend's SERVER span `GET /` answered 404 but has status ERROR: a server's 4xx is the caller's mistake, leave the status unset",
+            "gateway's SERVER span `GET /distance` answered 404 but has status ERROR: a server's 4xx is the caller's mistake, leave the status unset",
+            "(and 2 more)",
+        ],
+    );
+}
+
+#[test]
+fn section3_a_server_5xx_left_unset() {
+    let mut evidence = perfect();
+    for span in &mut evidence.spans {
+        if span.kind() == SpanKind::Server && code(span).is_some_and(|c| c >= 500) {
+            set_error(span, false);
+        }
+    }
+    assert_line(
+        &span_status_line(&evidence),
+        &[
+            "gateway's SERVER span `GET /distance` answered 502 but has status Unset: a server's 5xx is its own failure, set status ERROR (2 spans)",
+            "iss-distance's SERVER span `GET /distance` answered 502 but has status Unset",
+        ],
+    );
+}
+
+#[test]
+fn section3_a_failed_client_call_left_unset() {
+    let mut evidence = perfect();
+    for span in &mut evidence.spans {
+        if span.kind() == SpanKind::Client {
+            set_error(span, false);
+        }
+    }
+    assert_line(
+        &span_status_line(&evidence),
+        &[
+            "frontend's CLIENT span `GET` to http://127.0.0.1:5001/distance answered 404 but has status Unset: for a client every failed call is an error (an error status, no answer, an unusable answer), set status ERROR",
+            "gateway's CLIENT span `GET` to http://127.0.0.1:5003/distance answered 502 but has status Unset: for a client every failed call is an error (an error status, no answer, an unusable answer), set status ERROR (2 spans)",
+            "(and 3 more)",
+        ],
+    );
+
+    // Only the scenario knows that the ISS API's 200 was unusable: a CLIENT span that
+    // records neither status nor error.type for it looks fine on its own.
+    let mut evidence = perfect();
+    for span in &mut evidence.spans {
+        let unusable = span
+            .attribute("error.type")
+            .is_some_and(|t| t.to_string() == "invalid_response");
+        if span.kind() == SpanKind::Client && unusable {
+            set_error(span, false);
+            remove_error_type(span);
+        }
+    }
+    assert_line(
+        &span_status_line(&evidence),
+        &[
+            "iss-distance's CLIENT span `GET` to http://127.0.0.1:4000/iss-now.json got an unusable answer (200) but has status Unset: for a client every failed call is an error",
+        ],
+    );
+}
+
+#[test]
+fn section3_error_type_exactly_on_failed_calls() {
+    let mut evidence = perfect();
+    for span in &mut evidence.spans {
+        if span.kind() == SpanKind::Client {
+            remove_error_type(span);
+        }
+    }
+    assert_line(
+        &span_status_line(&evidence),
+        &[
+            r#"frontend's CLIENT span `GET` to http://127.0.0.1:5001/distance answered 404 and has status ERROR but no error.type: a failed call says why, here error.type = "404""#,
+            r#"gateway's CLIENT span `GET` to http://127.0.0.1:5003/distance answered 502 and has status ERROR but no error.type: a failed call says why, here error.type = "502" (2 spans)"#,
+        ],
+    );
+
+    let mut evidence = perfect();
+    let first_call = evidence
+        .spans
+        .iter_mut()
+        .find(|s| s.service_name() == Some("gateway") && s.kind() == SpanKind::Client)
+        .unwrap();
+    first_call.span.attributes.push(kv("error.type", "none"));
+    assert_line(
+        &span_status_line(&evidence),
+        &[
+            r#"gateway's CLIENT span `GET` to http://127.0.0.1:5002/coordinates answered 200 but has error.type = "none" and status Unset: error.type goes only with status ERROR, on a failed call"#,
+        ],
+    );
+}
+
+#[test]
+fn section3_every_http_span_is_judged() {
+    // A SERVER span that never arrived cannot be judged: the check says so rather than
+    // passing on the others.
+    let mut evidence = perfect();
+    let lost = evidence
+        .spans
+        .iter()
+        .position(|s| s.service_name() == Some("geolocator") && code(s) == Some(404))
+        .unwrap();
+    evidence.spans.remove(lost);
+    let failed = failures(&evidence, 3);
+    assert_line(
+        &failed["every SERVER and CLIENT span's status follows the semantic conventions (ERROR for a server's 5xx but not its 4xx, and for every failed call of a client; error.type exactly when ERROR)"],
+        &["geolocator sent 6 SERVER spans but answers 7 requests"],
+    );
+}
+
+#[test]
+fn section1_the_unusable_answer_counted_without_error_type() {
+    let calls = |outcomes: &[(u16, Option<&str>, usize)]| -> Vec<(CallOutcome, usize)> {
+        outcomes
+            .iter()
+            .map(|(status, error_type, n)| {
+                let call = CallOutcome {
+                    status: *status,
+                    error_type: error_type.map(str::to_owned),
+                };
+                (call, *n)
+            })
+            .collect()
+    };
+    // The garbage answer counted as a success.
+    let mut world = World::new();
+    world.counters(7, &calls(&[(200, None, 5), (500, Some("500"), 1)]));
+    let failed = failures(&world.finish(), 1);
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    assert_line(
+        &failed["iss.requests{http.response.status_code=200} = 4"],
+        &["got 5"],
+    );
+    assert_line(
+        &failed[r#"iss.requests{http.response.status_code=200, error.type="invalid_response"} = 1"#],
+        &[
+            r#"no point with http.response.status_code=200 has error.type: the failed calls are counted with the successful ones (http.response.status_code=200 has 5); add error.type="invalid_response" when a call fails"#,
+            "Look at services/iss-distance/src/metrics.rs",
+        ],
+    );
+    // The 500 counted by its status alone.
+    let mut world = World::new();
+    world.counters(
+        7,
+        &calls(&[
+            (200, None, 4),
+            (200, Some("invalid_response"), 1),
+            (500, None, 1),
+        ]),
+    );
+    assert_line(
+        &only_failure(&world.finish(), 1),
+        &[
+            r#"iss.requests{http.response.status_code=500, error.type="500"} = 1"#,
+            r#"the point with http.response.status_code=500 has no error.type; add error.type="500" when a call fails"#,
+        ],
+    );
+    // error.type on a success.
+    let mut world = World::new();
+    world.counters(
+        7,
+        &calls(&[
+            (200, Some("ok"), 4),
+            (200, Some("invalid_response"), 1),
+            (500, Some("500"), 1),
+        ]),
+    );
+    assert_line(
+        &only_failure(&world.finish(), 1),
+        &[
+            "iss.requests{http.response.status_code=200} = 4",
+            r#"every point with http.response.status_code=200 has an error.type ("ok"); a successful call has none"#,
+        ],
     );
 }
