@@ -1,5 +1,6 @@
 //! The reference implementation (every section applied) under stress: malformed trace
-//! headers, SIGTERM right after traffic, and a collector that is down or hangs.
+//! headers, SIGTERM right after traffic, a collector that is down or hangs, and context that
+//! must stop at the trust boundaries.
 
 mod common;
 
@@ -7,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::final_tree;
-use common::stack::{Stack, blackhole, build, iss_stub, peak_rss_kib, refusing};
+use common::stack::{Recorder, Stack, blackhole, build, iss_stub, peak_rss_kib, refusing};
 use otlp_receiver::{Receiver, ReceiverConfig, SpanKind};
 
 fn env_for(endpoint: String, iss: std::net::SocketAddr) -> Vec<(&'static str, String)> {
@@ -298,4 +299,127 @@ async fn the_sampler_comes_from_the_environment() {
         store.latest_metric("incoming.requests").is_some(),
         "metrics still flow"
     );
+}
+
+/// The trust boundaries of `services/service-kit/src/boundary.rs`, on the real services:
+/// each service's calls go to a recorder, and requests come in with all three headers.
+#[tokio::test(flavor = "multi_thread")]
+async fn context_stops_at_the_trust_boundaries() {
+    const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let (tree, _lock) = final_tree();
+    let binaries = build(&tree);
+    let receiver = Receiver::start(ReceiverConfig::ephemeral()).await.unwrap();
+    // Our own services, as seen by their callers (gateway's, frontend's upstreams).
+    let ours = Recorder::start(&[
+        (
+            "/coordinates",
+            r#"{"name":"Berlin","country":"DE","latitude":52.5,"longitude":13.4}"#,
+        ),
+        (
+            "/distance",
+            r#"{"distance_km":1.0,"iss":{"latitude":1.0,"longitude":2.0,"source":"open-notify","timestamp":1}}"#,
+        ),
+    ]);
+    // The third parties: the ISS API and Nominatim.
+    let theirs = Recorder::start(&[
+        (
+            "/iss-now.json",
+            r#"{"message":"success","timestamp":1763800000,"iss_position":{"latitude":"10.5","longitude":"20.25"}}"#,
+        ),
+        (
+            "/search",
+            r#"[{"lat":"52.5","lon":"13.4","name":"Berlin","display_name":"Berlin, Germany","address":{"country_code":"de"}}]"#,
+        ),
+    ]);
+    let mut env = env_for(receiver.http_endpoint(), theirs.addr);
+    env.extend([
+        ("GATEWAY_URL", ours.url()),
+        ("GEOLOCATOR_URL", ours.url()),
+        ("ISS_DISTANCE_URL", ours.url()),
+        ("GEOCODER", "nominatim".to_owned()),
+        ("NOMINATIM_URL", theirs.url()),
+    ]);
+    let stack = Stack::start(&binaries, &env);
+    let client = reqwest::Client::new();
+    let send = |url: String, baggage: &'static str, tracestate: Option<&'static str>| {
+        let mut request = client
+            .get(url)
+            .header("traceparent", TRACEPARENT)
+            .header("baggage", baggage);
+        if let Some(state) = tracestate {
+            request = request.header("tracestate", state);
+        }
+        request.send()
+    };
+
+    // A stranger's baggage stops at the frontend; the trace context goes on.
+    send(
+        stack.frontend("/?location=Berlin"),
+        "user.email=alice@example.com",
+        Some("vendor=a"),
+    )
+    .await
+    .unwrap();
+    // Our own baggage goes on to our own services, without an empty tracestate.
+    send(
+        stack.gateway("/distance?location=Berlin"),
+        "session=abc",
+        None,
+    )
+    .await
+    .unwrap();
+    // And never to a third party, nor our tracestate.
+    send(
+        stack.url("iss-distance", "/distance?latitude=1&longitude=2"),
+        "session=abc",
+        Some("vendor=a"),
+    )
+    .await
+    .unwrap();
+    send(
+        stack.url("geolocator", "/coordinates?location=Berlin"),
+        "session=abc",
+        Some("vendor=a"),
+    )
+    .await
+    .unwrap();
+    stack.stop_cleanly(Duration::from_secs(15));
+
+    let continues = |call: &common::stack::RecordedCall| {
+        call.traceparent
+            .as_deref()
+            .is_some_and(|tp| tp.contains(TRACE_ID))
+    };
+    let from_frontend = ours.calls_to("/distance");
+    let frontend_call = from_frontend
+        .iter()
+        .find(|c| c.baggage.is_none() && c.tracestate.as_deref() == Some("vendor=a"))
+        .unwrap_or_else(|| panic!("the frontend's call: {from_frontend:#?}"));
+    assert!(continues(frontend_call), "{frontend_call:?}");
+    assert!(
+        from_frontend
+            .iter()
+            .all(|c| c.baggage.as_deref() != Some("user.email=alice@example.com")),
+        "a stranger's baggage went past the frontend: {from_frontend:#?}"
+    );
+
+    let from_gateway = ours.calls_to("/coordinates");
+    assert_eq!(from_gateway.len(), 1, "{from_gateway:#?}");
+    let call = &from_gateway[0];
+    assert_eq!(call.baggage.as_deref(), Some("session=abc"), "{call:?}");
+    assert_eq!(call.tracestate, None, "no empty tracestate: {call:?}");
+    assert!(continues(call), "{call:?}");
+
+    for path in ["/iss-now.json", "/search"] {
+        let calls = theirs.calls_to(path);
+        assert_eq!(calls.len(), 1, "{path}: {calls:#?}");
+        let call = &calls[0];
+        assert!(continues(call), "{path}: the trace id goes along: {call:?}");
+        assert_eq!(call.baggage, None, "{path}: no baggage for a third party");
+        assert_eq!(
+            call.tracestate, None,
+            "{path}: no tracestate for a third party"
+        );
+    }
 }

@@ -85,7 +85,56 @@ async fn the_form_alone_has_no_result_and_no_error() {
     assert!(!html.contains(r#"id="result""#) && !html.contains(r#"id="error""#));
     // Offline: nothing is loaded from anywhere else.
     assert!(!html.contains("<script"), "no scripts");
-    assert!(!html.contains("<link"), "no external stylesheets or fonts");
+    for link in html.split("<link").skip(1) {
+        let href = link.split("href=\"").nth(1).unwrap_or("");
+        assert!(
+            href.starts_with('/'),
+            "only the frontend's own files: {link}"
+        );
+    }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn the_page_protects_itself_and_serves_its_own_stylesheet() {
+    let api = iss_api(ResponseTemplate::new(200).set_body_json(iss_over_paris())).await;
+    let stack = stack(&api, Source::Api).await;
+    let client = reqwest::Client::new();
+    for path in ["/", "/?location=Paris", "/?location=Narnia", "/style.css"] {
+        let response = client
+            .get(Stack::url(stack.frontend, path))
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        assert_eq!(
+            header("content-security-policy").as_deref(),
+            Some(frontend::CONTENT_SECURITY_POLICY),
+            "{path}"
+        );
+        assert!(
+            frontend::CONTENT_SECURITY_POLICY.starts_with("default-src 'self';"),
+            "only the page itself"
+        );
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+        assert_eq!(header("referrer-policy").as_deref(), Some("no-referrer"));
+    }
+    let css = client
+        .get(Stack::url(stack.frontend, "/style.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    assert_eq!(
+        css.headers()["content-type"].to_str().unwrap(),
+        "text/css; charset=utf-8"
+    );
+    assert!(css.text().await.unwrap().contains("--accent"));
     stack.stop().await;
 }
 
@@ -273,7 +322,7 @@ fn faults() -> Vec<Fault> {
             response: ResponseTemplate::new(200)
                 .set_body_json(json!({"message": "success", "timestamp": 1,
                 "iss_position": {"latitude": "north", "longitude": "2"}})),
-            api_error: "open-notify sent an unusable position: latitude \"north\" is not a number",
+            api_error: "open-notify sent an invalid response: latitude \"north\" is not a number",
         },
     ]
 }

@@ -290,6 +290,21 @@ async fn submit_the_form(client: Client, frontend: String) {
     );
     let url = client.current_url().await.expect("the URL");
     assert_eq!(url.query(), Some("location=Berlin"), "{url}");
+    // The stylesheet is the frontend's own file, which its Content-Security-Policy allows:
+    // the page is styled.
+    let background = client
+        .execute(
+            "return getComputedStyle(document.body).backgroundImage",
+            vec![],
+        )
+        .await
+        .expect("a computed style");
+    assert!(
+        background
+            .as_str()
+            .is_some_and(|b| b.contains("linear-gradient")),
+        "the page's own stylesheet applies: {background}"
+    );
 
     screenshot(&client, 1280, 900, "frontend.png").await;
     screenshot(&client, 390, 844, "frontend-phone.png").await;

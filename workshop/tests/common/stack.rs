@@ -131,14 +131,16 @@ impl Stack {
     }
 
     pub fn frontend(&self, path_and_query: &str) -> String {
-        format!(
-            "http://127.0.0.1:{}{path_and_query}",
-            self.ports["frontend"]
-        )
+        self.url("frontend", path_and_query)
     }
 
     pub fn gateway(&self, path_and_query: &str) -> String {
-        format!("http://127.0.0.1:{}{path_and_query}", self.ports["gateway"])
+        self.url("gateway", path_and_query)
+    }
+
+    /// The URL of `path_and_query` on `service`.
+    pub fn url(&self, service: &str, path_and_query: &str) -> String {
+        format!("http://127.0.0.1:{}{path_and_query}", self.ports[service])
     }
 
     pub fn pid(&self, service: &str) -> u32 {
@@ -247,4 +249,86 @@ pub fn blackhole() -> SocketAddr {
 /// A port nothing listens on: a collector that is down.
 pub fn refusing() -> SocketAddr {
     (Ipv4Addr::LOCALHOST, super::closed_port()).into()
+}
+
+/// A stand-in for any upstream: answers each path with a fixed JSON body and records the
+/// trace headers of every request it gets.
+pub struct Recorder {
+    pub addr: SocketAddr,
+    calls: Arc<Mutex<Vec<RecordedCall>>>,
+}
+
+/// One request a [`Recorder`] got: its path and trace headers.
+#[derive(Clone, Debug)]
+pub struct RecordedCall {
+    pub path: String,
+    pub traceparent: Option<String>,
+    pub tracestate: Option<String>,
+    pub baggage: Option<String>,
+}
+
+impl Recorder {
+    /// Starts on its own thread; `answers` maps a path to the JSON it answers with (other
+    /// paths get a 404).
+    pub fn start(answers: &[(&'static str, &'static str)]) -> Recorder {
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let answers: BTreeMap<&'static str, &'static str> = answers.iter().copied().collect();
+        let recorded = calls.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let app = axum::Router::new().fallback(
+                    move |uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
+                        let header = |name: &str| {
+                            headers
+                                .get(name)
+                                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                        };
+                        recorded.lock().unwrap().push(RecordedCall {
+                            path: uri.path().to_owned(),
+                            traceparent: header("traceparent"),
+                            tracestate: header("tracestate"),
+                            baggage: header("baggage"),
+                        });
+                        match answers.get(uri.path()) {
+                            Some(body) => (
+                                axum::http::StatusCode::OK,
+                                [("content-type", "application/json")],
+                                *body,
+                            ),
+                            None => (
+                                axum::http::StatusCode::NOT_FOUND,
+                                [("content-type", "application/json")],
+                                r#"{"error":"not here"}"#,
+                            ),
+                        }
+                    },
+                );
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        Recorder { addr, calls }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The requests so far to `path`.
+    pub fn calls_to(&self, path: &str) -> Vec<RecordedCall> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.path == path)
+            .cloned()
+            .collect()
+    }
 }
