@@ -12,12 +12,15 @@
 //! - [`server`]: serving a router with `/healthz`, a JSON 404 and graceful shutdown.
 //! - [`spans`]: a SERVER span for every request, a CLIENT span for every call, by the
 //!   semantic conventions.
+//! - [`http_metrics`]: how long every request and every call took, by the semantic
+//!   conventions.
 //! - [`healthcheck`]: `<service> healthcheck`, the probe Docker runs inside the container.
 
 pub mod boundary;
 pub mod config;
 pub mod error;
 pub mod healthcheck;
+pub mod http_metrics;
 pub mod listener;
 pub mod params;
 pub mod server;

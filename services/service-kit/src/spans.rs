@@ -8,7 +8,11 @@
 //!
 //! They are plain `tracing` spans: until the services export traces (section 3 of the
 //! workshop) nobody sees them; from then on each service's spans form traces of their own;
-//! and once the context travels with every call (section 4), one trace spans all four.
+//! and once the context travels with every call (section 4), one trace spans all four. The
+//! same middleware times every request for the HTTP metrics of [`crate::http_metrics`]
+//! (section 5).
+
+use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -19,41 +23,56 @@ use tracing::{Instrument, Span};
 use url::Url;
 
 use crate::boundary::Boundary;
+use crate::http_metrics::{self, Served};
 use crate::upstream::UpstreamError;
 
-/// Middleware: serves the request inside a SERVER span. What the caller's headers may
-/// bring in depends on who `callers` are (see [`crate::boundary`]).
+/// Middleware: serves the request inside a SERVER span, and records how long it took. What
+/// the caller's headers may bring in depends on who `callers` are (see [`crate::boundary`]).
 pub async fn trace_request(
     State(callers): State<Boundary>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    let started = Instant::now();
     callers.admit(request.headers_mut());
-    let span = server_span(&request);
+    let method = http_metrics::known_method(request.method());
+    let route = route(&request).to_owned();
+    let span = server_span(method, &route, &request);
     // TODO(section 4): continue the caller's trace: make the span a child of the context
     // extracted from the request's headers (before the span is first entered, below).
     let response = next.run(request).instrument(span.clone()).await;
-    let status = response.status();
+    let served = Served {
+        method,
+        route: &route,
+        status: response.status(),
+    };
     // As i64: OpenTelemetry attributes have no unsigned integers.
-    span.record("http.response.status_code", i64::from(status.as_u16()));
+    span.record(
+        "http.response.status_code",
+        i64::from(served.status.as_u16()),
+    );
     // For a server, only 5xx are its own failures; a 4xx is the caller's mistake, and its
     // span stays unset.
-    if status.is_server_error() {
-        span.record("error.type", status.as_str());
-        span.set_status(Status::error(status.to_string()));
+    if let Some(error_type) = served.error_type() {
+        span.record("error.type", &error_type);
+        span.set_status(Status::error(served.status.to_string()));
     }
+    http_metrics::record_served(started.elapsed(), served);
     response
+}
+
+/// The route that matched, as axum knows it (`/distance`); the path if none did.
+fn route(request: &Request) -> &str {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(request.uri().path(), |path| path.as_str())
 }
 
 /// A span named like `GET /distance`: the method and the route, never the path itself (the
 /// conventions keep names low-cardinality). The query string is left out everywhere: it
 /// holds what people typed.
-fn server_span(request: &Request) -> Span {
-    let method = request.method().as_str();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(request.uri().path(), |path| path.as_str());
+fn server_span(method: &str, route: &str, request: &Request) -> Span {
     tracing::info_span!(
         "request",
         otel.name = format!("{method} {route}"),

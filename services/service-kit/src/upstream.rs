@@ -6,7 +6,7 @@
 //! the caller's mistake), anything else is a 502, and a timeout is a 504.
 
 use std::error::Error as _;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
@@ -16,6 +16,7 @@ use url::Url;
 use crate::ApiError;
 use crate::boundary::Boundary;
 use crate::config::Timeouts;
+use crate::http_metrics::{self, Call};
 use crate::spans;
 
 /// A named HTTP service we depend on.
@@ -129,7 +130,8 @@ impl Upstream {
         url
     }
 
-    /// `GET path?query` and decode the JSON answer, inside a CLIENT span.
+    /// `GET path?query` and decode the JSON answer, inside a CLIENT span, and record how
+    /// long the call took.
     pub async fn get_json<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -137,8 +139,13 @@ impl Upstream {
     ) -> Result<T, UpstreamError> {
         let url = self.url(path);
         let span = spans::client_span(&url);
-        let result = self.fetch(url, query).instrument(span.clone()).await;
+        let started = Instant::now();
+        let result = self
+            .fetch(url.clone(), query)
+            .instrument(span.clone())
+            .await;
         spans::record_outcome(&span, &result);
+        http_metrics::record_call(started.elapsed(), Call::to(&url, CallOutcome::of(&result)));
         result
     }
 
