@@ -32,8 +32,8 @@ pub struct BranchesArgs {
 
 #[derive(clap::Args)]
 pub struct SolveArgs {
-    /// The section to jump to the end of: 0 (resources) to 4 (distributed tracing).
-    #[arg(value_parser = clap::value_parser!(u8).range(0..=4))]
+    /// The section to jump to the end of: 0 (resources) to 5 (instrumentation libraries).
+    #[arg(value_parser = clap::value_parser!(u8).range(0..=5))]
     section: u8,
     /// The commit the sections start from.
     #[arg(long, default_value = "main")]

@@ -98,7 +98,7 @@ fn section_0_is_not_done_on_the_uninstrumented_services() {
 fn every_section_is_checked_over_grpc_too_and_verbose_shows_what_arrived() {
     let tree = workspace();
     let (output, _) = check(&[
-        "4",
+        "5",
         "--tree",
         tree.to_str().unwrap(),
         "--protocol",
@@ -114,6 +114,7 @@ fn every_section_is_checked_over_grpc_too_and_verbose_shows_what_arrived() {
         "Section 2 · logs",
         "Section 3 · traces",
         "Section 4 · distributed tracing",
+        "Section 5 · HTTP metrics",
     ] {
         assert!(stdout.contains(title), "{title} missing:\n{stdout}");
     }
@@ -157,7 +158,7 @@ fn a_tree_that_does_not_build_is_a_failed_check() {
 #[test]
 fn wrong_arguments_get_clap_errors() {
     for (args, expected) in [
-        (vec!["5"], "invalid value '5' for '<SECTION>'"),
+        (vec!["6"], "invalid value '6' for '<SECTION>'"),
         (vec!["one"], "invalid value 'one' for '<SECTION>'"),
         (
             vec!["1", "--protocol", "http/json"],

@@ -84,7 +84,7 @@ fn the_final_state_also_passes_over_grpc() {
     let output = workshop_in(
         "final",
         &tree,
-        &["check", "4", "--tree", &dir, "--protocol", "grpc"],
+        &["check", "5", "--tree", &dir, "--protocol", "grpc"],
     );
     assert!(
         output.status.success(),

@@ -4,12 +4,13 @@ mod common;
 
 use common::{Clone, text, workshop};
 
-const BRANCHES: [&str; 5] = [
+const BRANCHES: [&str; 6] = [
     "section-0-resources",
     "section-1-metrics",
     "section-2-logging",
     "section-3-tracing",
     "section-4-distributed-tracing",
+    "section-5-instrumentation-libraries",
 ];
 
 #[test]
@@ -94,10 +95,10 @@ fn solve_refuses_to_overwrite_uncommitted_work() {
 
 #[test]
 fn solve_rejects_a_section_that_does_not_exist() {
-    let output = workshop(&std::env::temp_dir(), &["solve", "5"]);
+    let output = workshop(&std::env::temp_dir(), &["solve", "6"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        text(&output.stderr).contains("5 is not in 0..=4"),
+        text(&output.stderr).contains("6 is not in 0..=5"),
         "{}",
         text(&output.stderr)
     );

@@ -10,15 +10,18 @@ use otlp_receiver::proto::collector::trace::v1::ExportTraceServiceRequest;
 use otlp_receiver::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use otlp_receiver::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use otlp_receiver::proto::metrics::v1::{
-    AggregationTemporality, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, metric,
-    number_data_point,
+    AggregationTemporality, Histogram, HistogramDataPoint, Metric, NumberDataPoint,
+    ResourceMetrics, ScopeMetrics, Sum, metric, number_data_point,
 };
 use otlp_receiver::proto::resource::v1::Resource;
 use otlp_receiver::proto::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span, status};
 use otlp_receiver::{Protocol, Store};
 
 use super::evidence::{CALCULATING_SPAN, Evidence, GETTING_SPAN, RESOURCE_MARKER, SERVICES};
-use super::scenario::{CallOutcome, IssAnswer, Outcome, Scenario, Step, TRACESTATE, TraceContext};
+use super::scenario::{
+    CallOutcome, ISS_API, IssAnswer, Outcome, Scenario, Step, TRACESTATE, TraceContext,
+};
+use super::section5;
 use super::stub::{self, StubCall};
 
 pub const RUN_ID: &str = "c0ffee0000000001";
@@ -102,9 +105,22 @@ pub struct World {
     evidence: Evidence,
     next_span: u64,
     /// The last section done: what the services export (metrics from 1, logs from 2,
-    /// spans from 3) and whether traces cross services (4).
+    /// spans from 3), whether traces cross services (4) and the HTTP metrics (5).
     section: u8,
+    /// Each service's histogram points (section 5), by their attributes: count and sum.
+    durations: BTreeMap<(String, &'static str), BTreeMap<Vec<(String, String)>, Point>>,
 }
+
+/// One histogram point being built: the attributes (as sent), count and sum.
+#[derive(Clone, Default)]
+struct Point {
+    attributes: Vec<KeyValue>,
+    count: u64,
+    sum: f64,
+}
+
+/// How long each fixture span lasts (`span` below): what the histograms record too.
+const SPAN_SECONDS: f64 = 0.002;
 
 /// A span as sent: its ids, for children and log records.
 #[derive(Clone)]
@@ -157,6 +173,11 @@ impl World {
             .map(|s| format!("127.0.0.1:{}", port(s)))
             .collect();
         server_addresses.push("127.0.0.1:4000".into());
+        let mut upstream_urls: BTreeMap<String, String> = SERVICES
+            .iter()
+            .map(|s| (s.to_string(), format!("http://127.0.0.1:{}", port(s))))
+            .collect();
+        upstream_urls.insert(ISS_API.to_owned(), STUB_URL.to_owned());
         World {
             store: Store::default(),
             evidence: Evidence {
@@ -168,18 +189,20 @@ impl World {
                 stub_url: STUB_URL.into(),
                 stub_calls: Vec::new(),
                 server_addresses,
+                upstream_urls,
                 spans: Vec::new(),
                 logs: Vec::new(),
                 metrics: Vec::new(),
             },
             next_span: 0x1000,
-            section: 4,
+            section: 5,
+            durations: BTreeMap::new(),
         }
     }
 
     /// Perfect telemetry from all sections for the whole scenario.
     pub fn perfect() -> Evidence {
-        World::done(4)
+        World::done(5)
     }
 
     /// Perfect telemetry from sections 0 to `section` for the whole scenario.
@@ -208,8 +231,81 @@ impl World {
     }
 
     pub fn finish(mut self) -> Evidence {
+        self.histograms();
         self.evidence.refresh(&self.store);
         self.evidence
+    }
+
+    /// Counts one request or call of `service` in the histogram `name` (section 5).
+    fn observe(&mut self, service: &str, name: &'static str, attributes: Vec<KeyValue>) {
+        let key: Vec<(String, String)> = attributes
+            .iter()
+            .map(|kv| (kv.key.clone(), format!("{:?}", kv.value)))
+            .collect();
+        let point = self
+            .durations
+            .entry((service.to_owned(), name))
+            .or_default()
+            .entry(key)
+            .or_insert_with(|| Point {
+                attributes,
+                ..Point::default()
+            });
+        point.count += 1;
+        point.sum += SPAN_SECONDS;
+    }
+
+    /// One export of every service's HTTP duration histograms, from section 5 on.
+    fn histograms(&mut self) {
+        if self.section < 5 {
+            return;
+        }
+        let mut by_service: BTreeMap<String, Vec<Metric>> = BTreeMap::new();
+        for ((service, name), points) in &self.durations {
+            let data_points = points
+                .values()
+                .map(|p| {
+                    // Every fixture request takes 2 ms: all in the first bucket.
+                    let mut bucket_counts = vec![0; section5::BOUNDARIES.len() + 1];
+                    bucket_counts[0] = p.count;
+                    HistogramDataPoint {
+                        attributes: p.attributes.clone(),
+                        count: p.count,
+                        sum: Some(p.sum),
+                        bucket_counts,
+                        explicit_bounds: section5::BOUNDARIES.to_vec(),
+                        min: Some(SPAN_SECONDS),
+                        max: Some(SPAN_SECONDS),
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            by_service.entry(service.clone()).or_default().push(Metric {
+                name: (*name).to_owned(),
+                unit: "s".to_owned(),
+                data: Some(metric::Data::Histogram(Histogram {
+                    data_points,
+                    aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                })),
+                ..Default::default()
+            });
+        }
+        for (service, metrics) in by_service {
+            self.store.ingest_metrics(
+                ExportMetricsServiceRequest {
+                    resource_metrics: vec![ResourceMetrics {
+                        resource: Some(resource(&service)),
+                        scope_metrics: vec![ScopeMetrics {
+                            scope: scope(section5::METER),
+                            metrics,
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    }],
+                },
+                Protocol::Http,
+            );
+        }
     }
 
     fn step(&mut self, n: usize, step: &Step) {
@@ -353,6 +449,16 @@ impl World {
         if status >= 500 {
             attributes.push(kv("error.type", status.to_string()));
         }
+        let mut measured = vec![
+            kv("http.request.method", "GET"),
+            kv("http.route", route),
+            kv("http.response.status_code", i64::from(status)),
+            kv("url.scheme", "http"),
+        ];
+        if status >= 500 {
+            measured.push(kv("error.type", status.to_string()));
+        }
+        self.observe(service, section5::SERVER_DURATION, measured);
         self.span(
             service,
             &format!("GET {route}"),
@@ -375,6 +481,18 @@ impl World {
         if let Some(error_type) = &call.error_type {
             attributes.push(kv("error.type", error_type.as_str()));
         }
+        let upstream = reqwest::Url::parse(url).expect("a fixture URL");
+        let mut measured = vec![
+            kv("http.request.method", "GET"),
+            kv("server.address", upstream.host_str().unwrap()),
+            kv("server.port", i64::from(upstream.port().unwrap())),
+            kv("url.scheme", "http"),
+            kv("http.response.status_code", i64::from(call.status)),
+        ];
+        if let Some(error_type) = &call.error_type {
+            measured.push(kv("error.type", error_type.as_str()));
+        }
+        self.observe(service, section5::CLIENT_DURATION, measured);
         self.span(
             service,
             "GET",
@@ -413,7 +531,7 @@ impl World {
             name: name.to_owned(),
             kind: kind as i32,
             start_time_unix_nano: 1_000 + self.next_span,
-            end_time_unix_nano: 2_000 + self.next_span,
+            end_time_unix_nano: 1_000 + self.next_span + (SPAN_SECONDS * 1e9) as u64,
             attributes,
             status: error.then(|| Status {
                 code: status::StatusCode::Error as i32,

@@ -6,7 +6,7 @@
 //! - `scenario`: the requests, and every number the checks expect, derived from them;
 //! - `stub`: the ISS API stand-in, which also records the trace headers it receives;
 //! - `evidence`: what a run observed, the one input of every check;
-//! - `section0` … `section4`: the checks, pure functions of the evidence;
+//! - `section0` … `section5`: the checks, pure functions of the evidence;
 //! - `span_status`: the semantic conventions' status rules for SERVER and CLIENT spans;
 //! - `report`: the ✓/✗ checklist.
 
@@ -20,6 +20,7 @@ mod section1;
 mod section2;
 mod section3;
 mod section4;
+mod section5;
 mod span_status;
 mod stub;
 #[cfg(test)]
@@ -50,8 +51,8 @@ const LATE: Duration = Duration::from_secs(2);
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The section to check (0 to 4); sections before it are checked too.
-    #[arg(value_parser = clap::value_parser!(u8).range(0..=4))]
+    /// The section to check (0 to 5); sections before it are checked too.
+    #[arg(value_parser = clap::value_parser!(u8).range(0..=5))]
     section: u8,
     /// The workspace to build and check [default: the one this binary was built from].
     #[arg(long, value_name = "DIR")]
@@ -86,12 +87,13 @@ type Section = (&'static str, fn(&Evidence) -> Vec<Check>);
 
 /// The checks of sections 0..=`section`, titled.
 pub fn evaluate(evidence: &Evidence, section: u8) -> Vec<(&'static str, Vec<Check>)> {
-    let sections: [Section; 5] = [
+    let sections: [Section; 6] = [
         (section0::TITLE, section0::check),
         (section1::TITLE, section1::check),
         (section2::TITLE, section2::check),
         (section3::TITLE, section3::check),
         (section4::TITLE, section4::check),
+        (section5::TITLE, section5::check),
     ];
     sections
         .into_iter()
@@ -299,6 +301,7 @@ async fn observe(
     server_addresses.push(stub.addr().to_string());
     server_addresses.push(receiver.grpc_addr().to_string());
     server_addresses.push(receiver.http_addr().to_string());
+    let upstream_urls = upstream_urls(&env);
     let mut evidence = Evidence {
         run_id,
         protocol,
@@ -311,6 +314,7 @@ async fn observe(
         stub_url: stub.url(),
         stub_calls: stub.calls(),
         server_addresses,
+        upstream_urls,
         spans: Vec::new(),
         logs: Vec::new(),
         metrics: Vec::new(),
@@ -331,6 +335,22 @@ async fn observe(
     receiver.shutdown().await;
     stub.stop();
     Ok((setup, evidence))
+}
+
+/// The upstreams' URLs in the services' environment, by the upstream's name.
+fn upstream_urls(env: &[(&'static str, String)]) -> BTreeMap<String, String> {
+    let names = [
+        ("GATEWAY_URL", "gateway"),
+        ("GEOLOCATOR_URL", "geolocator"),
+        ("ISS_DISTANCE_URL", "iss-distance"),
+        ("ISS_API_URL", scenario::ISS_API),
+    ];
+    env.iter()
+        .filter_map(|(key, url)| {
+            let (_, name) = names.iter().find(|(k, _)| k == key)?;
+            Some((name.to_string(), url.clone()))
+        })
+        .collect()
 }
 
 /// `bytes` random bytes as lower-case hex, never all zeros (an invalid trace or span id).

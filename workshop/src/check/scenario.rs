@@ -15,6 +15,9 @@ pub const TRACESTATE: &str = "workshop=check";
 /// frontend.
 pub const BAGGAGE: &str = "workshop.check=from-outside";
 
+/// The upstream that iss-distance calls: the ISS API (the check's stub).
+pub const ISS_API: &str = "the ISS API";
+
 /// The services, by name, with the SERVER span name and route each one's handler has.
 pub const ROUTES: [(&str, &str); 4] = [
     ("frontend", "/"),
@@ -255,6 +258,14 @@ impl Scenario {
         count(self.steps.iter().flat_map(|s| s.calls_from(service)))
     }
 
+    /// `service`'s outgoing calls, counted by upstream and how they end.
+    pub fn calls_to_upstreams(
+        &self,
+        service: &str,
+    ) -> BTreeMap<(&'static str, CallOutcome), usize> {
+        count(self.steps.iter().flat_map(|s| s.calls(service)))
+    }
+
     /// The frontend requests answered 200, which must each be one trace across the four
     /// services.
     pub fn traced_pages(&self) -> usize {
@@ -381,14 +392,30 @@ impl Step {
 
     /// How `service`'s outgoing calls end during this step, in the order it makes them.
     pub fn calls_from(&self, service: &str) -> Vec<CallOutcome> {
-        let answered = |upstream: &str| self.status_at(upstream).map(CallOutcome::answered);
+        self.calls(service)
+            .into_iter()
+            .map(|(_, call)| call)
+            .collect()
+    }
+
+    /// `service`'s outgoing calls during this step, each with the upstream it goes to (a
+    /// service, or [`ISS_API`]), in the order it makes them.
+    pub fn calls(&self, service: &str) -> Vec<(&'static str, CallOutcome)> {
+        let answered = |upstream: &'static str| {
+            self.status_at(upstream)
+                .map(|status| (upstream, CallOutcome::answered(status)))
+        };
         match service {
             "frontend" if self.entry() == "frontend" => answered("gateway").into_iter().collect(),
             "gateway" if self.entry() != "iss-distance" => answered("geolocator")
                 .into_iter()
                 .chain(answered("iss-distance"))
                 .collect(),
-            "iss-distance" => self.iss_call().map(IssAnswer::call).into_iter().collect(),
+            "iss-distance" => self
+                .iss_call()
+                .map(|answer| (ISS_API, answer.call()))
+                .into_iter()
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -450,7 +477,7 @@ impl Outcome {
 
 /// The longest one request may take (the services answer in milliseconds; their own
 /// upstream timeouts are longer, but a check must not wait for them).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
 /// The longest the whole scenario may take; later steps are not sent.
 const SCENARIO_BUDGET: Duration = Duration::from_secs(15);
 
@@ -583,6 +610,21 @@ mod tests {
             ])
         );
         assert_eq!(s.calls_from("iss-distance"), s.iss_calls());
+        let gateway_calls = s.calls_to_upstreams("gateway");
+        assert_eq!(
+            gateway_calls,
+            BTreeMap::from([
+                (("geolocator", CallOutcome::answered(200)), 6),
+                (("geolocator", CallOutcome::answered(404)), 1),
+                (("iss-distance", CallOutcome::answered(200)), 4),
+                (("iss-distance", CallOutcome::answered(502)), 2),
+            ])
+        );
+        assert!(
+            s.calls_to_upstreams("iss-distance")
+                .keys()
+                .all(|(upstream, _)| *upstream == ISS_API)
+        );
         assert_eq!(s.traced_pages(), 4);
         assert_eq!(
             s.steps

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use otlp_receiver::proto::metrics::v1::{AggregationTemporality, metric};
+use otlp_receiver::proto::common::v1::{AnyValue, KeyValue, any_value};
+use otlp_receiver::proto::metrics::v1::{AggregationTemporality, HistogramDataPoint, metric};
 use otlp_receiver::proto::trace::v1::{Status, status};
 use otlp_receiver::{AttrValue, Protocol, ReceivedSpan, SpanKind};
 
@@ -38,8 +39,8 @@ fn rename_console(evidence: &mut Evidence, service: &str, from: &str, to: &str) 
 #[test]
 fn a_perfect_run_passes_every_section() {
     let evidence = perfect();
-    assert_eq!(failures(&evidence, 4), Default::default());
-    for (_, checks) in super::evaluate(&evidence, 4) {
+    assert_eq!(failures(&evidence, 5), Default::default());
+    for (_, checks) in super::evaluate(&evidence, 5) {
         for check in checks {
             assert!(check.line().starts_with("✓ "), "{}", check.line());
         }
@@ -49,8 +50,8 @@ fn a_perfect_run_passes_every_section() {
 #[test]
 fn the_uninstrumented_services_fail_every_section() {
     let evidence = uninstrumented();
-    let sections = super::evaluate(&evidence, 4);
-    assert_eq!(sections.len(), 5);
+    let sections = super::evaluate(&evidence, 5);
+    assert_eq!(sections.len(), 6);
     for (title, checks) in &sections {
         assert!(!checks.is_empty(), "{title}");
         assert!(
@@ -584,14 +585,14 @@ fn section4_server_span_names_and_statuses() {
 
 #[test]
 fn each_section_passes_its_check_and_fails_the_next() {
-    for section in 0..=4 {
+    for section in 0..=5 {
         let evidence = World::done(section);
         assert_eq!(
             failures(&evidence, section),
             Default::default(),
             "sections 0 to {section} done"
         );
-        if section == 4 {
+        if section == 5 {
             break;
         }
         let next = super::evaluate(&evidence, section + 1);
@@ -833,6 +834,240 @@ fn section1_the_unusable_answer_counted_without_error_type() {
         &[
             "iss.requests{http.response.status_code=200} = 4",
             r#"every point with http.response.status_code=200 has an error.type ("ok"); a successful call has none"#,
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Section 5: the HTTP metrics.
+
+/// Applies `change` to every histogram point of `name` sent by `service` (any service if
+/// `None`).
+fn change_points(
+    evidence: &mut Evidence,
+    service: Option<&str>,
+    name: &str,
+    mut change: impl FnMut(&mut HistogramDataPoint),
+) {
+    let mut changed = 0;
+    for m in &mut evidence.metrics {
+        if m.name() != name || service.is_some_and(|s| m.service_name() != Some(s)) {
+            continue;
+        }
+        if let Some(metric::Data::Histogram(h)) = &mut m.metric.data {
+            for point in &mut h.data_points {
+                change(point);
+                changed += 1;
+            }
+        }
+    }
+    assert!(changed > 0, "no point of {name} to change");
+}
+
+fn code_of(point: &HistogramDataPoint) -> Option<i64> {
+    point.attributes.iter().find_map(|kv| {
+        (kv.key == "http.response.status_code").then(|| match &kv.value {
+            Some(AnyValue {
+                value: Some(any_value::Value::IntValue(i)),
+            }) => *i,
+            _ => -1,
+        })
+    })
+}
+
+const SERVER: &str = "http.server.request.duration";
+const CLIENT: &str = "http.client.request.duration";
+
+#[test]
+fn section5_buckets_made_for_milliseconds() {
+    let mut evidence = perfect();
+    let sdk_default = vec![
+        0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0,
+        7500.0, 10000.0,
+    ];
+    change_points(&mut evidence, Some("geolocator"), SERVER, |p| {
+        p.explicit_bounds = sdk_default.clone();
+        p.bucket_counts = vec![0; 16];
+        p.bucket_counts[1] = p.count;
+    });
+    assert_line(
+        &only_failure(&evidence, 5),
+        &[
+            "are histograms in seconds (unit `s`, cumulative) from the meter `service-kit`, with the conventions' buckets 0.005 … 10",
+            "geolocator's http.server.request.duration: its buckets are the SDK's default ones (0, 5, 10 … 10000), made for milliseconds",
+            "with_boundaries",
+            "Look at services/service-kit/src/http_metrics.rs",
+        ],
+    );
+}
+
+#[test]
+fn section5_unit_kind_and_meter() {
+    let mut evidence = perfect();
+    for m in &mut evidence.metrics {
+        if m.name() == CLIENT && m.service_name() == Some("frontend") {
+            m.metric.unit = "ms".into();
+        }
+    }
+    assert_line(
+        &only_failure(&evidence, 5),
+        &[
+            r#"frontend's http.client.request.duration: its unit is "ms"; the conventions' is "s" (seconds)"#,
+        ],
+    );
+
+    let mut evidence = perfect();
+    for m in &mut evidence.metrics {
+        if m.name() == SERVER && m.service_name() == Some("gateway") {
+            Arc::make_mut(&mut m.origin).scope.name = "gateway".into();
+        }
+    }
+    assert_line(
+        &only_failure(&evidence, 5),
+        &[
+            r#"gateway's http.server.request.duration: it comes from the meter "gateway", not "service-kit""#,
+        ],
+    );
+}
+
+#[test]
+fn section5_recorded_in_milliseconds() {
+    let mut evidence = perfect();
+    change_points(&mut evidence, Some("iss-distance"), SERVER, |p| {
+        p.sum = p.sum.map(|s| s * 1000.0);
+    });
+    assert_line(
+        &only_failure(&evidence, 5),
+        &[
+            "the durations are in seconds",
+            "iss-distance's http.server.request.duration adds up to 14.0000 s, its Server spans to 0.0140 s: record elapsed.as_secs_f64(), not milliseconds",
+        ],
+    );
+}
+
+#[test]
+fn section5_a_server_error_type_exactly_on_a_5xx() {
+    let mut evidence = perfect();
+    change_points(&mut evidence, Some("gateway"), SERVER, |p| {
+        p.attributes.retain(|kv| kv.key != "error.type");
+    });
+    assert_line(
+        &only_failure(&evidence, 5),
+        &[
+            "gateway: http.server.request.duration counts its 7 requests by status (200 ×4, 404 ×1, 502 ×2), with http.request.method, http.route = /distance, url.scheme = http and error.type on a 5xx",
+            r#"the point with http.response.status_code=502 has no error.type; a server's 5xx is its own error: add error.type="502""#,
+        ],
+    );
+
+    let mut evidence = perfect();
+    change_points(&mut evidence, Some("frontend"), SERVER, |p| {
+        if let Some(code @ 400..500) = code_of(p) {
+            p.attributes.push(kv("error.type", code.to_string()));
+        }
+    });
+    assert_line(
+        &only_failure(&evidence, 5),
+        &[
+            r#"the point with http.response.status_code=404 has error.type="404"; a server's 404 is no error of its own"#,
+        ],
+    );
+}
+
+#[test]
+fn section5_the_conventions_attributes() {
+    // url.scheme forgotten on the client's points.
+    let mut evidence = perfect();
+    change_points(&mut evidence, Some("gateway"), CLIENT, |p| {
+        p.attributes.retain(|kv| kv.key != "url.scheme");
+    });
+    assert_line(
+        &only_failure(&evidence, 5),
+        &[
+            "gateway: http.client.request.duration counts its 13 calls to geolocator and iss-distance by server.address, server.port, http.response.status_code and error.type, with http.request.method and url.scheme",
+            "url.scheme is None",
+        ],
+    );
+    // The status code as a string.
+    let mut evidence = perfect();
+    change_points(&mut evidence, Some("geolocator"), SERVER, |p| {
+        for kv in &mut p.attributes {
+            if kv.key == "http.response.status_code" {
+                let code = code_of_kv(kv);
+                *kv = super::fixtures::kv("http.response.status_code", code.to_string());
+            }
+        }
+    });
+    let failed = failures(&evidence, 5);
+    assert_line(
+        failed.values().find(|l| l.contains("geolocator:")).unwrap(),
+        &[r#"http.response.status_code is the string "200"; record it as an integer"#],
+    );
+    // What people typed, on a metric.
+    let mut evidence = perfect();
+    change_points(&mut evidence, Some("frontend"), SERVER, |p| {
+        p.attributes.push(kv("url.query", "location=Berlin"));
+    });
+    assert_line(
+        &only_failure(&evidence, 5),
+        &["a point has url.query, a value per request: never on a metric"],
+    );
+}
+
+fn code_of_kv(kv: &KeyValue) -> i64 {
+    match &kv.value {
+        Some(AnyValue {
+            value: Some(any_value::Value::IntValue(i)),
+        }) => *i,
+        _ => panic!("not an integer"),
+    }
+}
+
+#[test]
+fn section5_counts_follow_the_scenario() {
+    // One request of iss-distance not recorded.
+    let mut evidence = perfect();
+    let mut once = true;
+    change_points(&mut evidence, Some("iss-distance"), SERVER, |p| {
+        if once && code_of(p) == Some(200) {
+            p.count -= 1;
+            p.bucket_counts[0] -= 1;
+            once = false;
+        }
+    });
+    assert_line(
+        &only_failure(&evidence, 5),
+        &["it counts 200 ×3, 400 ×1, 502 ×2, expected 200 ×4, 400 ×1, 502 ×2"],
+    );
+    // The calls to the ISS API recorded with the wrong port.
+    let mut evidence = perfect();
+    change_points(&mut evidence, Some("iss-distance"), CLIENT, |p| {
+        for kv in &mut p.attributes {
+            if kv.key == "server.port" {
+                *kv = super::fixtures::kv("server.port", 80_i64);
+            }
+        }
+    });
+    assert_line(
+        &only_failure(&evidence, 5),
+        &[
+            "iss-distance: http.client.request.duration counts its 6 calls to the ISS API",
+            "expected 127.0.0.1:4000 200 ×4",
+            "got 127.0.0.1:80 200 ×4",
+        ],
+    );
+}
+
+#[test]
+fn section5_missing_metrics_say_what_is_there() {
+    let mut evidence = perfect();
+    evidence
+        .metrics
+        .retain(|m| !(m.name() == CLIENT && m.service_name() == Some("frontend")));
+    assert_line(
+        &only_failure(&evidence, 5),
+        &[
+            "frontend: http.client.request.duration",
+            "got nothing; frontend exports http.server.request.duration",
         ],
     );
 }

@@ -20,7 +20,7 @@ pub fn patches() -> Vec<PathBuf> {
         .filter(|path| path.extension().is_some_and(|ext| ext == "patch"))
         .collect();
     patches.sort();
-    assert_eq!(patches.len(), 5, "five sections: {patches:?}");
+    assert_eq!(patches.len(), 6, "six sections: {patches:?}");
     patches
 }
 

@@ -1,0 +1,438 @@
+//! Section 5 · HTTP metrics: `http.server.request.duration` in every service and
+//! `http.client.request.duration` for every call they make, as the semantic conventions
+//! define them: histograms in seconds with the conventions' buckets and attributes, from
+//! service-kit's meter, counting exactly the scenario's requests and calls.
+
+use std::collections::BTreeMap;
+
+use otlp_receiver::{
+    AttrValue, Attributes, DataPoint, MetricKind, PointValue, ReceivedMetric, SpanKind, Temporality,
+};
+
+use super::evidence::{Evidence, SERVICES};
+use super::report::{Check, counted, first};
+use super::scenario::{CallOutcome, REQUEST_TIMEOUT, ROUTES};
+use super::section1::{ERROR_TYPE, STATUS};
+
+pub const TITLE: &str = "Section 5 · HTTP metrics";
+const METRICS: &str = "services/service-kit/src/http_metrics.rs";
+pub const SERVER_DURATION: &str = "http.server.request.duration";
+pub const CLIENT_DURATION: &str = "http.client.request.duration";
+/// The meter service-kit records them with.
+pub const METER: &str = "service-kit";
+/// The semantic conventions' bucket boundaries for HTTP durations, in seconds.
+pub const BOUNDARIES: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+/// The SDK's default boundaries, made for milliseconds: the likeliest wrong ones.
+const SDK_DEFAULT_BOUNDARIES: [f64; 15] = [
+    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
+    10000.0,
+];
+
+const METHOD: &str = "http.request.method";
+const ROUTE: &str = "http.route";
+const SCHEME: &str = "url.scheme";
+const ADDRESS: &str = "server.address";
+const PORT: &str = "server.port";
+/// Attributes that hold what people typed or a value per request: never on a metric.
+const UNBOUNDED: [&str; 4] = ["url.full", "url.path", "url.query", "client.address"];
+
+pub fn check(evidence: &Evidence) -> Vec<Check> {
+    let scenario = &evidence.scenario;
+    let callers: Vec<&str> = SERVICES
+        .into_iter()
+        .filter(|s| !scenario.calls_to_upstreams(s).is_empty())
+        .collect();
+    let mut checks = vec![Check::new(
+        format!(
+            "{SERVER_DURATION} and {CLIENT_DURATION} are histograms in seconds (unit `s`, cumulative) from the meter `{METER}`, with the conventions' buckets 0.005 … 10"
+        ),
+        METRICS,
+        instruments(evidence, &callers),
+    )];
+    for (service, route) in ROUTES {
+        let statuses = scenario.statuses_at(service);
+        checks.push(Check::new(
+            format!(
+                "{service}: {SERVER_DURATION} counts its {} requests by status ({}), with {METHOD}, {ROUTE} = {route}, {SCHEME} = http and {ERROR_TYPE} on a 5xx",
+                scenario.requests_to(service),
+                counted(&statuses)
+            ),
+            METRICS,
+            served(evidence, service, route),
+        ));
+    }
+    for caller in &callers {
+        let calls = scenario.calls_to_upstreams(caller);
+        let mut upstreams: Vec<&str> = calls.keys().map(|(upstream, _)| *upstream).collect();
+        upstreams.dedup();
+        checks.push(Check::new(
+            format!(
+                "{caller}: {CLIENT_DURATION} counts its {} calls to {} by {ADDRESS}, {PORT}, {STATUS} and {ERROR_TYPE}, with {METHOD} and {SCHEME}",
+                calls.values().sum::<usize>(),
+                upstreams.join(" and ")
+            ),
+            METRICS,
+            called(evidence, caller),
+        ));
+    }
+    checks.push(Check::new(
+        "the durations are in seconds: each service's histograms add up to what its SERVER and CLIENT spans lasted",
+        METRICS,
+        in_seconds(evidence, &callers),
+    ));
+    checks
+}
+
+/// Each expected metric's shape: kind, temporality, unit, meter and buckets.
+fn instruments(evidence: &Evidence, callers: &[&str]) -> Result<(), String> {
+    let expected = SERVICES
+        .iter()
+        .map(|s| (*s, SERVER_DURATION))
+        .chain(callers.iter().map(|s| (*s, CLIENT_DURATION)));
+    let mut problems = Vec::new();
+    let mut found = 0;
+    for (service, name) in expected {
+        let Some(metric) = evidence.latest_metric(service, name) else {
+            continue;
+        };
+        found += 1;
+        if let Err(problem) = shape(metric) {
+            problems.push(format!("{service}'s {name}: {problem}"));
+        }
+    }
+    if found == 0 {
+        return Err(format!(
+            "none arrived: no service exports {SERVER_DURATION} or {CLIENT_DURATION}"
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(first(&problems, 2))
+    }
+}
+
+fn shape(metric: &ReceivedMetric) -> Result<(), String> {
+    match metric.kind() {
+        MetricKind::Histogram {
+            temporality: Temporality::Cumulative,
+        } => {}
+        MetricKind::Histogram { temporality } => {
+            return Err(format!(
+                "its temporality is {temporality:?}; Prometheus needs Cumulative"
+            ));
+        }
+        other => return Err(format!("it is a {other}, not a histogram")),
+    }
+    if metric.unit() != "s" {
+        return Err(format!(
+            "its unit is {:?}; the conventions' is \"s\" (seconds)",
+            metric.unit()
+        ));
+    }
+    let scope = &metric.origin.scope.name;
+    if scope != METER {
+        return Err(format!("it comes from the meter {scope:?}, not {METER:?}"));
+    }
+    for point in metric.points() {
+        if let PointValue::Histogram { bounds, .. } = &point.value
+            && bounds.as_slice() != BOUNDARIES
+        {
+            return Err(if bounds.as_slice() == SDK_DEFAULT_BOUNDARIES {
+                "its buckets are the SDK's default ones (0, 5, 10 … 10000), made for milliseconds: every request falls into the first; give it the conventions' (with_boundaries)".to_owned()
+            } else {
+                format!("its buckets are {bounds:?}")
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A histogram point's count and sum (0 for anything else).
+fn count_and_sum(point: &DataPoint) -> (u64, f64) {
+    match &point.value {
+        PointValue::Histogram { count, sum, .. } => (*count, sum.unwrap_or(0.0)),
+        other => (other.count().unwrap_or(0), 0.0),
+    }
+}
+
+fn text(attributes: &Attributes, key: &str) -> Option<String> {
+    attributes.get(key).map(ToString::to_string)
+}
+
+/// Problems with the attributes every point of both metrics shares: the method, the
+/// scheme, the status code as an integer, and nothing unbounded.
+fn common_attributes(attributes: &Attributes, problems: &mut Vec<String>) {
+    if text(attributes, METHOD).as_deref() != Some("GET") {
+        problems.push(format!("{METHOD} is {:?}", text(attributes, METHOD)));
+    }
+    if text(attributes, SCHEME).as_deref() != Some("http") {
+        problems.push(format!("{SCHEME} is {:?}", text(attributes, SCHEME)));
+    }
+    if let Some(AttrValue::String(status)) = attributes.get(STATUS) {
+        problems.push(format!(
+            "{STATUS} is the string \"{status}\"; record it as an integer"
+        ));
+    }
+    for key in UNBOUNDED {
+        if attributes.contains_key(key) {
+            problems.push(format!(
+                "a point has {key}, a value per request: never on a metric (one series each)"
+            ));
+        }
+    }
+}
+
+fn status_of(attributes: &Attributes) -> Option<u16> {
+    attributes
+        .get(STATUS)
+        .and_then(AttrValue::as_i64)
+        .and_then(|s| u16::try_from(s).ok())
+}
+
+/// `service`'s requests in `http.server.request.duration`, by status, against the scenario.
+fn served(evidence: &Evidence, service: &str, route: &str) -> Result<(), String> {
+    let metric = evidence
+        .latest_metric(service, SERVER_DURATION)
+        .ok_or_else(|| nothing(evidence, service))?;
+    let mut problems = Vec::new();
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    for point in metric.points() {
+        let attributes = &point.attributes;
+        common_attributes(attributes, &mut problems);
+        if text(attributes, ROUTE).as_deref() != Some(route) {
+            problems.push(format!("{ROUTE} is {:?}", text(attributes, ROUTE)));
+        }
+        let Some(status) = status_of(attributes) else {
+            problems.push(format!("a point has no integer {STATUS}"));
+            continue;
+        };
+        let error_type = text(attributes, ERROR_TYPE);
+        match (status >= 500, error_type) {
+            (true, None) => problems.push(format!(
+                "the point with {STATUS}={status} has no {ERROR_TYPE}; a server's 5xx is its own error: add {ERROR_TYPE}=\"{status}\""
+            )),
+            (true, Some(found)) if found != status.to_string() => problems.push(format!(
+                "the point with {STATUS}={status} has {ERROR_TYPE}={found:?}; the conventions use the status code, \"{status}\""
+            )),
+            (false, Some(found)) => problems.push(format!(
+                "the point with {STATUS}={status} has {ERROR_TYPE}={found:?}; a server's {status} is no error of its own"
+            )),
+            _ => {}
+        }
+        *statuses.entry(status).or_insert(0) += count_and_sum(&point).0 as usize;
+    }
+    problems.dedup();
+    if !problems.is_empty() {
+        return Err(first(&problems, 2));
+    }
+    let expected = evidence.scenario.statuses_at(service);
+    if statuses != expected {
+        return Err(format!(
+            "it counts {}, expected {}",
+            counted(&statuses),
+            counted(&expected)
+        ));
+    }
+    Ok(())
+}
+
+/// Why a service's metric is missing: what it does export, if anything.
+fn nothing(evidence: &Evidence, service: &str) -> String {
+    let mut names: Vec<&str> = evidence
+        .metrics
+        .iter()
+        .filter(|m| m.service_name() == Some(service))
+        .map(ReceivedMetric::name)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        "got nothing".to_owned()
+    } else {
+        format!("got nothing; {service} exports {}", names.join(", "))
+    }
+}
+
+/// One call as the client's metric describes it: where to, and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Called {
+    address: String,
+    port: i64,
+    outcome: CallOutcome,
+}
+
+impl std::fmt::Display for Called {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{} {}", self.address, self.port, self.outcome)
+    }
+}
+
+/// `caller`'s calls in `http.client.request.duration`, by upstream and outcome, against
+/// the scenario.
+fn called(evidence: &Evidence, caller: &str) -> Result<(), String> {
+    let metric = evidence
+        .latest_metric(caller, CLIENT_DURATION)
+        .ok_or_else(|| nothing(evidence, caller))?;
+    let mut problems = Vec::new();
+    let mut calls: BTreeMap<Called, usize> = BTreeMap::new();
+    for point in metric.points() {
+        let attributes = &point.attributes;
+        common_attributes(attributes, &mut problems);
+        let address = text(attributes, ADDRESS).filter(|a| !a.is_empty());
+        let port = attributes.get(PORT).and_then(AttrValue::as_i64);
+        let (Some(address), Some(port)) = (address, port) else {
+            problems.push(format!(
+                "a point lacks {ADDRESS} or an integer {PORT}: {}",
+                describe(attributes)
+            ));
+            continue;
+        };
+        // Every call of the scenario gets an answer, so each has a status code.
+        let Some(status) = status_of(attributes) else {
+            problems.push(format!("a point has no integer {STATUS}"));
+            continue;
+        };
+        let outcome = CallOutcome {
+            status,
+            error_type: text(attributes, ERROR_TYPE),
+        };
+        let call = Called {
+            address,
+            port,
+            outcome,
+        };
+        *calls.entry(call).or_insert(0) += count_and_sum(&point).0 as usize;
+    }
+    problems.dedup();
+    if !problems.is_empty() {
+        return Err(first(&problems, 2));
+    }
+    let expected = expected_calls(evidence, caller)?;
+    if calls != expected {
+        let missing: Vec<String> = expected
+            .iter()
+            .filter(|(call, n)| calls.get(*call) != Some(n))
+            .map(|(call, n)| format!("{call} ×{n}"))
+            .collect();
+        let unexpected: Vec<String> = calls
+            .iter()
+            .filter(|(call, n)| expected.get(*call) != Some(n))
+            .map(|(call, n)| format!("{call} ×{n}"))
+            .collect();
+        return Err(format!(
+            "expected {}, got {}",
+            first(&missing, 2),
+            if unexpected.is_empty() {
+                "none of those".to_owned()
+            } else {
+                first(&unexpected, 2)
+            }
+        ));
+    }
+    Ok(())
+}
+
+/// The scenario's calls from `caller`, with each upstream's address and port from the URL
+/// the services were given.
+fn expected_calls(evidence: &Evidence, caller: &str) -> Result<BTreeMap<Called, usize>, String> {
+    let mut expected = BTreeMap::new();
+    for ((upstream, outcome), n) in evidence.scenario.calls_to_upstreams(caller) {
+        let url = evidence
+            .upstream_urls
+            .get(upstream)
+            .and_then(|u| reqwest::Url::parse(u).ok())
+            .ok_or_else(|| format!("the check knows no URL of {upstream}"))?;
+        let call = Called {
+            address: url.host_str().unwrap_or_default().to_owned(),
+            port: i64::from(url.port_or_known_default().unwrap_or_default()),
+            outcome,
+        };
+        expected.insert(call, n);
+    }
+    Ok(expected)
+}
+
+fn describe(attributes: &Attributes) -> String {
+    if attributes.is_empty() {
+        return "no attributes".to_owned();
+    }
+    attributes
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The histograms' sums against the spans around the same requests and calls: equal to a
+/// millisecond a request, they are seconds; a thousand times more, milliseconds.
+fn in_seconds(evidence: &Evidence, callers: &[&str]) -> Result<(), String> {
+    let expected = SERVICES
+        .iter()
+        .map(|s| (*s, SERVER_DURATION, SpanKind::Server))
+        .chain(
+            callers
+                .iter()
+                .map(|s| (*s, CLIENT_DURATION, SpanKind::Client)),
+        );
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for (service, name, kind) in expected {
+        let Some(metric) = evidence.latest_metric(service, name) else {
+            continue;
+        };
+        let (count, sum) = metric
+            .points()
+            .iter()
+            .map(count_and_sum)
+            .fold((0, 0.0), |(c, s), (count, sum)| (c + count, s + sum));
+        let spans: Vec<f64> = evidence
+            .spans
+            .iter()
+            .filter(|s| s.service_name() == Some(service) && s.kind() == kind)
+            .map(|s| s.duration().as_secs_f64())
+            .collect();
+        let lasted: f64 = spans.iter().sum();
+        if sum > count as f64 * REQUEST_TIMEOUT.as_secs_f64() {
+            problems.push(format!(
+                "{service}'s {name} adds up to {sum} for {count} requests, more than {} s each, which none took",
+                REQUEST_TIMEOUT.as_secs()
+            ));
+            continue;
+        }
+        if spans.is_empty() {
+            continue;
+        }
+        compared += 1;
+        // A millisecond of slack a request: the span and the measurement start a few
+        // instructions apart.
+        let slack = 0.001 * count.max(spans.len() as u64) as f64;
+        if sum < lasted / 2.0 - slack || sum > lasted * 2.0 + slack {
+            let hint = if sum > lasted * 100.0 {
+                ": record elapsed.as_secs_f64(), not milliseconds"
+            } else if sum == 0.0 {
+                ": record elapsed.as_secs_f64(), which keeps the fraction"
+            } else {
+                ""
+            };
+            problems.push(format!(
+                "{service}'s {name} adds up to {} s, its {kind} spans to {} s{hint}",
+                short(sum),
+                short(lasted)
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(first(&problems, 2));
+    }
+    if compared == 0 {
+        return Err("no histogram to compare with the spans".to_owned());
+    }
+    Ok(())
+}
+
+fn short(seconds: f64) -> String {
+    format!("{seconds:.4}")
+}
