@@ -41,21 +41,19 @@ pub async fn trace_request(
     // TODO(section 4): continue the caller's trace: make the span a child of the context
     // extracted from the request's headers (before the span is first entered, below).
     let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    // As i64: OpenTelemetry attributes have no unsigned integers.
+    span.record("http.response.status_code", i64::from(status.as_u16()));
     let served = Served {
         method,
         route: &route,
-        status: response.status(),
+        status: status.as_u16(),
     };
-    // As i64: OpenTelemetry attributes have no unsigned integers.
-    span.record(
-        "http.response.status_code",
-        i64::from(served.status.as_u16()),
-    );
     // For a server, only 5xx are its own failures; a 4xx is the caller's mistake, and its
     // span stays unset.
     if let Some(error_type) = served.error_type() {
         span.record("error.type", &error_type);
-        span.set_status(Status::error(served.status.to_string()));
+        span.set_status(Status::error(status.to_string()));
     }
     http_metrics::record_served(started.elapsed(), served);
     response
