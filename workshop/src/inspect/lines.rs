@@ -11,6 +11,8 @@ use otlp_receiver::{
     ReceivedSpan, SpanKind, StatusCode, Temporality,
 };
 
+use super::model;
+
 /// `span trace=… span=… parent=…|- service=… kind=server name="GET /distance"
 /// duration_ms=1.234 status=ok attrs={…}`, plus `status_message="…"` when there is one.
 pub fn span_line(span: &ReceivedSpan) -> String {
@@ -34,7 +36,8 @@ pub fn span_line(span: &ReceivedSpan) -> String {
 }
 
 /// One line per data point: `metric service=… name=… kind=sum value=4 attrs={…}`.
-/// Distributions give `count=… sum=…` (and `min`/`max` when sent) instead of `value`.
+/// Distributions give `count=… sum=…` (and `min`/`max` when sent, and a histogram's
+/// quantiles) instead of `value`.
 pub fn metric_lines(metric: &ReceivedMetric) -> Vec<String> {
     let kind = metric.kind();
     metric
@@ -131,7 +134,8 @@ fn temporality(kind: MetricKind) -> Option<&'static str> {
     })
 }
 
-/// `value=4`, or `count=3 sum=12.5 min=1 max=7` for distributions.
+/// `value=4`, or `count=3 sum=12.5 min=1 max=7` for distributions, and for histograms with
+/// buckets the estimated quantiles `p50=… p90=… p99=…` (see [`model::quantile`]).
 pub fn point_value(value: &PointValue) -> String {
     match value {
         PointValue::Int(i) => format!("value={i}"),
@@ -141,12 +145,18 @@ pub fn point_value(value: &PointValue) -> String {
             sum,
             min,
             max,
-            ..
+            bounds,
+            bucket_counts,
         } => {
             let mut out = format!("count={count}");
             for (name, v) in [("sum", sum), ("min", min), ("max", max)] {
                 if let Some(v) = v {
                     let _ = write!(out, " {name}={}", number(*v));
+                }
+            }
+            for q in model::QUANTILES {
+                if let Some(v) = model::quantile(bounds, bucket_counts, *min, *max, q) {
+                    let _ = write!(out, " p{}={}", number(q * 100.0), number(v));
                 }
             }
             out

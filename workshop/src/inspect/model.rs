@@ -236,6 +236,50 @@ pub fn metric_streams(metrics: &[ReceivedMetric], filter: &Filter) -> Vec<Metric
     latest.into_values().collect()
 }
 
+/// The quantiles a histogram is summed up by: the median, and two of its tail.
+pub const QUANTILES: [f64; 3] = [0.5, 0.9, 0.99];
+
+/// The `q`-quantile (0 to 1) of an explicit-bucket histogram, estimated as Prometheus'
+/// `histogram_quantile` does: find the bucket holding the rank `q × count`, and interpolate
+/// linearly inside it. The histogram's `min` and `max`, when sent, bound the first and the
+/// last (open) bucket, and the estimate. `None` for an empty or malformed histogram.
+///
+/// `bounds` are the upper bounds of all buckets but the last; `counts` has one more entry.
+pub fn quantile(
+    bounds: &[f64],
+    counts: &[u64],
+    min: Option<f64>,
+    max: Option<f64>,
+    q: f64,
+) -> Option<f64> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 || counts.len() != bounds.len() + 1 || !(0.0..=1.0).contains(&q) {
+        return None;
+    }
+    let rank = q * total as f64;
+    let mut below = 0u64;
+    for (i, &count) in counts.iter().enumerate() {
+        if count == 0 || ((below + count) as f64) < rank {
+            below += count;
+            continue;
+        }
+        let lower = match i {
+            0 => min.unwrap_or(bounds.first().copied().unwrap_or(0.0).min(0.0)),
+            _ => bounds[i - 1],
+        };
+        let upper = match bounds.get(i) {
+            Some(bound) => *bound,
+            // The last bucket has no upper bound: its values go up to `max`.
+            None => max.unwrap_or(lower),
+        };
+        let lower = min.map_or(lower, |m| lower.max(m));
+        let upper = max.map_or(upper, |m| upper.min(m)).max(lower);
+        let within = (rank - below as f64) / count as f64;
+        return Some(lower + (upper - lower) * within);
+    }
+    None
+}
+
 /// Log records from filtered services, newest first, at most `limit`.
 pub fn latest_logs(logs: &[ReceivedLog], filter: &Filter, limit: usize) -> Vec<ReceivedLog> {
     let mut matching: Vec<&ReceivedLog> = logs

@@ -430,3 +430,98 @@ fn durations_and_services_on_the_command_line() {
         "http://127.0.0.1:4318/v1/tap"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Histograms: count, sum and a few quantiles estimated from the buckets.
+
+#[test]
+fn quantiles_interpolate_inside_the_bucket_that_holds_the_rank() {
+    let bounds = [0.005, 0.01, 0.025];
+    // 10 values: 4 up to 5 ms, 4 up to 10 ms, 2 up to 25 ms, none above.
+    let counts = [4, 4, 2, 0];
+    let q = |q| model::quantile(&bounds, &counts, None, None, q).unwrap();
+    // The 5th of 10 values is the first of the second bucket's four: a quarter into it.
+    assert!((q(0.5) - 0.00625).abs() < 1e-12, "{}", q(0.5));
+    // The 9th is the first of the third bucket's two: half-way.
+    assert!((q(0.9) - 0.0175).abs() < 1e-12, "{}", q(0.9));
+    // Without a min, the first bucket starts at 0, as in Prometheus.
+    assert!((q(0.2) - 0.0025).abs() < 1e-12, "{}", q(0.2));
+    // min and max, when sent, bound the estimate.
+    let bounded = model::quantile(&bounds, &counts, Some(0.004), Some(0.02), 0.99).unwrap();
+    assert!(bounded <= 0.02 && bounded > 0.01, "{bounded}");
+    let first = model::quantile(&bounds, &counts, Some(0.004), Some(0.02), 0.1).unwrap();
+    assert!(first >= 0.004 && first <= 0.005, "{first}");
+}
+
+#[test]
+fn quantiles_of_the_open_last_bucket_and_of_nothing() {
+    let bounds = [1.0, 2.0];
+    // Everything above the last bound: only max says how far.
+    let counts = [0, 0, 3];
+    assert_eq!(
+        model::quantile(&bounds, &counts, None, Some(8.0), 1.0),
+        Some(8.0)
+    );
+    assert_eq!(
+        model::quantile(&bounds, &counts, None, None, 0.5),
+        Some(2.0)
+    );
+    assert_eq!(model::quantile(&bounds, &[0, 0, 0], None, None, 0.5), None);
+    assert_eq!(
+        model::quantile(&bounds, &[1, 2], None, None, 0.5),
+        None,
+        "malformed"
+    );
+}
+
+#[test]
+fn a_histogram_point_shows_count_sum_and_quantiles() {
+    use otlp_receiver::proto::metrics::v1::{Histogram, HistogramDataPoint};
+    let store = Store::default();
+    let point = HistogramDataPoint {
+        attributes: vec![kv("http.route", s("/distance"))],
+        count: 10,
+        sum: Some(0.1),
+        min: Some(0.002),
+        max: Some(0.02),
+        explicit_bounds: vec![0.005, 0.01, 0.025],
+        bucket_counts: vec![4, 4, 2, 0],
+        ..Default::default()
+    };
+    store.ingest_metrics(
+        ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                resource: resource("gateway"),
+                scope_metrics: vec![ScopeMetrics {
+                    metrics: vec![Metric {
+                        name: "http.server.request.duration".into(),
+                        unit: "s".into(),
+                        data: Some(Data::Histogram(Histogram {
+                            data_points: vec![point],
+                            aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                        })),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        },
+        Protocol::Http,
+    );
+    let metrics = store.metrics();
+    assert_eq!(
+        metric_lines(&metrics[0]),
+        [
+            "metric service=gateway name=http.server.request.duration kind=histogram \
+             temporality=cumulative unit=s count=10 sum=0.1 min=0.002 max=0.02 p50=0.00625 \
+             p90=0.015 p99=0.0195 attrs={http.route=\"/distance\"}"
+        ]
+    );
+    let streams = model::metric_streams(&metrics, &Filter::default());
+    let line = render::metric_line(&streams[0], 160).text();
+    assert!(
+        line.contains("count=10 sum=0.1 min=0.002 max=0.02 p50=0.00625 p90=0.015 p99=0.0195 s"),
+        "{line}"
+    );
+}
