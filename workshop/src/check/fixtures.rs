@@ -107,9 +107,12 @@ pub struct World {
     /// The last section done: what the services export (metrics from 1, logs from 2,
     /// spans from 3), whether traces cross services (4) and the HTTP metrics (5).
     section: u8,
-    /// Each service's histogram points (section 5), by their attributes: count and sum.
-    durations: BTreeMap<(String, &'static str), BTreeMap<Vec<(String, String)>, Point>>,
+    /// Each service's histogram points (section 5).
+    durations: BTreeMap<(String, &'static str), Points>,
 }
+
+/// One histogram's points, by their attributes (keys and values, as text).
+type Points = BTreeMap<Vec<(String, String)>, Point>;
 
 /// One histogram point being built: the attributes (as sent), count and sum.
 #[derive(Clone, Default)]

@@ -450,7 +450,7 @@ fn quantiles_interpolate_inside_the_bucket_that_holds_the_rank() {
     let bounded = model::quantile(&bounds, &counts, Some(0.004), Some(0.02), 0.99).unwrap();
     assert!(bounded <= 0.02 && bounded > 0.01, "{bounded}");
     let first = model::quantile(&bounds, &counts, Some(0.004), Some(0.02), 0.1).unwrap();
-    assert!(first >= 0.004 && first <= 0.005, "{first}");
+    assert!((0.004..=0.005).contains(&first), "{first}");
 }
 
 #[test]
