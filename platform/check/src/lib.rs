@@ -1259,3 +1259,116 @@ pub fn dashboard_promql(
     }
     out
 }
+
+/// Problems of the `histogram_quantile(q, …)` calls in a PromQL expression: what it reads
+/// must be a histogram's `_bucket` series, and every aggregation inside must keep the `le`
+/// label (`sum by (le, service_name) (…)`): without `le` there are no buckets left, and
+/// the quantile is NaN or nothing.
+pub fn histogram_quantile_problems(expr: &str) -> Vec<String> {
+    const CALL: &str = "histogram_quantile(";
+    const AGGREGATIONS: [&str; 6] = ["sum", "avg", "min", "max", "count", "group"];
+    let mut problems = Vec::new();
+    let mut rest = expr;
+    while let Some(at) = rest.find(CALL) {
+        let inside = &rest[at + CALL.len()..];
+        let end = closing_paren(inside).unwrap_or(inside.len());
+        let argument = &inside[..end];
+        for name in promql_metric_names(argument) {
+            if !name.ends_with("_bucket") {
+                problems.push(format!(
+                    "histogram_quantile reads `{name}`, not a histogram's `_bucket` series"
+                ));
+            }
+        }
+        let words: Vec<(usize, &str)> = promql_words(argument);
+        for (i, (position, word)) in words.iter().enumerate() {
+            if !AGGREGATIONS.contains(word) {
+                continue;
+            }
+            let after = argument[position + word.len()..].trim_start();
+            // `sum by (…) (…)`, or `sum (…) by (…)`.
+            let grouping = if after.starts_with("by") || after.starts_with("without") {
+                Some(after)
+            } else if after.starts_with('(') {
+                let body = closing_paren(&after[1..]).map_or(after.len(), |e| e + 2);
+                let tail = after[body.min(after.len())..].trim_start();
+                (tail.starts_with("by") || tail.starts_with("without")).then_some(tail)
+            } else {
+                // `sum` as a label or metric name, not the aggregation.
+                continue;
+            };
+            let keeps_le = grouping.is_some_and(|g| {
+                let without = g.starts_with("without");
+                let list = g
+                    .find('(')
+                    .and_then(|open| {
+                        let l = &g[open + 1..];
+                        closing_paren(l).map(|close| &l[..close])
+                    })
+                    .unwrap_or("");
+                let has_le = list.split(',').any(|label| label.trim() == "le");
+                has_le != without
+            });
+            if !keeps_le {
+                problems.push(format!(
+                    "`{}` inside histogram_quantile drops the `le` label: group by (le, …)",
+                    words[i].1
+                ));
+            }
+        }
+        rest = &inside[end..];
+    }
+    problems
+}
+
+/// The index of the `)` that closes a group whose `(` was just before `text`.
+fn closing_paren(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => return Some(i),
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The identifiers of a PromQL expression outside strings and label matchers, with their
+/// byte positions.
+fn promql_words(expr: &str) -> Vec<(usize, &str)> {
+    let mut words = Vec::new();
+    let bytes = expr.as_bytes();
+    let mut i = 0;
+    let mut braces = 0usize;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'"' {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'"' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+            continue;
+        }
+        if c == b'{' {
+            braces += 1;
+        } else if c == b'}' {
+            braces = braces.saturating_sub(1);
+        }
+        if braces == 0 && (c.is_ascii_alphabetic() || c == b'_') {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let preceded = start > 0 && (bytes[start - 1] == b'$' || bytes[start - 1] == b':');
+            if !preceded {
+                words.push((start, &expr[start..i]));
+            }
+            continue;
+        }
+        i += 1;
+    }
+    words
+}

@@ -206,3 +206,27 @@ fn interpolation_and_endpoints_parse_as_compose_and_the_collector_mean_them() {
     assert_eq!(image_version_problem("grafana/loki:3.7.6"), None);
     assert!(image_version_problem("grafana/loki:3.7").is_some());
 }
+
+#[test]
+fn histogram_quantiles_that_lose_their_buckets_are_reported() {
+    let good = "histogram_quantile(0.95, sum by (le, service_name) (rate(http_server_request_duration_seconds_bucket{service_name=~\"$service\"}[5m])))";
+    assert_eq!(histogram_quantile_problems(good), Vec::<String>::new());
+    let postfix = "histogram_quantile(0.5, sum(rate(x_bucket[5m])) by (le))";
+    assert_eq!(histogram_quantile_problems(postfix), Vec::<String>::new());
+
+    let no_le = "histogram_quantile(0.95, sum by (service_name) (rate(http_server_request_duration_seconds_bucket[5m])))";
+    let problems = histogram_quantile_problems(no_le);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("`sum` inside histogram_quantile drops the `le` label"));
+
+    let no_grouping = "histogram_quantile(0.95, sum(rate(x_bucket[5m])))";
+    assert_eq!(histogram_quantile_problems(no_grouping).len(), 1);
+
+    let without_le = "histogram_quantile(0.95, sum without (le) (rate(x_bucket[5m])))";
+    assert_eq!(histogram_quantile_problems(without_le).len(), 1);
+
+    let count = "histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_seconds_count[5m])))";
+    let problems = histogram_quantile_problems(count);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("not a histogram's `_bucket` series"));
+}

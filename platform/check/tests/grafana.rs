@@ -278,3 +278,112 @@ fn every_metric_a_query_uses_is_one_this_stack_produces() {
     }
     assert_no_problems("metric names", &problems);
 }
+
+#[test]
+fn every_histogram_quantile_reads_buckets_and_keeps_le() {
+    let prom_uids: BTreeSet<String> = all_datasources()
+        .iter()
+        .filter(|(_, d)| get_str(d, &["type"]) == Some("prometheus"))
+        .filter_map(|(_, d)| get_str(d, &["uid"]).map(str::to_owned))
+        .collect();
+    let queries = dashboard_promql(&dashboard(), &prom_uids);
+    let quantiles = queries
+        .iter()
+        .filter(|(_, q)| q.contains("histogram_quantile("))
+        .count();
+    assert!(
+        quantiles >= 8,
+        "only {quantiles} histogram_quantile queries"
+    );
+    let problems: Vec<String> = queries
+        .iter()
+        .flat_map(|(at, q)| {
+            histogram_quantile_problems(q)
+                .into_iter()
+                .map(move |p| format!("{DASHBOARD}: {at}: {p}"))
+        })
+        .collect();
+    assert_no_problems("histogram quantiles", &problems);
+}
+
+/// Section 5 of the workshop promises a row of panels from the services' own HTTP
+/// histograms, next to the span-derived ones: request rate, error rate and latency of the
+/// servers, and the latency of the calls between services.
+#[test]
+fn the_http_metrics_row_reads_the_services_own_histograms() {
+    let dash = dashboard();
+    let panels: Vec<&serde_json::Value> = dash["panels"].as_array().into_iter().flatten().collect();
+    let row = panels
+        .iter()
+        .position(|p| {
+            p["type"] == "row"
+                && p["title"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("HTTP metrics"))
+        })
+        .unwrap_or_else(|| panic!("{DASHBOARD}: no row titled `HTTP metrics`"));
+    let in_row: Vec<&serde_json::Value> = panels[row + 1..]
+        .iter()
+        .take_while(|p| p["type"] != "row")
+        .copied()
+        .collect();
+    let exprs = |p: &serde_json::Value| -> Vec<String> {
+        p["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["expr"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let reads = |title: &str, metric: &str, also: &str| {
+        in_row.iter().any(|p| {
+            p["title"]
+                .as_str()
+                .is_some_and(|t| t.to_lowercase().contains(title))
+                && exprs(p)
+                    .iter()
+                    .any(|e| e.contains(metric) && e.contains(also))
+        })
+    };
+    let mut problems = Vec::new();
+    for (title, metric, also) in [
+        (
+            "request rate",
+            "http_server_request_duration_seconds_count",
+            "rate(",
+        ),
+        (
+            "error rate",
+            "http_server_request_duration_seconds_count",
+            "error_type",
+        ),
+        (
+            "latency",
+            "http_server_request_duration_seconds_bucket",
+            "histogram_quantile(0.95",
+        ),
+        (
+            "calls",
+            "http_client_request_duration_seconds_bucket",
+            "server_address",
+        ),
+    ] {
+        if !reads(title, metric, also) {
+            problems.push(format!(
+                "{DASHBOARD}: the HTTP metrics row has no panel titled with `{title}` whose query reads {metric} with {also}"
+            ));
+        }
+    }
+    // Only the services' histograms: the span-derived panels are the other rows.
+    for p in &in_row {
+        for e in exprs(p) {
+            if e.contains("traces_") {
+                problems.push(format!(
+                    "{DASHBOARD}: panel \"{}\" of the HTTP metrics row reads span metrics",
+                    p["title"].as_str().unwrap_or("?")
+                ));
+            }
+        }
+    }
+    assert_no_problems("HTTP metrics row", &problems);
+}
