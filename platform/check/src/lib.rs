@@ -1289,9 +1289,9 @@ pub fn histogram_quantile_problems(expr: &str) -> Vec<String> {
             // `sum by (…) (…)`, or `sum (…) by (…)`.
             let grouping = if after.starts_with("by") || after.starts_with("without") {
                 Some(after)
-            } else if after.starts_with('(') {
-                let body = closing_paren(&after[1..]).map_or(after.len(), |e| e + 2);
-                let tail = after[body.min(after.len())..].trim_start();
+            } else if let Some(group) = after.strip_prefix('(') {
+                let body = closing_paren(group).map_or(group.len(), |e| e + 1);
+                let tail = group[body.min(group.len())..].trim_start();
                 (tail.starts_with("by") || tail.starts_with("without")).then_some(tail)
             } else {
                 // `sum` as a label or metric name, not the aggregation.
