@@ -17,7 +17,8 @@
 //! platform/grafana/provisioning/datasources/datasources.yaml).
 //!
 //! Every command and HTTP call has a timeout (`--timeout`); commands run in their own process
-//! group, which is killed on timeout or Ctrl-C, so nothing is left behind. The exit code is
+//! group (a job object on Windows), which is killed on timeout or Ctrl-C, so nothing is left
+//! behind. The exit code is
 //! 1 when any check is ✗.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -28,6 +29,7 @@ use anyhow::bail;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::process::Tree;
 use crate::stop::StopSignal;
 
 #[derive(clap::Args)]
@@ -276,54 +278,23 @@ enum Ran {
     Failed(String),
 }
 
-/// Kills a process group when dropped, unless disarmed: a command that times out, or whose
-/// check is dropped (Ctrl-C), takes its children with it.
-struct GroupGuard {
-    pgid: Option<u32>,
-}
-
-impl GroupGuard {
-    fn kill(&mut self) {
-        #[cfg(unix)]
-        if let Some(pgid) = self.pgid.take().and_then(|p| i32::try_from(p).ok()) {
-            // SAFETY: kill has no memory-safety preconditions; a negative pid names the group
-            // that the child leads (we have not reaped the child, so the id is still ours).
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            self.pgid = None;
-        }
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Runs `program args…` with no input, in its own process group, for at most `timeout`.
+/// Runs `program args…` with no input, as a [`Tree`] of its own, for at most `timeout`.
 async fn command(program: &str, args: &[&str], timeout: Duration) -> Ran {
     let mut command = tokio::process::Command::new(program);
     command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    #[cfg(unix)]
-    command.process_group(0);
+        .stderr(Stdio::piped());
+    Tree::prepare(&mut command);
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ran::NotFound,
         Err(e) => return Ran::Failed(e.to_string()),
     };
-    // Declared after the child, so dropped before it: the group is killed while the child is
+    // Declared after the child, so dropped before it: the tree is killed while the child is
     // not reaped yet.
-    let mut guard = GroupGuard { pgid: child.id() };
+    let mut tree = Tree::of(&child);
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let read_all = async {
@@ -339,7 +310,7 @@ async fn command(program: &str, args: &[&str], timeout: Duration) -> Ran {
     match outcome {
         Ok((Ok(status), out, err)) => {
             // It exited and closed its output: nothing of it is left to kill.
-            guard.pgid = None;
+            tree.disarm();
             Ran::Output {
                 success: status.success(),
                 stdout: String::from_utf8_lossy(&out).into_owned(),
@@ -348,7 +319,7 @@ async fn command(program: &str, args: &[&str], timeout: Duration) -> Ran {
         }
         Ok((Err(e), _, _)) => Ran::Failed(e.to_string()),
         Err(_) => {
-            guard.kill();
+            tree.kill();
             let _ = child.kill().await;
             Ran::TimedOut
         }

@@ -1,5 +1,8 @@
 //! The reference implementation (every section applied) under stress: malformed trace
 //! headers, SIGTERM right after traffic, and a collector that is down or hangs.
+//!
+//! Unix only: the services are stopped with SIGTERM and measured through /proc.
+#![cfg(unix)]
 
 mod common;
 
