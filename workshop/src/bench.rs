@@ -290,12 +290,10 @@ fn machine_ticks() -> Option<MachineTicks> {
 
 fn ticks_per_second() -> f64 {
     #[cfg(unix)]
+    if let Ok(Some(ticks)) = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        && ticks > 0
     {
-        // SAFETY: sysconf only reads a configuration value.
-        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        if ticks > 0 {
-            return ticks as f64;
-        }
+        return ticks as f64;
     }
     100.0
 }
@@ -926,8 +924,7 @@ impl Blackhole {
 
 #[cfg(target_os = "linux")]
 fn current_thread_id() -> i64 {
-    // SAFETY: gettid has no preconditions.
-    i64::from(unsafe { libc::gettid() })
+    i64::from(nix::unistd::gettid().as_raw())
 }
 
 #[cfg(not(target_os = "linux"))]

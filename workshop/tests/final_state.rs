@@ -1,6 +1,9 @@
 //! The reference implementation (every section applied) under stress: malformed trace
 //! headers, SIGTERM right after traffic, a collector that is down or hangs, and context that
 //! must stop at the trust boundaries.
+//!
+//! Unix only: the services are stopped with SIGTERM and measured through /proc.
+#![cfg(unix)]
 
 mod common;
 

@@ -430,3 +430,19 @@ fn durations_and_services_on_the_command_line() {
         "http://127.0.0.1:4318/v1/tap"
     );
 }
+
+#[test]
+fn the_clock_shows_local_time_to_the_millisecond() {
+    use chrono::Timelike;
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_250);
+    let local = chrono::DateTime::<chrono::Local>::from(time);
+    assert_eq!(
+        render::clock(time),
+        format!(
+            "{:02}:{:02}:{:02}.250",
+            local.hour(),
+            local.minute(),
+            local.second()
+        )
+    );
+}

@@ -171,8 +171,8 @@ impl Stack {
     /// SIGTERM to all, then waits (at most `grace`) for each to exit.
     pub fn terminate(mut self, grace: Duration) -> Vec<(&'static str, Option<ExitStatus>)> {
         for (_, child) in &self.children {
-            // SAFETY: signalling a child we spawned and have not reaped.
-            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+            // A child we spawned and have not reaped.
+            super::signal(child.id(), nix::sys::signal::Signal::SIGTERM);
         }
         let deadline = Instant::now() + grace;
         let mut ended = Vec::new();
