@@ -285,6 +285,10 @@ mod tests {
         };
         let root = Path::new("/cache");
         assert_ne!(a.dir(root), b.dir(root));
-        assert!(a.dir(root).starts_with("/cache/otelcol-0.159.0-"));
+        assert!(
+            a.dir(root)
+                .to_string_lossy()
+                .starts_with("/cache/otelcol-0.159.0-")
+        );
     }
 }
