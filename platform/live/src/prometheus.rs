@@ -97,10 +97,19 @@ impl Prometheus {
     /// An instant query: every series with its labels (`__name__` included when the
     /// result keeps it) and its value.
     pub async fn query(&self, expr: &str) -> Result<Vec<Series>, String> {
+        self.query_at(expr, None).await
+    }
+
+    /// An instant query evaluated at `time` (Unix seconds), or now.
+    pub async fn query_at(&self, expr: &str, time: Option<f64>) -> Result<Vec<Series>, String> {
         let url = format!("http://127.0.0.1:{}/api/v1/query", self.port);
+        let mut params = vec![("query", expr.to_owned())];
+        if let Some(time) = time {
+            params.push(("time", format!("{time:.3}")));
+        }
         let body: serde_json::Value = crate::http::client()
             .get(&url)
-            .query(&[("query", expr)])
+            .query(&params)
             .send()
             .await
             .map_err(|e| format!("{url}: {e}"))?

@@ -137,6 +137,11 @@ impl Stack {
         )
     }
 
+    /// `http://127.0.0.1:<port of service><path_and_query>`.
+    pub fn url(&self, service: &str, path_and_query: &str) -> String {
+        format!("http://127.0.0.1:{}{path_and_query}", self.ports[service])
+    }
+
     pub fn gateway(&self, path_and_query: &str) -> String {
         format!("http://127.0.0.1:{}{path_and_query}", self.ports["gateway"])
     }
