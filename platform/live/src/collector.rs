@@ -284,3 +284,75 @@ mod tests {
         assert!(compare_components(&used, &used).is_empty());
     }
 }
+
+/// What the collector's log says its exporters went through: retries and dropped items,
+/// by exporter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExportTrouble {
+    pub retries: u64,
+    pub dropped_items: u64,
+}
+
+/// Reads the exporter helper's lines ("Exporting failed. Will retry the request after
+/// interval." and "Exporting failed. Dropping data.", with `dropped_items`) from the
+/// collector's console log.
+pub fn export_trouble(lines: &[String]) -> BTreeMap<String, ExportTrouble> {
+    let field = |line: &str, key: &str| -> Option<String> {
+        let at = line.find(&format!("\"{key}\":"))? + key.len() + 3;
+        let rest = line[at..].trim_start();
+        let value = match rest.strip_prefix('"') {
+            Some(quoted) => &quoted[..quoted.find('"')?],
+            None => &rest[..rest.find([',', '}']).unwrap_or(rest.len())],
+        };
+        Some(value.trim().to_owned())
+    };
+    let mut out: BTreeMap<String, ExportTrouble> = BTreeMap::new();
+    for line in lines.iter().filter(|l| l.contains("Exporting failed.")) {
+        let Some(exporter) = field(line, "otelcol.component.id") else {
+            continue;
+        };
+        let entry = out.entry(exporter).or_default();
+        if line.contains("Will retry") {
+            entry.retries += 1;
+        }
+        if line.contains("Dropping data") {
+            entry.dropped_items += field(line, "dropped_items")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod trouble_tests {
+    use super::*;
+
+    #[test]
+    fn retries_and_dropped_items_are_counted_by_exporter() {
+        let lines: Vec<String> = [
+            "2026-11-29T15:01:09Z\tinfo\tinternal/retry_sender.go:133\tExporting failed. Will retry the request after interval.\t{\"resource\": {\"service.name\": \"otelcol-workshop\"}, \"otelcol.component.id\": \"otlp_http/prometheus\", \"error\": \"connection refused\", \"interval\": \"5.1s\"}",
+            "2026-11-29T15:01:14Z\tinfo\tinternal/retry_sender.go:133\tExporting failed. Will retry the request after interval.\t{\"otelcol.component.id\": \"otlp_http/prometheus\", \"interval\": \"7.9s\"}",
+            "2026-11-29T15:01:20Z\terror\tinternal/queue_sender.go:50\tExporting failed. Dropping data.\t{\"otelcol.component.id\": \"otlp_grpc/tempo\", \"error\": \"no more retries left\", \"dropped_items\": 12}",
+            "2026-11-29T15:01:21Z\tinfo\tservice.go:282\tEverything is ready.",
+        ]
+        .map(String::from)
+        .to_vec();
+        let trouble = export_trouble(&lines);
+        assert_eq!(
+            trouble["otlp_http/prometheus"],
+            ExportTrouble {
+                retries: 2,
+                dropped_items: 0
+            }
+        );
+        assert_eq!(
+            trouble["otlp_grpc/tempo"],
+            ExportTrouble {
+                retries: 0,
+                dropped_items: 12
+            }
+        );
+        assert_eq!(trouble.len(), 2);
+    }
+}
