@@ -16,6 +16,8 @@ pub enum Language {
     PromQL,
     LogQL,
     TraceQL,
+    /// A Tempo panel's service map: Tempo reads its service-graph metrics itself.
+    ServiceMap,
 }
 
 /// One query, with where it was found and what its display groups by.
@@ -91,16 +93,24 @@ pub fn queries_of_dashboard(file: &str, dash: &serde_json::Value) -> Vec<Query> 
                         });
                     }
                 }
-                Some("tempo") => out.push(Query {
-                    origin,
-                    language: Language::TraceQL,
-                    expr: target["query"]
-                        .as_str()
-                        .or(target["serviceMapQuery"].as_str())
-                        .map(|q| format!("{} {q}", target["queryType"].as_str().unwrap_or("")))
-                        .unwrap_or_default(),
-                    legend: None,
-                }),
+                Some("tempo") => {
+                    let (language, expr) = match target["queryType"].as_str() {
+                        Some("serviceMap") => (
+                            Language::ServiceMap,
+                            target["serviceMapQuery"].as_str().unwrap_or_default(),
+                        ),
+                        _ => (
+                            Language::TraceQL,
+                            target["query"].as_str().unwrap_or_default(),
+                        ),
+                    };
+                    out.push(Query {
+                        origin,
+                        language,
+                        expr: expr.to_owned(),
+                        legend: None,
+                    });
+                }
                 _ => {}
             }
         }
@@ -470,7 +480,7 @@ mod tests {
                     Language::PromQL,
                     "sum by (service_name) (rate(a_total[$__rate_interval]))"
                 ),
-                (Language::TraceQL, "serviceMap {}"),
+                (Language::ServiceMap, "{}"),
                 (Language::LogQL, "{service_name=~\"$service\"}"),
                 (Language::PromQL, "group by (service_name) (a_total)"),
             ]
