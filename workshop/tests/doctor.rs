@@ -94,7 +94,7 @@ async fn platform(kind: Platform) -> (SocketAddr, Seen) {
                 "/api/v1/query",
                 get(move || async move {
                     let result = if good {
-                        json!([{"metric": {"__name__": "traces_spanmetrics_calls_total"}, "value": [0, "12"]},
+                        json!([{"metric": {"__name__": "traces_span_metrics_calls_total"}, "value": [0, "12"]},
                                {"metric": {"__name__": "target_info"}, "value": [0, "4"]}])
                     } else {
                         json!([])
@@ -308,7 +308,7 @@ async fn a_platform_that_answers_everything_is_all_ticks() {
     run.assert(
         "metrics",
         "✓",
-        "traces_spanmetrics_calls_total, target_info",
+        "traces_span_metrics_calls_total, target_info",
         None,
     );
     run.assert("logs", "✓", "log lines from gateway, geolocator", None);
@@ -475,7 +475,7 @@ async fn backends_grafana_cannot_reach_and_missing_data_are_reported() {
     run.assert(
         "metrics",
         "!",
-        "none of traces_spanmetrics_calls_total",
+        "none of traces_span_metrics_calls_total",
         Some("workshop -- load"),
     );
     run.assert("logs", "!", "Loki is not ready", Some("fix Loki first"));

@@ -1000,7 +1000,7 @@ async fn datasource_ready(args: &Args, probe: &Probe<'_>, name: &str, uid: &str)
 }
 
 const METRICS: [&str; 4] = [
-    "traces_spanmetrics_calls_total",
+    "traces_span_metrics_calls_total",
     "iss_requests_total",
     "incoming_requests_total",
     "target_info",

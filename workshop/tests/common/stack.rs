@@ -134,13 +134,13 @@ impl Stack {
         self.url("frontend", path_and_query)
     }
 
-    pub fn gateway(&self, path_and_query: &str) -> String {
-        self.url("gateway", path_and_query)
-    }
-
-    /// The URL of `path_and_query` on `service`.
+    /// `http://127.0.0.1:<port of service><path_and_query>`.
     pub fn url(&self, service: &str, path_and_query: &str) -> String {
         format!("http://127.0.0.1:{}{path_and_query}", self.ports[service])
+    }
+
+    pub fn gateway(&self, path_and_query: &str) -> String {
+        self.url("gateway", path_and_query)
     }
 
     pub fn pid(&self, service: &str) -> u32 {
