@@ -37,8 +37,18 @@ enum Platform {
 
 type Seen = Arc<Mutex<Vec<String>>>;
 
+/// Serves `app` on a port below the kernel's ephemeral range whose next three ports are free
+/// too: some tests pass this port as `--port`, and the services' other three ports must not
+/// be taken at random by another test's connection (as an ephemeral port could be).
 async fn serve(app: axum::Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = loop {
+        // Another test process may take the same base first: then look again.
+        if let Ok(listener) =
+            tokio::net::TcpListener::bind(("127.0.0.1", common::free_base_port())).await
+        {
+            break listener;
+        }
+    };
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
