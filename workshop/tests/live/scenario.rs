@@ -2,10 +2,12 @@
 //! them fail, and meet an ISS API that hangs; each request starts a trace whose id the
 //! test chose (its `traceparent`), so that it can tell later which traces arrived.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
+
+use crate::common::stack::{ISS_NOW, serve_on_own_thread};
 
 /// An ISS API stub that can be made to hang (longer than iss-distance waits for it).
 #[derive(Clone)]
@@ -16,35 +18,24 @@ pub struct IssApi {
 
 impl IssApi {
     pub fn start() -> IssApi {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
         let hang = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&hang);
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let body = r#"{"message":"success","timestamp":1763800000,"iss_position":{"latitude":"10.5","longitude":"20.25"}}"#;
-                let app = axum::Router::new().route(
-                    "/iss-now.json",
-                    axum::routing::get(move || {
-                        let hang = flag.load(Ordering::SeqCst);
-                        async move {
-                            if hang {
-                                tokio::time::sleep(Duration::from_secs(3)).await;
-                            }
-                            ([("content-type", "application/json")], body)
-                        }
-                    }),
-                );
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        IssApi { addr, hang }
+        let app = axum::Router::new().route(
+            "/iss-now.json",
+            axum::routing::get(move || {
+                let hang = flag.load(Ordering::SeqCst);
+                async move {
+                    if hang {
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                    }
+                    ([("content-type", "application/json")], ISS_NOW)
+                }
+            }),
+        );
+        IssApi {
+            addr: serve_on_own_thread(app),
+            hang,
+        }
     }
 
     pub fn hang(&self, hang: bool) {
