@@ -102,20 +102,11 @@ impl Prometheus {
 
     /// An instant query evaluated at `time` (Unix seconds), or now.
     pub async fn query_at(&self, expr: &str, time: Option<f64>) -> Result<Vec<Series>, String> {
-        let url = format!("http://127.0.0.1:{}/api/v1/query", self.port);
         let mut params = vec![("query", expr.to_owned())];
         if let Some(time) = time {
             params.push(("time", format!("{time:.3}")));
         }
-        let body: serde_json::Value = crate::http::client()
-            .get(&url)
-            .query(&params)
-            .send()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?
-            .json()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
+        let body = self.api("query", &params).await?;
         if body["status"] != "success" {
             return Err(format!(
                 "Prometheus refused `{expr}`: {}",
@@ -123,6 +114,24 @@ impl Prometheus {
             ));
         }
         Ok(series(&body["data"]))
+    }
+
+    /// `GET /api/v1/<endpoint>?<params>`, as JSON.
+    async fn api(
+        &self,
+        endpoint: &str,
+        params: &[(&str, String)],
+    ) -> Result<serde_json::Value, String> {
+        let url = format!("http://127.0.0.1:{}/api/v1/{endpoint}", self.port);
+        crate::http::client()
+            .get(&url)
+            .query(params)
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("{url}: {e}"))
     }
 
     /// Exemplars of the series `expr` selects over the last `window`: the label sets of
@@ -136,20 +145,12 @@ impl Prometheus {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs_f64();
-        let url = format!("http://127.0.0.1:{}/api/v1/query_exemplars", self.port);
-        let body: serde_json::Value = crate::http::client()
-            .get(&url)
-            .query(&[
-                ("query", expr.to_owned()),
-                ("start", (now - window.as_secs_f64()).to_string()),
-                ("end", now.to_string()),
-            ])
-            .send()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?
-            .json()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
+        let params = [
+            ("query", expr.to_owned()),
+            ("start", (now - window.as_secs_f64()).to_string()),
+            ("end", now.to_string()),
+        ];
+        let body = self.api("query_exemplars", &params).await?;
         Ok(body["data"]
             .as_array()
             .into_iter()
