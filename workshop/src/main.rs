@@ -1,5 +1,6 @@
 //! `cargo run -p workshop -- <command>`: the workshop's command line.
 
+mod base_url;
 mod bench;
 mod build;
 mod check;

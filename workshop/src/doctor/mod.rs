@@ -96,27 +96,8 @@ pub struct Args {
 
 /// Boxed: four URLs inline would make `Command` four times as big as any other command.
 fn parse_url(text: &str) -> Result<Box<reqwest::Url>, String> {
-    if !text.contains("://") {
-        return Err(format!(
-            "{text:?} is not a URL: use e.g. http://127.0.0.1:9090"
-        ));
-    }
-    let url = reqwest::Url::parse(text.trim())
-        .map_err(|e| format!("{text:?} is not a URL ({e}): use e.g. http://127.0.0.1:9090"))?;
-    if url.scheme() != "http" {
-        return Err(format!(
-            "{text:?}: only http:// URLs (the platform publishes plain HTTP on 127.0.0.1)"
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{text:?} has no host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!(
-            "{text:?}: give the base URL only, without ?query or #fragment"
-        ));
-    }
-    Ok(Box::new(url))
+    let why = "the platform publishes plain HTTP on 127.0.0.1";
+    crate::base_url::parse(text, "http://127.0.0.1:9090", why).map(Box::new)
 }
 
 /// From 50 ms to 2 minutes.
