@@ -111,6 +111,9 @@ pub struct Memory {
     last: Option<(IssPosition, Instant)>,
     /// Set from a failed call until the next successful one.
     trouble: Option<Trouble>,
+    /// How many answers (or failures) have been taken in: tells a request that waited for
+    /// a call whether that call has ended.
+    answers: u64,
 }
 
 impl Memory {
@@ -119,6 +122,7 @@ impl Memory {
             courtesy,
             last: None,
             trouble: None,
+            answers: 0,
         }
     }
 
@@ -147,6 +151,18 @@ impl Memory {
         self.trouble.as_ref()
     }
 
+    /// A count that changes with every call that ends, for [`Memory::failed_since`].
+    pub fn answers(&self) -> u64 {
+        self.answers
+    }
+
+    /// Why the API failed, if a call has ended since [`Memory::answers`] said `seen` and
+    /// the last one failed.
+    pub fn failed_since(&self, seen: u64) -> Option<&str> {
+        let trouble = self.trouble.as_ref().filter(|_| self.answers != seen)?;
+        Some(&trouble.reason)
+    }
+
     /// Takes in the answer of a call made at `asked`, which ended at `now`; says what
     /// changed, if anything worth a log line did.
     pub fn remember(
@@ -155,6 +171,7 @@ impl Memory {
         now: Instant,
         answer: Result<&IssPosition, &UpstreamError>,
     ) -> Option<Change> {
+        self.answers += 1;
         match answer {
             Ok(position) => {
                 // Its age counts from before the call: the API answered after that.
@@ -337,6 +354,23 @@ mod tests {
             Decision::Pause { .. }
         ));
         assert_eq!(memory.decide(t0 + Duration::from_secs(120)), Decision::Ask);
+    }
+
+    #[test]
+    fn a_request_that_waited_learns_whether_the_call_it_waited_for_failed() {
+        let t0 = Instant::now();
+        let mut memory = Memory::new(Courtesy::OFF);
+        let seen = memory.answers();
+        assert_eq!(memory.failed_since(seen), None, "no call ended");
+        memory.remember(t0, t0, Err(&timeout()));
+        assert_eq!(
+            memory.failed_since(seen),
+            Some("open-notify did not answer within 1500 ms")
+        );
+        let seen = memory.answers();
+        assert_eq!(memory.failed_since(seen), None, "a failure from before");
+        memory.remember(t0, t0, Ok(&position(1.0)));
+        assert_eq!(memory.failed_since(seen), None, "the call answered");
     }
 
     #[test]

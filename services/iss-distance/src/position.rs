@@ -62,6 +62,9 @@ pub enum Unavailable {
     /// Another request is asking the API again after a pause; this one did not wait.
     #[error("{reason}; another request is asking it again")]
     Retrying { reason: String },
+    /// The call this request waited for failed.
+    #[error("{reason}")]
+    Shared { reason: String },
 }
 
 pub struct Locator {
@@ -130,10 +133,18 @@ impl Locator {
         if let Some(position) = self.remembered()? {
             return Ok(position);
         }
+        let seen = self.memory().answers();
         let _turn = self.turn().await?;
         // Whoever had the turn before us has probably just asked.
         if let Some(position) = self.remembered()? {
             return Ok(position);
+        }
+        // And if that call failed, its failure is ours too (there is no pause to say so
+        // with ISS_API_BACKOFF_MS=0): one more call queued behind a dead API helps nobody.
+        if let Some(reason) = self.memory().failed_since(seen) {
+            return Err(Unavailable::Shared {
+                reason: reason.to_owned(),
+            });
         }
         let asked = self.clock.now();
         let answer = self.ask_api().await;
