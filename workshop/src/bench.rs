@@ -8,9 +8,11 @@
 //! rate, latency percentiles, each service's peak RSS (`VmHWM`) and the CPU time every
 //! process used during the measurement, as a table or (`--json`) one JSON object.
 //!
-//! Each gateway request is four HTTP exchanges: client → gateway, gateway → geolocator,
-//! gateway → iss-distance, iss-distance → the stub. Everything, this load generator
-//! included, shares the machine's cores; the report says how the CPU time was split.
+//! Each gateway request is three HTTP exchanges: client → gateway, gateway → geolocator,
+//! gateway → iss-distance; iss-distance asks the stub about once a second (a position
+//! serves for `ISS_API_MAX_AGE_MS`). `--env ISS_API_MAX_AGE_MS=0 --env ISS_API_BACKOFF_MS=0`
+//! makes it ask on every request, a fourth exchange, as it did before. Everything, this load
+//! generator included, shares the machine's cores; the report says how the CPU time was split.
 //!
 //! For the telemetry's overhead, `--tree` benchmarks another checkout (e.g. the workshop's
 //! final state), `--receiver` gives the services a live OTLP receiver in this process (on its
