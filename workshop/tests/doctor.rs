@@ -463,7 +463,7 @@ async fn backends_grafana_cannot_reach_and_missing_data_are_reported() {
     let docker = good_docker();
     let run = doctor(
         &format!("http://{addr}"),
-        common::closed_port(),
+        common::free_base_port(),
         &docker.path("docker"),
         &[],
     )
@@ -510,7 +510,7 @@ async fn with_docker_but_no_platform_path_a_is_ready_and_b_says_what_is_missing(
     let docker = good_docker();
     let run = doctor(
         &format!("http://127.0.0.1:{closed}"),
-        common::closed_port(),
+        common::free_base_port(),
         &docker.path("docker"),
         &[],
     )
@@ -692,7 +692,7 @@ async fn without_docker_path_a_is_ready_and_doctor_exits_0() {
     let closed = common::closed_port();
     let run = doctor(
         &format!("http://127.0.0.1:{closed}"),
-        common::closed_port(),
+        common::free_base_port(),
         "/nonexistent/docker",
         &[],
     )
@@ -751,7 +751,7 @@ async fn the_real_docker_is_reported_without_hanging() {
     let closed = common::closed_port();
     let run = doctor(
         &format!("http://127.0.0.1:{closed}"),
-        common::closed_port(),
+        common::free_base_port(),
         "docker",
         &[],
     )
@@ -785,7 +785,7 @@ async fn json_output_has_every_check() {
     let docker = good_docker();
     let run = doctor(
         &format!("http://{addr}"),
-        common::closed_port(),
+        common::free_base_port(),
         &docker.path("docker"),
         &["--json"],
     )

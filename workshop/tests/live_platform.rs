@@ -127,6 +127,11 @@ fn services(binaries: &BTreeMap<String, std::path::PathBuf>, chain: &Chain, iss:
             // Shorter than iss-distance's wait for a hanging ISS API (1.5 s, after which it
             // answers from its orbital model): the page times out and answers 504.
             ("GATEWAY_TIMEOUT_MS", "1000".into()),
+            // Every request asks the ISS API, and a failure does not pause it: so each
+            // request meets the hanging API, and the slow and failed requests the dashboard
+            // and the chapters look for are there to find.
+            ("ISS_API_MAX_AGE_MS", "0".into()),
+            ("ISS_API_BACKOFF_MS", "0".into()),
         ],
     )
 }
