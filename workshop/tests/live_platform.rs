@@ -30,7 +30,7 @@ use platform_live::collector::{
     Wiring, built_components, compare_components, config_files, export_trouble, used_components,
     validate,
 };
-use platform_live::logql::LogQuery;
+use platform_live::logql::{LogLine, LogQuery};
 use platform_live::process::Ports;
 use platform_live::programs::Programs;
 use platform_live::prometheus::check_config;
@@ -343,7 +343,10 @@ async fn every_query_of_the_dashboards_and_chapters_finds_the_finished_workshops
 
     // LogQL and TraceQL, on what the Loki and Tempo stand-ins received. A trace's link to
     // the logs is followed from a span of a service that logs during the request.
-    let logs: Vec<_> = chain.loki.logs().iter().map(log_line).collect();
+    // The batches of the last requests may still be on their way: read the spans after the
+    // logs, until every trace a log record names has arrived (or 15 s have passed).
+    let (logs, tempo_spans) = logs_and_their_traces(&chain, Duration::from_secs(15)).await;
+    let trace_ids: BTreeSet<String> = tempo_spans.iter().map(|s| s.trace_id()).collect();
     let views: Vec<_> = tempo_spans.iter().map(span_view).collect();
     let logging: BTreeSet<&String> = logs
         .iter()
@@ -460,6 +463,28 @@ async fn every_query_of_the_dashboards_and_chapters_finds_the_finished_workshops
     );
     stack.stop_cleanly(Duration::from_secs(15));
     eprintln!("live chain: {:.0?} in all", started.elapsed());
+}
+
+/// The Loki stand-in's log lines and the Tempo stand-in's spans, read in that order until
+/// every trace id of a log line is a received trace's (the batches travel separately).
+async fn logs_and_their_traces(
+    chain: &Chain,
+    patience: Duration,
+) -> (Vec<LogLine>, Vec<otlp_receiver::ReceivedSpan>) {
+    let deadline = Instant::now() + patience;
+    loop {
+        let logs: Vec<_> = chain.loki.logs().iter().map(log_line).collect();
+        let spans = chain.tempo.spans();
+        let traces: BTreeSet<String> = spans.iter().map(|s| s.trace_id()).collect();
+        let complete = logs
+            .iter()
+            .filter_map(|l| l.metadata.get("trace_id"))
+            .all(|t| traces.contains(t));
+        if complete || Instant::now() > deadline {
+            return (logs, spans);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Spans at the Tempo stand-in once every service has sent some.
