@@ -8,9 +8,11 @@
 //! rate, latency percentiles, each service's peak RSS (`VmHWM`) and the CPU time every
 //! process used during the measurement, as a table or (`--json`) one JSON object.
 //!
-//! Each gateway request is four HTTP exchanges: client → gateway, gateway → geolocator,
-//! gateway → iss-distance, iss-distance → the stub. Everything, this load generator
-//! included, shares the machine's cores; the report says how the CPU time was split.
+//! Each gateway request is three HTTP exchanges: client → gateway, gateway → geolocator,
+//! gateway → iss-distance; iss-distance asks the stub about once a second (a position
+//! serves for `ISS_API_MAX_AGE_MS`). `--env ISS_API_MAX_AGE_MS=0 --env ISS_API_BACKOFF_MS=0`
+//! makes it ask on every request, a fourth exchange, as it did before. Everything, this load
+//! generator included, shares the machine's cores; the report says how the CPU time was split.
 //!
 //! For the telemetry's overhead, `--tree` benchmarks another checkout (e.g. the workshop's
 //! final state), `--receiver` gives the services a live OTLP receiver in this process (on its
@@ -290,12 +292,10 @@ fn machine_ticks() -> Option<MachineTicks> {
 
 fn ticks_per_second() -> f64 {
     #[cfg(unix)]
+    if let Ok(Some(ticks)) = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        && ticks > 0
     {
-        // SAFETY: sysconf only reads a configuration value.
-        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        if ticks > 0 {
-            return ticks as f64;
-        }
+        return ticks as f64;
     }
     100.0
 }
@@ -926,8 +926,7 @@ impl Blackhole {
 
 #[cfg(target_os = "linux")]
 fn current_thread_id() -> i64 {
-    // SAFETY: gettid has no preconditions.
-    i64::from(unsafe { libc::gettid() })
+    i64::from(nix::unistd::gettid().as_raw())
 }
 
 #[cfg(not(target_os = "linux"))]

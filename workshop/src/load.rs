@@ -228,27 +228,8 @@ impl Picker {
 }
 
 fn parse_base_url(text: &str) -> Result<reqwest::Url, String> {
-    if !text.contains("://") {
-        return Err(format!(
-            "{text:?} is not a URL: use e.g. http://127.0.0.1:5001"
-        ));
-    }
-    let url = reqwest::Url::parse(text.trim())
-        .map_err(|e| format!("{text:?} is not a URL ({e}): use e.g. http://127.0.0.1:5001"))?;
-    if url.scheme() != "http" {
-        return Err(format!(
-            "{text:?}: only http:// URLs (the workshop's services speak plain HTTP)"
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{text:?} has no host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!(
-            "{text:?}: give the base URL only, without ?query or #fragment"
-        ));
-    }
-    Ok(url)
+    let why = "the workshop's services speak plain HTTP";
+    crate::base_url::parse(text, "http://127.0.0.1:5001", why)
 }
 
 /// `5`, `50/s`, `0.5`, `30/m`: requests per second, more than 0 and at most 100,000.

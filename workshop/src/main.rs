@@ -1,5 +1,6 @@
 //! `cargo run -p workshop -- <command>`: the workshop's command line.
 
+mod base_url;
 mod bench;
 mod build;
 mod check;
@@ -9,6 +10,7 @@ mod duration;
 mod inspect;
 mod load;
 mod ports;
+mod process;
 mod services;
 mod solution;
 mod steps;
@@ -73,11 +75,16 @@ async fn main() -> ExitCode {
 }
 
 /// Rust ignores SIGPIPE, so `workshop load | head` would panic in `println!` once `head`
-/// exits. Like any Unix tool, end quietly instead.
+/// exits. Like any Unix tool, end quietly instead. (Windows has no SIGPIPE.)
 fn restore_sigpipe() {
     #[cfg(unix)]
-    // SAFETY: restoring a signal's default disposition; no handler of ours is involved.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    {
+        use nix::sys::signal::{SigHandler, Signal, signal};
+        // SAFETY: restoring a signal's default disposition; no handler of ours is involved.
+        // (Changing a disposition is unsafe in every crate: nix's `signal` is the maintained
+        // wrapper.)
+        unsafe {
+            let _ = signal(Signal::SIGPIPE, SigHandler::SigDfl);
+        }
     }
 }

@@ -39,7 +39,9 @@ impl Ports {
 }
 
 /// The services' listening sockets, bound here before they start and handed to each one as
-/// it starts (see `services.rs`), so that nothing else can take a port in between.
+/// it starts (see `process.rs`), so that nothing else can take a port in between. (Windows
+/// has no such handover: there the socket only proves the port free, and is released just
+/// before the service binds it.)
 pub struct Sockets {
     ports: Ports,
     listeners: Vec<(&'static str, TcpListener)>,

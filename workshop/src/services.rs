@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 
 use crate::ports::{Ports, Sockets};
+use crate::process;
 
 /// One running service.
 pub struct Service {
@@ -163,11 +164,10 @@ fn spawn(
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    stop_with_parent(&mut command);
-    hand_over(&mut command, socket);
+        .stderr(Stdio::piped());
+    process::prepare_service(&mut command, socket)?;
     let mut child = command.spawn()?;
+    process::after_spawn(&child);
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
     let readers = vec![
@@ -175,61 +175,6 @@ fn spawn(
         forward(name, stderr, options.echo, output),
     ];
     Ok((child, readers))
-}
-
-/// On Linux, the kernel sends the child SIGTERM if we die, even by SIGKILL, so no service
-/// is ever left behind. (`kill_on_drop` covers every way we exit normally.)
-#[cfg(target_os = "linux")]
-fn stop_with_parent(command: &mut Command) {
-    // SAFETY: prctl is async-signal-safe, which is all pre_exec requires.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn stop_with_parent(_command: &mut Command) {}
-
-/// Gives the child `socket` as its file descriptor 3, with `LISTEN_FDS=1`: the
-/// socket-activation protocol that `service_kit::listener` accepts. Our own copy closes when
-/// `command` is dropped, so once the child is gone, connections are refused, not queued.
-#[cfg(unix)]
-fn hand_over(command: &mut Command, socket: TcpListener) {
-    use std::os::fd::{AsRawFd, OwnedFd};
-
-    const LISTEN_FDS_START: i32 = 3;
-    command
-        .env("LISTEN_FDS", "1")
-        .env_remove("LISTEN_PID")
-        .env_remove("LISTEN_FDS_FIRST_FD");
-    let socket = OwnedFd::from(socket);
-    // SAFETY: dup2 and fcntl are async-signal-safe, which is all pre_exec requires.
-    unsafe {
-        command.pre_exec(move || {
-            let fd = socket.as_raw_fd();
-            let result = if fd == LISTEN_FDS_START {
-                // Already in place: dup2 would do nothing, so clear close-on-exec ourselves.
-                libc::fcntl(fd, libc::F_SETFD, 0)
-            } else {
-                libc::dup2(fd, LISTEN_FDS_START)
-            };
-            if result == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
-/// Elsewhere the port is released just before the service binds it again.
-#[cfg(not(unix))]
-fn hand_over(_command: &mut Command, socket: TcpListener) {
-    drop(socket);
 }
 
 /// Copies a child's output to our stderr (if `echo`), each line prefixed with the service's
@@ -314,13 +259,14 @@ impl Running {
         }
     }
 
-    /// Asks every service to stop (SIGTERM: they finish in-flight requests and flush their
-    /// telemetry), waits up to `grace` for each, then kills what is left.
+    /// Asks every service to stop (SIGTERM, CTRL_BREAK on Windows: they finish in-flight
+    /// requests and flush their telemetry), waits up to `grace` for each, then kills what is
+    /// left.
     ///
     /// Returns how each one ended: its exit status, or `None` if it had to be killed.
     pub async fn stop(mut self, grace: Duration) -> Vec<(&'static str, Option<ExitStatus>)> {
         for service in &self.services {
-            terminate(&service.child);
+            process::ask_to_stop(&service.child);
         }
         let deadline = Instant::now() + grace;
         let mut ended = Vec::new();
@@ -344,20 +290,4 @@ impl Running {
         }
         ended
     }
-}
-
-#[cfg(unix)]
-fn terminate(child: &Child) {
-    if let Some(pid) = child.id() {
-        // SAFETY: kill(2) with a pid we spawned and have not yet reaped.
-        unsafe {
-            libc::kill(pid as libc::pid_t, libc::SIGTERM);
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn terminate(child: &Child) {
-    // No SIGTERM on Windows: Ctrl-C reaches the children through the console instead.
-    let _ = child;
 }

@@ -1,4 +1,4 @@
-//! Ctrl-C and SIGTERM, listened for from the moment a command starts: a signal that
+//! Ctrl-C and SIGTERM (their console events on Windows), listened for from the moment a command starts: a signal that
 //! arrives while services are still starting must stop them too, not kill us and leave
 //! them running.
 
@@ -29,16 +29,33 @@ impl StopSignal {
     }
 }
 
-#[cfg(not(unix))]
-pub struct StopSignal;
+/// On Windows: Ctrl-C and Ctrl-Break typed in the console, and the console window closing
+/// (which leaves a few seconds to stop the services).
+#[cfg(windows)]
+pub struct StopSignal {
+    interrupt: tokio::signal::windows::CtrlC,
+    brk: tokio::signal::windows::CtrlBreak,
+    close: tokio::signal::windows::CtrlClose,
+}
 
-#[cfg(not(unix))]
+#[cfg(windows)]
 impl StopSignal {
+    /// Starts listening now, as on Unix.
     pub fn listen() -> std::io::Result<Self> {
-        Ok(Self)
+        use tokio::signal::windows::{ctrl_break, ctrl_c, ctrl_close};
+        Ok(Self {
+            interrupt: ctrl_c()?,
+            brk: ctrl_break()?,
+            close: ctrl_close()?,
+        })
     }
 
+    /// Completes on the next Ctrl-C, Ctrl-Break or console close.
     pub async fn recv(&mut self) {
-        let _ = tokio::signal::ctrl_c().await;
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.brk.recv() => {}
+            _ = self.close.recv() => {}
+        }
     }
 }

@@ -33,6 +33,12 @@ fn bench(extra: &[&str]) -> Value {
         "ISS_API_TIMEOUT_MS=20000",
         "--env",
         "UPSTREAM_TIMEOUT_MS=20000",
+        // Every request asks the stub, as the test below checks (by default iss-distance
+        // asks it at most once a second).
+        "--env",
+        "ISS_API_MAX_AGE_MS=0",
+        "--env",
+        "ISS_API_BACKOFF_MS=0",
         "--json",
         "--debug",
     ]);

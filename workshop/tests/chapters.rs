@@ -9,7 +9,8 @@
 //!   and queries exactly a query shown in a code block of the same chapter;
 //! - every command in a ```sh block is one that exists: `cargo run -p workshop -- ...` is run
 //!   with `--help` appended, `git checkout`/`git diff` name the section branches, compose
-//!   and other files named exist, packages named are workspace members.
+//!   and other files named exist, packages named are workspace members;
+//! - every ```sh block that sets an environment variable is followed by its PowerShell form.
 
 mod common;
 
@@ -952,5 +953,66 @@ fn every_command_shown_exists() {
             ));
         }
     }
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Both shells.
+
+/// Environment variables a ```sh block sets for a command (`VAR=value cmd`, `export VAR=`).
+fn variables_set(block: &Block) -> BTreeSet<String> {
+    let is_name = |k: &str| !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+    let mut names = BTreeSet::new();
+    for line in &block.body {
+        let line = line.trim().trim_start_matches("$ ");
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        for word in line.split_whitespace() {
+            match word.split_once('=') {
+                Some((name, _)) if is_name(name) => {
+                    names.insert(name.to_owned());
+                }
+                _ => break,
+            }
+        }
+    }
+    names
+}
+
+/// Windows attendees use PowerShell, where `VAR=value cmd` does not work: every ```sh block
+/// that sets an environment variable is followed by a ```powershell block that sets it with
+/// `$env:VAR = ...` (in the README too).
+#[test]
+fn every_command_that_sets_a_variable_shows_powershell_too() {
+    let mut docs = documents();
+    let readme = workspace().join("README.md");
+    docs.push((readme.clone(), read(&readme)));
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (path, text) in &docs {
+        let blocks = blocks(text);
+        for (i, block) in blocks.iter().enumerate() {
+            if block.lang != "sh" {
+                continue;
+            }
+            let next = blocks.get(i + 1).filter(|b| b.lang == "powershell");
+            for name in variables_set(block) {
+                checked += 1;
+                let shown = next.is_some_and(|ps| {
+                    ps.body
+                        .iter()
+                        .any(|l| l.trim_start().starts_with(&format!("$env:{name} = ")))
+                });
+                if !shown {
+                    problems.push(format!(
+                        "{}:{}: sets {name} in bash; the next block should be ```powershell \
+                         with `$env:{name} = \"...\"`",
+                        display(path),
+                        block.line
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked >= 3, "only {checked} variables set in sh blocks");
     assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
 }

@@ -1,6 +1,9 @@
 //! The reference implementation (every section applied) under stress: malformed trace
 //! headers, SIGTERM right after traffic, a collector that is down or hangs, and context that
 //! must stop at the trust boundaries.
+//!
+//! Unix only: the services are stopped with SIGTERM and measured through /proc.
+#![cfg(unix)]
 
 mod common;
 
@@ -9,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::final_tree;
 use common::stack::{Recorder, Stack, blackhole, build, iss_stub, peak_rss_kib, refusing};
-use otlp_receiver::{Receiver, ReceiverConfig, SpanKind};
+use otlp_receiver::{AttrValue, Receiver, ReceiverConfig, SpanKind};
 
 fn env_for(endpoint: String, iss: std::net::SocketAddr) -> Vec<(&'static str, String)> {
     vec![
@@ -144,6 +147,28 @@ async fn sigterm_right_after_the_requests_loses_no_telemetry() {
     assert_eq!(
         logs, REQUESTS,
         "and every request's log record, with its trace id"
+    );
+    // The requests came together, so they shared iss-distance's call to the ISS API: most
+    // have no `getting-iss-coordinates`, and `iss.source` says where their position came from.
+    let iss_spans = |name: &str| {
+        store
+            .spans()
+            .into_iter()
+            .filter(|s| s.service_name() == Some("iss-distance") && s.name() == name)
+            .collect::<Vec<_>>()
+    };
+    for span in iss_spans("calculating-iss-distance") {
+        assert_eq!(
+            span.attribute("iss.source"),
+            Some(AttrValue::String("open-notify".into())),
+            "{:?}",
+            span.attributes()
+        );
+    }
+    let calls = iss_spans("getting-iss-coordinates").len();
+    assert!(
+        (1..REQUESTS).contains(&calls),
+        "{calls} calls to the ISS API for {REQUESTS} requests at once"
     );
 }
 

@@ -1,6 +1,9 @@
 //! A service listens on the socket it is handed (`LISTEN_FDS`, see
 //! `services/service-kit/src/listener.rs`) instead of binding its configured port, which is
 //! how `workshop up` and `check` start them without racing other programs for the ports.
+//!
+//! Unix only: Windows has no such handover (see `workshop/src/process.rs`).
+#![cfg(unix)]
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener};
@@ -60,8 +63,8 @@ fn a_handed_over_socket_is_used_instead_of_the_configured_port() {
         .any(|line| line.contains(&said));
     assert!(announced, "no line saying {said:?}");
 
-    // SAFETY: signalling a child we spawned and have not reaped.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    // A child we spawned and have not reaped.
+    common::signal(child.id(), nix::sys::signal::Signal::SIGTERM);
     assert!(child.wait().unwrap().success());
     // Our copy of the socket was closed when the command was dropped: nobody listens now.
     assert!(

@@ -3,6 +3,10 @@
 //! Python one, from PyPI) over both, follows the tap of a receiver that holds its port,
 //! filters by service, and rejects bad arguments and taken ports in one line. The refreshing
 //! screen runs in a real terminal (a tmux pane) and answers its keys.
+//!
+//! The tests that stop inspect with SIGTERM, or run it in tmux, are Unix only; on Windows the
+//! rest still compiles, without the helpers only those use.
+#![cfg_attr(not(unix), allow(dead_code, unused_imports))]
 
 mod common;
 
@@ -14,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
 use common::stack::{Stack, build, iss_stub};
 use common::{final_tree, text, workspace};
 
@@ -111,9 +116,9 @@ impl Inspector {
     }
 
     /// SIGTERM, then it must exit successfully within a few seconds.
+    #[cfg(unix)]
     fn stop(mut self) -> Vec<String> {
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        common::signal(self.child.id(), nix::sys::signal::Signal::SIGTERM);
         let status = self.wait_exit(Duration::from_secs(15));
         assert!(status.success(), "inspect ended with {status}");
         self.lines()
@@ -177,6 +182,7 @@ fn is_hex(text: &str, len: usize) -> bool {
 // Our services
 
 /// One request through the frontend, traced across all four services.
+#[cfg(unix)]
 fn our_services(protocol: &str) {
     let (tree, _lock) = final_tree();
     let binaries = build(&tree);
@@ -296,11 +302,13 @@ fn our_services(protocol: &str) {
 }
 
 #[test]
+#[cfg(unix)]
 fn our_services_over_http() {
     our_services("http/protobuf");
 }
 
 #[test]
+#[cfg(unix)]
 fn our_services_over_grpc() {
     our_services("grpc");
 }
@@ -412,6 +420,7 @@ fn python_check(lines: &[String]) -> Result<(), String> {
 }
 
 #[test]
+#[cfg(unix)]
 fn python_sdk_over_grpc() {
     python();
     let inspector = Inspector::listen(&[]);
@@ -423,6 +432,7 @@ fn python_sdk_over_grpc() {
 }
 
 #[test]
+#[cfg(unix)]
 fn python_sdk_over_http() {
     python();
     let inspector = Inspector::listen(&["--service", "python-check"]);
@@ -458,13 +468,18 @@ fn the_service_filter_leaves_out_other_services_and_for_ends_the_run() {
 
 /// A tmux server of the test's own (`-L`), with one 120x40 window running `command`;
 /// killed on drop.
+#[cfg(unix)]
 struct Pane {
     server: String,
 }
 
+#[cfg(unix)]
 impl Pane {
     fn start(command: &str) -> Pane {
-        let server = format!("workshop-inspect-{}", std::process::id());
+        // One server per pane, also when two tests run in one process.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let server = format!("workshop-inspect-{}-{n}", std::process::id());
         let pane = Pane { server };
         let output = pane
             .tmux(&["-f", "/dev/null", "new-session", "-d", "-s", "view"])
@@ -527,6 +542,7 @@ impl Pane {
     }
 }
 
+#[cfg(unix)]
 impl Pane {
     /// The pane's process and its children, with their states, for a failure message.
     fn processes(&self) -> String {
@@ -555,6 +571,7 @@ impl Pane {
     }
 }
 
+#[cfg(unix)]
 impl Drop for Pane {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]).output();
@@ -562,6 +579,7 @@ impl Drop for Pane {
 }
 
 #[test]
+#[cfg(unix)]
 fn the_screen_in_a_terminal_draws_the_tree_and_answers_keys() {
     python();
     // The shell says how inspect ended, and the pane stays open to show it. (tmux's own
@@ -634,8 +652,40 @@ fn the_screen_in_a_terminal_draws_the_tree_and_answers_keys() {
     );
 }
 
+/// Raw mode turns Ctrl-C into a key (see `workshop/src/inspect/term.rs`): it must still end
+/// the view cleanly and give the terminal back.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_in_the_terminal_ends_the_view_and_restores_the_terminal() {
+    let command = format!(
+        "env NO_COLOR=1 '{}' inspect --grpc 127.0.0.1:0 --http 127.0.0.1:0; \
+         echo \"inspect exited with $?\"; exec sleep 600",
+        env!("CARGO_BIN_EXE_workshop")
+    );
+    let pane = Pane::start(&command);
+    pane.wait_for("the view did not start", |s| {
+        s.contains("OTEL_EXPORTER_OTLP_ENDPOINT=")
+    });
+    pane.keys("C-c");
+    let screen = pane.wait_for("Ctrl-C did not end the view", |s| {
+        s.contains("inspect exited")
+    });
+    assert!(screen.contains("inspect exited with 0"), "{screen}");
+    assert_eq!(
+        pane.variable("alternate_on"),
+        "0",
+        "the terminal is restored"
+    );
+    // Echo and line editing are back: typed text shows up in the pane.
+    pane.keys("echo typed-after");
+    pane.wait_for("the terminal does not echo again", |s| {
+        s.contains("typed-after")
+    });
+}
+
 /// `workshop up` holds 4317/4318 with its own receiver: inspect follows that one's tap.
 #[tokio::test(flavor = "multi_thread")]
+#[cfg(unix)]
 async fn a_receiver_on_the_port_is_followed_through_its_tap() {
     python();
     let receiver = otlp_receiver::Receiver::start(otlp_receiver::ReceiverConfig::ephemeral())

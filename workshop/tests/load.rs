@@ -275,6 +275,7 @@ async fn a_dead_target_is_connection_errors_and_a_hint() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg(unix)]
 async fn ctrl_c_prints_the_summary_and_stops_sending() {
     let (addr, hits) = stub(Duration::ZERO).await;
     let url = format!("http://{addr}");
@@ -286,8 +287,7 @@ async fn ctrl_c_prints_the_summary_and_stops_sending() {
     .unwrap();
     let pid = child.id().unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    // SAFETY: kill only sends a signal, to our own child.
-    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGINT) }, 0);
+    assert!(common::signal(pid, nix::sys::signal::Signal::SIGINT));
     let output = tokio::time::timeout(Duration::from_secs(5), child.wait_with_output())
         .await
         .expect("load exits within 5 s of Ctrl-C")

@@ -136,6 +136,34 @@ pub fn interpolate_defaults(s: &str) -> String {
     out
 }
 
+/// Replaces the collector's `${env:NAME:-default}` (also `${NAME:-default}`) by its
+/// default: what runs in compose, which sets none of these variables. A variable without a
+/// default is a problem, because the file would then only work where it is set.
+pub fn collector_env_defaults(text: &str, file: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("{file}: unclosed `${{` in `{}`", &rest[i..]))?;
+        let inner = &after[..end];
+        let inner = inner.strip_prefix("env:").unwrap_or(inner);
+        match inner.split_once(":-") {
+            Some((_, default)) => out.push_str(default),
+            None => {
+                return Err(format!(
+                    "{file}: `${{{inner}}}` has no default (`${{env:{inner}:-...}}`), so the file only works where it is set"
+                ));
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 // ---------------------------------------------------------------------------------------
 // Endpoints
 // ---------------------------------------------------------------------------------------
@@ -660,12 +688,14 @@ pub fn collector_config(service: &Value, root: &Path, file: &str) -> (Value, Vec
             ));
             continue;
         };
+        let name = host.display().to_string();
         match std::fs::read_to_string(&host) {
             Err(e) => problems.push(format!(
-                "{file}: collector config {container_path} -> {}: {e}",
-                host.display()
+                "{file}: collector config {container_path} -> {name}: {e}"
             )),
-            Ok(text) => match parse_yaml(&text, &host.display().to_string()) {
+            Ok(text) => match collector_env_defaults(&text, &name)
+                .and_then(|text| parse_yaml(&text, &name))
+            {
                 Ok(v) => merge(&mut merged, &v),
                 Err(e) => problems.push(e),
             },
@@ -738,8 +768,11 @@ pub fn platform_listeners(doc: &Value, root: &Path) -> (Listeners, Vec<String>) 
         let image = get_str(&svc, &["image"]).unwrap_or("");
         let cfg = || -> Option<Value> {
             let path = config_file_of(&svc, root)?;
+            let name = path.display().to_string();
             let text = std::fs::read_to_string(&path).ok()?;
-            parse_yaml(&text, &path.display().to_string()).ok()
+            // Collector-style configs (the collector's, Jaeger's) may use ${env:X:-d}.
+            let text = collector_env_defaults(&text, &name).ok()?;
+            parse_yaml(&text, &name).ok()
         };
         if image.contains("opentelemetry-collector") {
             let (cfg, p) = collector_config(&svc, root, "compose");
@@ -1093,15 +1126,6 @@ pub fn promql_metric_names(expr: &str) -> BTreeSet<String> {
         }
     }
     names
-}
-
-/// The metric names listed in `platform/metric-names.txt` (or any file of that format).
-pub fn parse_metric_list(text: &str) -> BTreeSet<String> {
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------

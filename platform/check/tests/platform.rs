@@ -282,11 +282,18 @@ fn collector_receives_otlp_on_4317_and_4318_for_browsers_too_and_is_quiet_by_def
         .into_iter()
         .find(|(l, _)| l.contains(JAEGER_COMPOSE))
         .expect("a jaeger variant");
-    if !strings(get(&jcfg, &["service", "pipelines", "traces", "exporters"]))
-        .iter()
-        .any(|e| e == "otlp_grpc/jaeger")
-    {
-        problems.push(format!("{jlabel}: traces are not sent to Jaeger"));
+    let to_jaeger = get(&jcfg, &["service", "pipelines"])
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .filter(|(name, _)| name.as_str().map(component_type) == Some("traces"))
+        .any(|(_, p)| {
+            strings(p.get("exporters"))
+                .iter()
+                .any(|e| e == "otlp_grpc/jaeger")
+        });
+    if !to_jaeger {
+        problems.push(format!("{jlabel}: no traces pipeline sends to Jaeger"));
     }
     assert_no_problems("collector receivers and defaults", &problems);
 }
@@ -322,6 +329,18 @@ fn prometheus_is_started_with_the_receivers_the_collector_and_tempo_write_to() {
     }
     if otlp_to_prometheus && !has("--web.enable-otlp-receiver") {
         problems.push(format!("{COMPOSE}: the collector writes OTLP to Prometheus but Prometheus lacks --web.enable-otlp-receiver"));
+    }
+
+    // The span metrics' exemplars (trace ids) arrive over OTLP from the collector.
+    if get(
+        &cfg,
+        &["connectors", "span_metrics", "exemplars", "enabled"],
+    )
+    .and_then(Value::as_bool)
+        == Some(true)
+        && !features.iter().any(|f| f == "exemplar-storage")
+    {
+        problems.push(format!("{COMPOSE}: the collector sends span metrics with exemplars but Prometheus lacks --enable-feature=exemplar-storage"));
     }
 
     // What Tempo's metrics-generator writes to Prometheus.
@@ -381,6 +400,19 @@ fn prometheus_is_started_with_the_receivers_the_collector_and_tempo_write_to() {
     {
         problems.push("platform/prometheus/prometheus.yaml: translation_strategy is not UnderscoreEscapingWithSuffixes, metric names in the workshop would differ".to_owned());
     }
+    // Prometheus 3 deprecates the retention flags: the config file says how long.
+    for flag in args
+        .iter()
+        .filter(|a| a.starts_with("--storage.tsdb.retention"))
+    {
+        problems.push(format!(
+            "{COMPOSE}: `{flag}` is deprecated in Prometheus 3: set storage.tsdb.retention in the config file"
+        ));
+    }
+    if get_str(&pcfg, &["storage", "tsdb", "retention", "time"]).is_none() {
+        problems
+            .push("platform/prometheus/prometheus.yaml: no storage.tsdb.retention.time".to_owned());
+    }
     match get_str(&pcfg, &["storage", "tsdb", "out_of_order_time_window"]) {
         None | Some("0s") | Some("0") => problems.push(
             "platform/prometheus/prometheus.yaml: no storage.tsdb.out_of_order_time_window"
@@ -392,7 +424,7 @@ fn prometheus_is_started_with_the_receivers_the_collector_and_tempo_write_to() {
 }
 
 #[test]
-fn tempo_receives_from_compose_and_generates_span_metrics_and_the_service_graph() {
+fn tempo_receives_from_compose_and_generates_the_service_graph_but_not_span_metrics() {
     let tempo = load_yaml("platform/tempo/tempo.yaml");
     let mut problems = Vec::new();
     const F: &str = "platform/tempo/tempo.yaml";
@@ -417,12 +449,17 @@ fn tempo_receives_from_compose_and_generates_span_metrics_and_the_service_graph(
         &tempo,
         &["overrides", "defaults", "metrics_generator", "processors"],
     ));
-    for p in ["service-graphs", "span-metrics"] {
-        if !processors.iter().any(|x| x == p) {
-            problems.push(format!(
-                "{F}: overrides.defaults.metrics_generator.processors lacks `{p}`"
-            ));
-        }
+    if !processors.iter().any(|x| x == "service-graphs") {
+        problems.push(format!(
+            "{F}: overrides.defaults.metrics_generator.processors lacks `service-graphs`"
+        ));
+    }
+    // The collector's span_metrics connector makes the RED metrics; Tempo's would be a
+    // second copy under other names.
+    if processors.iter().any(|x| x == "span-metrics") {
+        problems.push(format!(
+            "{F}: Tempo's span-metrics processor is on, but the collector's span_metrics connector already computes them"
+        ));
     }
     let (listeners, p) = platform_listeners(&compose(), &repo_root());
     problems.extend(p);
@@ -483,4 +520,151 @@ fn loki_takes_otlp_with_structured_metadata() {
         ));
     }
     assert_no_problems("loki", &problems);
+}
+
+/// The collector config with overlays, read as the collector reads them (defaults of
+/// `${env:…}` filled in).
+fn collector_with(overlays: &[&str]) -> Value {
+    let root = repo_root();
+    let mut merged = Value::Mapping(Default::default());
+    let files = std::iter::once("platform/otel-collector/config.yaml".to_owned()).chain(
+        overlays
+            .iter()
+            .map(|o| format!("platform/otel-collector/overlays/{o}.yaml")),
+    );
+    for file in files {
+        let text = std::fs::read_to_string(root.join(&file)).unwrap();
+        let text = collector_env_defaults(&text, &file).unwrap_or_else(|e| panic!("{e}"));
+        merge(&mut merged, &parse_yaml(&text, &file).unwrap());
+    }
+    merged
+}
+
+/// (pipeline, exporter) pairs of a collector config.
+fn pipeline_exporters(cfg: &Value) -> std::collections::BTreeSet<(String, String)> {
+    get(cfg, &["service", "pipelines"])
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .flat_map(|(name, p)| {
+            let name = name.as_str().unwrap_or("?").to_owned();
+            strings(p.get("exporters"))
+                .into_iter()
+                .map(move |e| (name.clone(), e))
+        })
+        .collect()
+}
+
+#[test]
+fn collector_overlays_combine_without_dropping_each_others_exporters() {
+    // Lists are replaced when configs merge: an overlay that restates a base list drops
+    // whatever another overlay added (debug + jaeger used to lose the debug exporter).
+    let both = pipeline_exporters(&collector_with(&["debug", "jaeger"]));
+    let mut problems = Vec::new();
+    for overlay in ["debug", "jaeger", "quiet"] {
+        for (pipeline, exporter) in pipeline_exporters(&collector_with(&[overlay])) {
+            if !both.contains(&(pipeline.clone(), exporter.clone())) {
+                problems.push(format!(
+                    "with the debug and jaeger overlays together, pipeline `{pipeline}` no longer exports to `{exporter}` (as it does with {overlay}.yaml alone)"
+                ));
+            }
+        }
+    }
+    assert_no_problems("collector overlays", &problems);
+}
+
+#[test]
+fn the_builder_manifest_is_at_the_release_compose_runs() {
+    const MANIFEST: &str = "platform/otel-collector/builder.yaml";
+    let manifest = load_yaml(MANIFEST);
+    let doc = compose();
+    let image = get_str(&service(&doc, &collector_service_name(&doc)), &["image"])
+        .unwrap_or_default()
+        .to_owned();
+    let release = image_tag(&image).unwrap_or_default().to_owned();
+    let mut problems = Vec::new();
+    if get_str(&manifest, &["dist", "version"]) != Some(release.as_str()) {
+        problems.push(format!(
+            "{MANIFEST}: dist.version is {:?}, but {COMPOSE} runs {image}",
+            get_str(&manifest, &["dist", "version"])
+        ));
+    }
+    // Every module at one release: v0.<release> (the stable core modules, v1.x, share one
+    // version among themselves).
+    let mut stable = std::collections::BTreeSet::new();
+    for kind in [
+        "receivers",
+        "processors",
+        "exporters",
+        "connectors",
+        "extensions",
+        "providers",
+    ] {
+        for entry in get(&manifest, &[kind])
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            let gomod = get_str(entry, &["gomod"]).unwrap_or("");
+            let Some((module, version)) = gomod.split_once(' ') else {
+                problems.push(format!("{MANIFEST}: `{gomod}` is not `module version`"));
+                continue;
+            };
+            if version.starts_with("v1.") {
+                stable.insert(version.to_owned());
+            } else if version != format!("v{release}") {
+                problems.push(format!(
+                    "{MANIFEST}: {module} is at {version}, not v{release} like the image"
+                ));
+            }
+        }
+    }
+    if stable.len() > 1 {
+        problems.push(format!(
+            "{MANIFEST}: the stable modules mix versions {stable:?}"
+        ));
+    }
+    assert_no_problems("builder manifest", &problems);
+}
+
+#[test]
+fn grafana_starts_offline_without_downloading_plugins() {
+    // Grafana 13 installs its Drilldown apps from grafana.com at first start; at a venue
+    // without network that fails and Grafana logs errors. The pre-install is off unless
+    // asked for (platform/README.md, "Grafana offline").
+    let env = environment(&service(&compose(), "grafana"));
+    let value = env
+        .get("GF_PLUGINS_PREINSTALL_DISABLED")
+        .map(|v| interpolate_defaults(v));
+    assert_eq!(
+        value.as_deref(),
+        Some("true"),
+        "{COMPOSE}: grafana's GF_PLUGINS_PREINSTALL_DISABLED must default to true (is {value:?})"
+    );
+    for key in env.keys() {
+        assert!(
+            !key.starts_with("GF_PLUGINS_PREINSTALL") || key == "GF_PLUGINS_PREINSTALL_DISABLED",
+            "{COMPOSE}: grafana's {key} asks for plugins from the internet"
+        );
+    }
+}
+
+#[test]
+fn loki_is_ready_in_about_a_second() {
+    const F: &str = "platform/loki/loki.yaml";
+    let loki = load_yaml(F);
+    let mut problems = Vec::new();
+    for path in [
+        &["ingester", "lifecycler", "min_ready_duration"][..],
+        &["frontend", "scheduler_dns_lookup_period"][..],
+    ] {
+        if get_str(&loki, path) != Some("1s") {
+            problems.push(format!(
+                "{F}: {} is {:?}, not 1s (the defaults make /ready wait about 25 s)",
+                path.join("."),
+                get_str(&loki, path)
+            ));
+        }
+    }
+    assert_no_problems("loki readiness", &problems);
 }

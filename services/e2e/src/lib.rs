@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use iss_distance::memory::Courtesy;
 use iss_distance::orbit::OrbitalModel;
 use iss_distance::position::Source;
 use service_kit::boundary::Boundary;
@@ -21,6 +22,8 @@ pub struct Options {
     pub iss_api: Url,
     pub iss_source: Source,
     pub iss_api_timeout: Duration,
+    /// How gently iss-distance asks the ISS API (default: as a native run does).
+    pub iss_courtesy: Courtesy,
     pub gateway_timeout: Duration,
 }
 
@@ -30,6 +33,7 @@ impl Options {
             iss_api: Url::parse(iss_api).expect("a valid stub URL"),
             iss_source: Source::Auto,
             iss_api_timeout: Duration::from_millis(1500),
+            iss_courtesy: Courtesy::default(),
             gateway_timeout: Duration::from_secs(5),
         }
     }
@@ -60,6 +64,7 @@ impl Stack {
             iss_api: options.iss_api.clone(),
             source: options.iss_source,
             timeouts: timeouts(options.iss_api_timeout),
+            courtesy: options.iss_courtesy,
             model: Some(OrbitalModel::embedded().expect("the embedded TLE parses")),
         }))
         .await;

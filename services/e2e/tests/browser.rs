@@ -98,18 +98,20 @@ struct Driver {
 
 impl Driver {
     async fn start(chromedriver: &Path, scratch: &Path) -> Self {
-        use std::os::unix::process::CommandExt;
-
         let log = scratch.join("chromedriver.log");
         // Port 0: chromedriver takes a free port and says which; choosing one for it could
         // race with another test taking it first.
-        let mut child = Command::new(chromedriver)
+        let mut command = Command::new(chromedriver);
+        command
             .arg("--port=0")
             .arg(format!("--log-path={}", log.display()))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .process_group(0)
+            .stderr(Stdio::null());
+        // Elsewhere only chromedriver itself is killed on drop (see `Drop`).
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}; {INSTALL}", chromedriver.display()));
         let port = announced_port(child.stdout.take().expect("piped"));

@@ -39,7 +39,9 @@ pub struct Coordinates {
 /// Something that turns a place name into coordinates.
 pub enum Geocoder {
     Gazetteer(&'static Gazetteer),
-    Nominatim(Nominatim),
+    // Boxed: a client with its settings is far larger than a reference, and the gazetteer
+    // is the common case.
+    Nominatim(Box<Nominatim>),
 }
 
 impl Geocoder {
@@ -54,7 +56,7 @@ impl Geocoder {
                     config.timeouts,
                 )
                 .with_user_agent(&config.nominatim_user_agent);
-                Geocoder::Nominatim(Nominatim::new(upstream))
+                Geocoder::Nominatim(Box::new(Nominatim::new(upstream)))
             }
         }
     }

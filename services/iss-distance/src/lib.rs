@@ -6,8 +6,10 @@
 //!  "source": "open-notify", "timestamp": 1763800000}}
 //! ```
 
+pub mod backoff;
 pub mod config;
 pub mod distance;
+pub mod memory;
 pub mod metrics;
 pub mod open_notify;
 pub mod orbit;
@@ -31,7 +33,7 @@ pub const SERVICE_NAME: &str = "iss-distance";
 /// The service's routes, ready to serve.
 pub fn app(config: &Config) -> Router {
     let api = Upstream::third_party("open-notify", config.iss_api.clone(), config.timeouts);
-    let locator = Locator::new(config.source, api, config.model.clone());
+    let locator = Locator::new(config.source, api, config.model.clone(), config.courtesy);
     Router::new()
         .route("/distance", get(distance))
         .with_state(Arc::new(locator))

@@ -6,6 +6,7 @@
 //! - [`params`]: validation of the query parameters the services accept.
 //! - [`upstream`]: calling another service (or the ISS API) with timeouts, and turning
 //!   every way that can fail into a clear error.
+//! - [`retry_after`]: reading how long an upstream asks us to wait.
 //! - [`listener`]: the socket a service listens on, bound here or handed over by whoever
 //!   started it.
 //! - [`boundary`]: which trace context crosses to and from the outside.
@@ -23,6 +24,7 @@ pub mod healthcheck;
 pub mod http_metrics;
 pub mod listener;
 pub mod params;
+pub mod retry_after;
 pub mod server;
 pub mod spans;
 pub mod upstream;

@@ -83,7 +83,16 @@ pub async fn shutdown_signal() {
             .recv()
             .await;
     };
-    #[cfg(not(unix))]
+    // Windows has no SIGTERM: `workshop up` and `check` start each service in a console
+    // process group of its own and ask it to stop with Ctrl-Break.
+    #[cfg(windows)]
+    let terminate = async {
+        tokio::signal::windows::ctrl_break()
+            .expect("can listen for Ctrl-Break")
+            .recv()
+            .await;
+    };
+    #[cfg(not(any(unix, windows)))]
     let terminate = std::future::pending::<()>();
     tokio::select! {
         () = interrupt => {}

@@ -6,7 +6,7 @@
 //! the caller's mistake), anything else is a 502, and a timeout is a 504.
 
 use std::error::Error as _;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
@@ -17,7 +17,7 @@ use crate::ApiError;
 use crate::boundary::Boundary;
 use crate::config::Timeouts;
 use crate::http_metrics::{self, Call};
-use crate::spans;
+use crate::{retry_after, spans};
 
 /// A named HTTP service we depend on.
 #[derive(Debug, Clone)]
@@ -60,12 +60,16 @@ pub enum UpstreamError {
         upstream: &'static str,
         status: StatusCode,
         message: String,
+        /// How long the upstream asked us to wait (`Retry-After`, e.g. with a 429).
+        retry_after: Option<Duration>,
     },
     #[error("{upstream} failed with {status}: {message}")]
     Failed {
         upstream: &'static str,
         status: StatusCode,
         message: String,
+        /// How long the upstream asked us to wait (`Retry-After`, e.g. with a 503).
+        retry_after: Option<Duration>,
     },
     #[error("{upstream} sent an invalid response: {reason}")]
     InvalidResponse {
@@ -162,12 +166,13 @@ impl Upstream {
         let response = request.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status();
         spans::record_status(status.as_u16());
+        let retry_after = retry_after::from_headers(response.headers(), SystemTime::now());
         let body = response
             .bytes()
             .await
             .map_err(|e| self.transport_error(e))?;
         if !status.is_success() {
-            return Err(self.status_error(status, &body));
+            return Err(self.status_error(status, &body, retry_after));
         }
         serde_json::from_slice(&body).map_err(|e| UpstreamError::InvalidResponse {
             upstream: self.name,
@@ -198,7 +203,12 @@ impl Upstream {
         }
     }
 
-    fn status_error(&self, status: StatusCode, body: &[u8]) -> UpstreamError {
+    fn status_error(
+        &self,
+        status: StatusCode,
+        body: &[u8],
+        retry_after: Option<Duration>,
+    ) -> UpstreamError {
         // Our services answer {"error": "..."}; anything else is shown as a short excerpt.
         let message = serde_json::from_slice::<ApiError>(body)
             .map(|e| e.message)
@@ -208,12 +218,14 @@ impl Upstream {
                 upstream: self.name,
                 status,
                 message,
+                retry_after,
             }
         } else {
             UpstreamError::Failed {
                 upstream: self.name,
                 status,
                 message,
+                retry_after,
             }
         }
     }
@@ -236,6 +248,15 @@ impl UpstreamError {
             Self::Rejected { status, .. } | Self::Failed { status, .. } => Some(*status),
             Self::InvalidResponse { status, .. } => *status,
             Self::Timeout { .. } | Self::Unreachable { .. } => None,
+        }
+    }
+
+    /// How long the upstream asked us to wait before the next call, if it said
+    /// (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Rejected { retry_after, .. } | Self::Failed { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 
@@ -425,6 +446,38 @@ mod tests {
             "{}",
             garbage.message
         );
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_kept_with_the_failure() {
+        let server = MockServer::start().await;
+        Mock::given(path("/busy"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "30"))
+            .mount(&server)
+            .await;
+        Mock::given(path("/down"))
+            .respond_with(
+                ResponseTemplate::new(503)
+                    .insert_header("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT"),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(path("/boom"))
+            .respond_with(ResponseTemplate::new(500))
+            .mount(&server)
+            .await;
+        let u = upstream(&server.uri(), 1000);
+
+        let busy = u.get_json::<Answer>("busy", &[]).await.unwrap_err();
+        assert_eq!(
+            busy.retry_after(),
+            Some(Duration::from_secs(30)),
+            "{busy:?}"
+        );
+        let down = u.get_json::<Answer>("down", &[]).await.unwrap_err();
+        assert_eq!(down.retry_after(), Some(Duration::ZERO), "a date long past");
+        let boom = u.get_json::<Answer>("boom", &[]).await.unwrap_err();
+        assert_eq!(boom.retry_after(), None);
     }
 
     #[tokio::test]

@@ -9,6 +9,9 @@ pub struct ReceiverConfig {
     pub grpc: SocketAddr,
     /// OTLP/HTTP listener; the OTLP default is 4318.
     pub http: SocketAddr,
+    /// A path before OTLP/HTTP's `/v1/traces` etc., as some backends have one: Loki
+    /// takes OTLP at `/otlp/v1/logs`. Empty (the OTLP default) or starting with `/`.
+    pub http_path_prefix: String,
     pub limits: Limits,
 }
 
@@ -20,6 +23,7 @@ impl Default for ReceiverConfig {
         ReceiverConfig {
             grpc: SocketAddr::from((Ipv4Addr::LOCALHOST, 4317)),
             http: SocketAddr::from((Ipv4Addr::LOCALHOST, 4318)),
+            http_path_prefix: String::new(),
             limits: Limits::default(),
         }
     }
@@ -31,8 +35,16 @@ impl ReceiverConfig {
         ReceiverConfig {
             grpc: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             http: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            http_path_prefix: String::new(),
             limits: Limits::default(),
         }
+    }
+
+    /// Serves OTLP/HTTP under `prefix` (`/otlp` gives `/otlp/v1/logs`), to stand in for a
+    /// backend whose OTLP endpoint has a path.
+    pub fn with_http_path_prefix(mut self, prefix: &str) -> Self {
+        self.http_path_prefix = prefix.trim_end_matches('/').to_owned();
+        self
     }
 
     pub fn with_limits(mut self, limits: Limits) -> Self {

@@ -27,13 +27,19 @@ use crate::store::Store;
 /// - CORS open to any origin, so browser SDKs on any workshop page can post here;
 /// - gzip request decompression (other encodings get 415 from tower-http);
 /// - a body limit applied to the *decompressed* body, answered with 413.
-pub(crate) fn router(store: Store, max_bytes: usize) -> Router {
-    Router::new()
+pub(crate) fn router(store: Store, max_bytes: usize, prefix: &str) -> Router {
+    let routes = Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/metrics", post(metrics))
         .route("/v1/logs", post(logs))
         .route("/v1/tap", get(crate::tap::stream))
-        .with_state(store)
+        .with_state(store);
+    let routes = if prefix.is_empty() {
+        routes
+    } else {
+        Router::new().nest(prefix, routes)
+    };
+    routes
         .layer(DefaultBodyLimit::max(max_bytes))
         .layer(RequestDecompressionLayer::new())
         .layer(CorsLayer::permissive())

@@ -192,3 +192,20 @@ async fn cors_preflight_allows_any_origin() {
     );
     receiver.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_path_prefix_serves_otlp_where_a_backend_has_it_and_only_there() {
+    // Loki takes OTLP at /otlp/v1/logs; the live platform test stands in for it.
+    let receiver = Receiver::start(ReceiverConfig::ephemeral().with_http_path_prefix("/otlp/"))
+        .await
+        .unwrap();
+    let addr = receiver.http_addr();
+    let body = trace_request("svc", &["under-prefix"]).encode_to_vec();
+
+    let plain = raw_http(addr, "POST", "/v1/traces", &[PROTOBUF], &body).await;
+    assert_eq!(plain.status, 404, "the unprefixed path is not served");
+    let prefixed = raw_http(addr, "POST", "/otlp/v1/traces", &[PROTOBUF], &body).await;
+    assert_eq!(prefixed.status, 200);
+    assert_eq!(receiver.store().spans()[0].name(), "under-prefix");
+    receiver.shutdown().await;
+}

@@ -27,6 +27,20 @@ use super::stub::{self, StubCall};
 pub const RUN_ID: &str = "c0ffee0000000001";
 pub const STUB_URL: &str = "http://127.0.0.1:4000/iss-now.json";
 
+/// Calls by outcome, from `(status, error.type, how many)`.
+pub fn calls(outcomes: &[(u16, Option<&str>, usize)]) -> Vec<(CallOutcome, usize)> {
+    outcomes
+        .iter()
+        .map(|(status, error_type, n)| {
+            let call = CallOutcome {
+                status: *status,
+                error_type: error_type.map(str::to_owned),
+            };
+            (call, *n)
+        })
+        .collect()
+}
+
 pub fn scenario() -> Scenario {
     Scenario::standard(TraceContext {
         trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),

@@ -208,6 +208,10 @@ async fn observe(
         ("RUST_LOG", "info".to_owned()),
         ("ISS_SOURCE", "api".to_owned()),
         ("ISS_API_URL", stub.url()),
+        // One ISS API call per request, whatever the one before got: the stub changes its
+        // answer from step to step, and the checks count the calls by answer.
+        ("ISS_API_MAX_AGE_MS", "0".to_owned()),
+        ("ISS_API_BACKOFF_MS", "0".to_owned()),
     ]);
     let options = Options {
         capture: true,

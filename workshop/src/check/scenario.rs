@@ -546,16 +546,7 @@ mod tests {
     }
 
     fn calls(pairs: &[(u16, Option<&str>, usize)]) -> BTreeMap<CallOutcome, usize> {
-        pairs
-            .iter()
-            .map(|(status, error_type, n)| {
-                let call = CallOutcome {
-                    status: *status,
-                    error_type: error_type.map(str::to_owned),
-                };
-                (call, *n)
-            })
-            .collect()
+        super::super::fixtures::calls(pairs).into_iter().collect()
     }
 
     #[test]

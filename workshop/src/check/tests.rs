@@ -9,8 +9,7 @@ use otlp_receiver::proto::trace::v1::{Status, status};
 use otlp_receiver::{AttrValue, Protocol, ReceivedSpan, SpanKind};
 
 use super::evidence::Evidence;
-use super::fixtures::{World, failures, kv, uninstrumented};
-use super::scenario::CallOutcome;
+use super::fixtures::{World, calls, failures, kv, uninstrumented};
 
 fn perfect() -> Evidence {
     World::perfect()
@@ -774,18 +773,6 @@ fn section3_every_http_span_is_judged() {
 
 #[test]
 fn section1_the_unusable_answer_counted_without_error_type() {
-    let calls = |outcomes: &[(u16, Option<&str>, usize)]| -> Vec<(CallOutcome, usize)> {
-        outcomes
-            .iter()
-            .map(|(status, error_type, n)| {
-                let call = CallOutcome {
-                    status: *status,
-                    error_type: error_type.map(str::to_owned),
-                };
-                (call, *n)
-            })
-            .collect()
-    };
     // The garbage answer counted as a success.
     let mut world = World::new();
     world.counters(7, &calls(&[(200, None, 5), (500, Some("500"), 1)]));

@@ -30,6 +30,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::stop::StopSignal;
 use model::Filter;
 use render::{Focus, ViewState};
+use term::Key;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -344,12 +345,12 @@ async fn show_screen(store: Store, options: ViewOptions, stop: impl Future<Outpu
             _ = arrivals.recv() => dirty = true,
             key = keys.recv(), if !keys.is_closed() => {
                 match key {
-                    Some(b'q' | b'Q') => break,
-                    Some(b's') => state.filter = next_filter(&store, &state.filter, &options.filter),
-                    Some(b't') => state.focus = Focus::Traces,
-                    Some(b'm') => state.focus = Focus::Metrics,
-                    Some(b'l') => state.focus = Focus::Logs,
-                    Some(b'a') => state.focus = Focus::All,
+                    Some(Key::Char('q' | 'Q') | Key::Interrupt) => break,
+                    Some(Key::Char('s')) => state.filter = next_filter(&store, &state.filter, &options.filter),
+                    Some(Key::Char('t')) => state.focus = Focus::Traces,
+                    Some(Key::Char('m')) => state.focus = Focus::Metrics,
+                    Some(Key::Char('l')) => state.focus = Focus::Logs,
+                    Some(Key::Char('a')) => state.focus = Focus::All,
                     _ => {}
                 }
                 dirty = true;

@@ -2,7 +2,7 @@
 //! sections that share the terminal's height. Pure functions of a store snapshot, so they
 //! can be unit-tested and reused by any command that holds a [`Store`].
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use otlp_receiver::{AttrValue, Level, ReceivedLog, ReceivedSpan, Stats, StatusCode, Store};
 
@@ -453,21 +453,9 @@ pub fn duration(d: Duration) -> String {
 
 /// Local wall-clock time `HH:MM:SS.mmm`.
 pub fn clock(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs() as libc::time_t;
-    // SAFETY: localtime_r only writes the `tm` we pass it.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&secs, &mut tm);
-        tm
-    };
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
-        since.subsec_millis()
-    )
+    chrono::DateTime::<chrono::Local>::from(time)
+        .format("%H:%M:%S%.3f")
+        .to_string()
 }
 
 fn short_value(value: &AttrValue) -> String {

@@ -1,52 +1,72 @@
-//! Just enough terminal handling for a refreshing view, on plain `libc`: the alternate
-//! screen, a hidden cursor, unbuffered keys without echo, and the window size. Ctrl-C keeps
-//! raising SIGINT (ISIG stays on), so the command's usual signal handling ends the view.
+//! Just enough terminal handling for a refreshing view, on crossterm (Linux, macOS and
+//! Windows alike): the alternate screen, a hidden cursor, keys as they are pressed, and the
+//! window size.
+//!
+//! Raw mode turns Ctrl-C into a key instead of a signal (on every system), so the key
+//! reader reports it as [`Key::Interrupt`] and the view ends as it does for `q`.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
+use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::{cursor, style, terminal};
 use tokio::sync::mpsc;
+
+/// A key pressed in the view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    /// Ctrl-C (and Ctrl-D): stop, as the signal would outside raw mode.
+    Interrupt,
+}
 
 /// The terminal in "view" state; dropping it restores everything, also on panic.
 pub struct Screen {
-    saved: Option<libc::termios>,
+    raw: bool,
     keys_stop: Arc<AtomicBool>,
 }
 
 impl Screen {
     /// Enters the alternate screen and, when stdin is a terminal, reads keys into the
-    /// returned channel (one byte each).
-    pub fn enter() -> (Screen, mpsc::UnboundedReceiver<u8>) {
+    /// returned channel.
+    pub fn enter() -> (Screen, mpsc::UnboundedReceiver<Key>) {
         let (send, keys) = mpsc::unbounded_channel();
         let keys_stop = Arc::new(AtomicBool::new(false));
-        let saved = if std::io::stdin().is_terminal() {
-            let saved = raw_keys();
+        // Without a terminal on stdin there are no keys to read (and Ctrl-C stays a signal).
+        let raw = std::io::stdin().is_terminal() && terminal::enable_raw_mode().is_ok();
+        if raw {
             let stop = Arc::clone(&keys_stop);
             std::thread::spawn(move || read_keys(send, stop));
-            saved
-        } else {
-            None
-        };
+        }
         let mut out = std::io::stdout();
-        let _ = out.write_all(b"\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J");
-        let _ = out.flush();
-        (Screen { saved, keys_stop }, keys)
+        let _ = crossterm::execute!(
+            out,
+            terminal::EnterAlternateScreen,
+            cursor::Hide,
+            cursor::MoveTo(0, 0),
+            terminal::Clear(terminal::ClearType::All)
+        );
+        (Screen { raw, keys_stop }, keys)
     }
 
     /// Replaces the screen's contents with `lines` (already cut to the width).
     pub fn draw(&self, lines: &[String]) {
-        let mut frame = String::from("\x1b[H");
+        let mut out = std::io::stdout().lock();
+        let _ = crossterm::queue!(out, cursor::MoveTo(0, 0));
         for (i, line) in lines.iter().enumerate() {
             if i > 0 {
-                frame.push_str("\r\n");
+                // Raw mode: a bare newline would not return to the first column.
+                let _ = out.write_all(b"\r\n");
             }
-            frame.push_str(line);
-            frame.push_str("\x1b[K");
+            let _ = crossterm::queue!(
+                out,
+                style::Print(line),
+                terminal::Clear(terminal::ClearType::UntilNewLine)
+            );
         }
-        frame.push_str("\x1b[J");
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(frame.as_bytes());
+        let _ = crossterm::queue!(out, terminal::Clear(terminal::ClearType::FromCursorDown));
         let _ = out.flush();
     }
 }
@@ -55,64 +75,95 @@ impl Drop for Screen {
     fn drop(&mut self) {
         self.keys_stop.store(true, Ordering::Relaxed);
         let mut out = std::io::stdout();
-        let _ = out.write_all(b"\x1b[0m\x1b[?25h\x1b[?1049l");
-        let _ = out.flush();
-        if let Some(saved) = self.saved {
-            // SAFETY: restores the attributes read from the same descriptor.
-            unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &saved) };
+        let _ = crossterm::execute!(
+            out,
+            style::ResetColor,
+            cursor::Show,
+            terminal::LeaveAlternateScreen
+        );
+        if self.raw {
+            let _ = terminal::disable_raw_mode();
         }
     }
 }
 
-/// Turns off line buffering and echo on stdin; returns the settings to restore.
-fn raw_keys() -> Option<libc::termios> {
-    // SAFETY: plain termios calls on stdin with structs we own.
-    unsafe {
-        let mut saved: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(libc::STDIN_FILENO, &mut saved) != 0 {
-            return None;
-        }
-        let mut raw = saved;
-        raw.c_lflag &= !(libc::ICANON | libc::ECHO);
-        raw.c_cc[libc::VMIN] = 1;
-        raw.c_cc[libc::VTIME] = 0;
-        if libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &raw) != 0 {
-            return None;
-        }
-        Some(saved)
-    }
-}
-
-/// Reads stdin until `stop`, polling so that the thread notices `stop` within 100 ms.
-fn read_keys(send: mpsc::UnboundedSender<u8>, stop: Arc<AtomicBool>) {
+/// Reads keys until `stop`, polling so that the thread notices `stop` within 100 ms.
+fn read_keys(send: mpsc::UnboundedSender<Key>, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::Relaxed) {
-        let mut poll = libc::pollfd {
-            fd: libc::STDIN_FILENO,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one pollfd we own.
-        let ready = unsafe { libc::poll(&mut poll, 1, 100) };
-        if ready <= 0 || stop.load(Ordering::Relaxed) {
-            continue;
+        match event::poll(Duration::from_millis(100)) {
+            Ok(false) => continue,
+            Ok(true) => {}
+            Err(_) => return,
         }
-        let mut byte = [0u8; 1];
-        // SAFETY: reads at most one byte into our buffer.
-        let n = unsafe { libc::read(libc::STDIN_FILENO, byte.as_mut_ptr().cast(), 1) };
-        if n <= 0 || send.send(byte[0]).is_err() {
+        let Ok(event) = event::read() else {
+            return;
+        };
+        if let Some(key) = key_of(&event)
+            && send.send(key).is_err()
+        {
             return;
         }
     }
 }
 
-/// Columns and rows of the terminal on stdout, or 120 × 40 when it cannot tell.
+/// The key an event stands for, if it is a key press the view knows.
+fn key_of(event: &Event) -> Option<Key> {
+    let Event::Key(KeyEvent {
+        code: KeyCode::Char(c),
+        modifiers,
+        kind,
+        ..
+    }) = event
+    else {
+        return None;
+    };
+    // Windows reports releases too; act once per press.
+    if *kind == KeyEventKind::Release {
+        return None;
+    }
+    if modifiers.contains(KeyModifiers::CONTROL) {
+        return matches!(c, 'c' | 'd').then_some(Key::Interrupt);
+    }
+    Some(Key::Char(*c))
+}
+
+/// Columns and rows of the terminal, or 120 × 40 when it cannot tell.
 pub fn size() -> (usize, usize) {
-    // SAFETY: TIOCGWINSZ fills the winsize we pass.
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    if ok && size.ws_col > 0 && size.ws_row > 0 {
-        (usize::from(size.ws_col), usize::from(size.ws_row))
-    } else {
-        (120, 40)
+    match terminal::size() {
+        Ok((columns, rows)) if columns > 0 && rows > 0 => (usize::from(columns), usize::from(rows)),
+        _ => (120, 40),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, modifiers: KeyModifiers) -> Event {
+        Event::Key(KeyEvent::new(code, modifiers))
+    }
+
+    #[test]
+    fn keys_the_view_knows() {
+        assert_eq!(
+            key_of(&press(KeyCode::Char('q'), KeyModifiers::NONE)),
+            Some(Key::Char('q'))
+        );
+        assert_eq!(
+            key_of(&press(KeyCode::Char('S'), KeyModifiers::SHIFT)),
+            Some(Key::Char('S'))
+        );
+        assert_eq!(
+            key_of(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Key::Interrupt)
+        );
+        assert_eq!(
+            key_of(&press(KeyCode::Char('x'), KeyModifiers::CONTROL)),
+            None
+        );
+        assert_eq!(key_of(&press(KeyCode::Enter, KeyModifiers::NONE)), None);
+        let mut release = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        release.kind = KeyEventKind::Release;
+        assert_eq!(key_of(&Event::Key(release)), None);
     }
 }

@@ -525,3 +525,19 @@ fn a_histogram_point_shows_count_sum_and_quantiles() {
         "{line}"
     );
 }
+
+#[test]
+fn the_clock_shows_local_time_to_the_millisecond() {
+    use chrono::Timelike;
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_250);
+    let local = chrono::DateTime::<chrono::Local>::from(time);
+    assert_eq!(
+        render::clock(time),
+        format!(
+            "{:02}:{:02}:{:02}.250",
+            local.hour(),
+            local.minute(),
+            local.second()
+        )
+    );
+}

@@ -147,29 +147,33 @@ pub fn workshop(dir: &Path, args: &[&str]) -> Output {
 }
 
 /// Gives the child `socket` as its file descriptor 3 with `LISTEN_FDS=1`, as `workshop`
-/// does (see `workshop/src/services.rs`): the service listens on it, and no other test can
+/// does (see `workshop/src/process.rs`): the service listens on it, and no other test can
 /// take the port before it does.
+#[cfg(unix)]
 pub fn hand_over(command: &mut Command, socket: std::net::TcpListener) {
-    use std::os::fd::{AsRawFd, OwnedFd};
-    use std::os::unix::process::CommandExt;
+    use command_fds::{CommandFdExt, FdMapping};
 
     command.env("LISTEN_FDS", "1").env_remove("LISTEN_PID");
-    let socket = OwnedFd::from(socket);
-    // SAFETY: dup2 and fcntl are async-signal-safe, which is all pre_exec requires.
-    unsafe {
-        command.pre_exec(move || {
-            let fd = socket.as_raw_fd();
-            let result = if fd == 3 {
-                libc::fcntl(fd, libc::F_SETFD, 0)
-            } else {
-                libc::dup2(fd, 3)
-            };
-            if result == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    command
+        .fd_mappings(vec![FdMapping {
+            parent_fd: socket.into(),
+            child_fd: 3,
+        }])
+        .expect("one mapping cannot collide");
+}
+
+/// Sends `signal` to process `pid` (a child of ours, not yet reaped); false if it failed.
+#[cfg(unix)]
+pub fn signal(pid: u32, signal: nix::sys::signal::Signal) -> bool {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).expect("a pid"));
+    nix::sys::signal::kill(pid, signal).is_ok()
+}
+
+/// Holds an exclusive lock on `file` (another test process waits for it) until the file
+/// is closed.
+pub fn lock_exclusive(file: &std::fs::File) {
+    // fs4, not `File::lock`: that needs Rust 1.89, and the workspace supports 1.88.
+    fs4::FileExt::lock(file).expect("can lock a file");
 }
 
 /// Whether a service answers `GET /healthz` on `port` with 200. (A port that accepts
@@ -227,6 +231,7 @@ pub fn free_base_port() -> u16 {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+#[cfg(unix)]
 pub mod stack;
 
 /// Exclusive use of the final tree, for as long as it is held: tests that build and run
@@ -239,8 +244,7 @@ fn lock(name: &str) -> TreeLock {
     let dir = workspace().join("target/copies");
     std::fs::create_dir_all(&dir).unwrap();
     let file = std::fs::File::create(dir.join(format!("{name}.lock"))).unwrap();
-    // SAFETY: flock on a file descriptor we own; released when the file is closed.
-    unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) };
+    lock_exclusive(&file);
     TreeLock { _file: file }
 }
 

@@ -134,13 +134,13 @@ impl Stack {
         self.url("frontend", path_and_query)
     }
 
-    pub fn gateway(&self, path_and_query: &str) -> String {
-        self.url("gateway", path_and_query)
-    }
-
-    /// The URL of `path_and_query` on `service`.
+    /// `http://127.0.0.1:<port of service><path_and_query>`.
     pub fn url(&self, service: &str, path_and_query: &str) -> String {
         format!("http://127.0.0.1:{}{path_and_query}", self.ports[service])
+    }
+
+    pub fn gateway(&self, path_and_query: &str) -> String {
+        self.url("gateway", path_and_query)
     }
 
     pub fn pid(&self, service: &str) -> u32 {
@@ -171,8 +171,8 @@ impl Stack {
     /// SIGTERM to all, then waits (at most `grace`) for each to exit.
     pub fn terminate(mut self, grace: Duration) -> Vec<(&'static str, Option<ExitStatus>)> {
         for (_, child) in &self.children {
-            // SAFETY: signalling a child we spawned and have not reaped.
-            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+            // A child we spawned and have not reaped.
+            super::signal(child.id(), nix::sys::signal::Signal::SIGTERM);
         }
         let deadline = Instant::now() + grace;
         let mut ended = Vec::new();
@@ -210,8 +210,12 @@ pub fn peak_rss_kib(pid: u32) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-/// An ISS API stub on its own thread: always the same position.
-pub fn iss_stub() -> SocketAddr {
+/// What open-notify answers, with a fixed position.
+pub const ISS_NOW: &str = r#"{"message":"success","timestamp":1763800000,"iss_position":{"latitude":"10.5","longitude":"20.25"}}"#;
+
+/// Serves `app` on a free loopback port, on a thread and runtime of its own (so that it
+/// keeps answering while the test blocks), for as long as the test runs.
+pub fn serve_on_own_thread(app: axum::Router) -> SocketAddr {
     let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let addr = listener.local_addr().unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -221,16 +225,19 @@ pub fn iss_stub() -> SocketAddr {
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let body = r#"{"message":"success","timestamp":1763800000,"iss_position":{"latitude":"10.5","longitude":"20.25"}}"#;
-            let app = axum::Router::new().route(
-                "/iss-now.json",
-                axum::routing::get(move || async move { ([("content-type", "application/json")], body) }),
-            );
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             axum::serve(listener, app).await.unwrap();
         });
     });
     addr
+}
+
+/// An ISS API stub: always the same position.
+pub fn iss_stub() -> SocketAddr {
+    serve_on_own_thread(axum::Router::new().route(
+        "/iss-now.json",
+        axum::routing::get(|| async { ([("content-type", "application/json")], ISS_NOW) }),
+    ))
 }
 
 /// A TCP port that accepts connections and never answers: a collector that hangs.
@@ -271,50 +278,33 @@ impl Recorder {
     /// Starts on its own thread; `answers` maps a path to the JSON it answers with (other
     /// paths get a 404).
     pub fn start(answers: &[(&'static str, &'static str)]) -> Recorder {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let addr = listener.local_addr().unwrap();
-        listener.set_nonblocking(true).unwrap();
         let calls = Arc::new(Mutex::new(Vec::new()));
         let answers: BTreeMap<&'static str, &'static str> = answers.iter().copied().collect();
         let recorded = calls.clone();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let app = axum::Router::new().fallback(
-                    move |uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
-                        let header = |name: &str| {
-                            headers
-                                .get(name)
-                                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                        };
-                        recorded.lock().unwrap().push(RecordedCall {
-                            path: uri.path().to_owned(),
-                            traceparent: header("traceparent"),
-                            tracestate: header("tracestate"),
-                            baggage: header("baggage"),
-                        });
-                        match answers.get(uri.path()) {
-                            Some(body) => (
-                                axum::http::StatusCode::OK,
-                                [("content-type", "application/json")],
-                                *body,
-                            ),
-                            None => (
-                                axum::http::StatusCode::NOT_FOUND,
-                                [("content-type", "application/json")],
-                                r#"{"error":"not here"}"#,
-                            ),
-                        }
-                    },
-                );
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        Recorder { addr, calls }
+        let app = axum::Router::new().fallback(
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                };
+                recorded.lock().unwrap().push(RecordedCall {
+                    path: uri.path().to_owned(),
+                    traceparent: header("traceparent"),
+                    tracestate: header("tracestate"),
+                    baggage: header("baggage"),
+                });
+                let (status, body) = match answers.get(uri.path()) {
+                    Some(body) => (axum::http::StatusCode::OK, *body),
+                    None => (axum::http::StatusCode::NOT_FOUND, r#"{"error":"not here"}"#),
+                };
+                (status, [("content-type", "application/json")], body)
+            },
+        );
+        Recorder {
+            addr: serve_on_own_thread(app),
+            calls,
+        }
     }
 
     pub fn url(&self) -> String {

@@ -1,12 +1,16 @@
-//! `workshop doctor`: is this machine ready for the workshop, and if not, what to do.
+//! `workshop doctor`: is this machine ready for the workshop, which of its two paths can the
+//! attendee take now, and if none, what to do.
 //!
-//! Four groups of checks, each a line with ✓ (fine), ! (a warning) or ✗ (to fix) and, when
-//! not ✓, the fix on the next line:
+//! It probes, judges, then renders: the probes below each make a line with ✓ (fine),
+//! i (differs on this system), ! (a warning) or ✗ (to fix) and, when not ✓, the fix on the
+//! next line; [`paths`] judges from those lines which path is ready; [`render`] prints them.
 //!
+//! - system: which one, and what differs on it from Linux ([`system`]);
 //! - toolchain: `rustc` at least the workspace's `rust-version`, `cargo nextest`;
-//! - Docker: the client, the Compose plugin (2.22+ for `watch`), the daemon;
 //! - ports: the services' (5000-5003) and the platform's (3000, 4317, 4318, 9090): free,
 //!   or taken by what should be there (the check asks), or taken by something else;
+//! - Docker: the client, the Compose plugin (2.22+ for the all-in-compose `watch`), the
+//!   daemon;
 //! - the platform: the collector, Prometheus, Grafana, and Loki and Tempo through Grafana
 //!   (they are not published), ready or not; then whether data arrives in each.
 //!
@@ -17,18 +21,25 @@
 //! platform/grafana/provisioning/datasources/datasources.yaml).
 //!
 //! Every command and HTTP call has a timeout (`--timeout`); commands run in their own process
-//! group, which is killed on timeout or Ctrl-C, so nothing is left behind. The exit code is
-//! 1 when any check is ✗.
+//! group (a job object on Windows), which is killed on timeout or Ctrl-C, so nothing is left
+//! behind. The exit code is 0 when at least one path is ready, 1 when none is.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::bail;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::process::Tree;
 use crate::stop::StopSignal;
+use report::{Check, Need, Section, Status, fail, ok, warn};
+
+mod paths;
+mod render;
+mod report;
+mod system;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -85,27 +96,8 @@ pub struct Args {
 
 /// Boxed: four URLs inline would make `Command` four times as big as any other command.
 fn parse_url(text: &str) -> Result<Box<reqwest::Url>, String> {
-    if !text.contains("://") {
-        return Err(format!(
-            "{text:?} is not a URL: use e.g. http://127.0.0.1:9090"
-        ));
-    }
-    let url = reqwest::Url::parse(text.trim())
-        .map_err(|e| format!("{text:?} is not a URL ({e}): use e.g. http://127.0.0.1:9090"))?;
-    if url.scheme() != "http" {
-        return Err(format!(
-            "{text:?}: only http:// URLs (the platform publishes plain HTTP on 127.0.0.1)"
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{text:?} has no host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!(
-            "{text:?}: give the base URL only, without ?query or #fragment"
-        ));
-    }
-    Ok(Box::new(url))
+    let why = "the platform publishes plain HTTP on 127.0.0.1";
+    crate::base_url::parse(text, "http://127.0.0.1:9090", why).map(Box::new)
 }
 
 /// From 50 ms to 2 minutes.
@@ -115,65 +107,6 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
         return Err("--timeout must be from 50ms to 120s".into());
     }
     Ok(timeout)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Status {
-    Ok,
-    Warn,
-    Fail,
-}
-
-impl Status {
-    fn mark(self) -> &'static str {
-        match self {
-            Status::Ok => "✓",
-            Status::Warn => "!",
-            Status::Fail => "✗",
-        }
-    }
-
-    fn word(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warning",
-            Status::Fail => "fail",
-        }
-    }
-}
-
-struct Check {
-    status: Status,
-    name: String,
-    detail: String,
-    fix: Option<String>,
-}
-
-fn ok(name: impl Into<String>, detail: impl Into<String>) -> Check {
-    Check {
-        status: Status::Ok,
-        name: name.into(),
-        detail: detail.into(),
-        fix: None,
-    }
-}
-
-fn warn(name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
-    Check {
-        status: Status::Warn,
-        name: name.into(),
-        detail: detail.into(),
-        fix: Some(fix.into()),
-    }
-}
-
-fn fail(name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
-    Check {
-        status: Status::Fail,
-        name: name.into(),
-        detail: detail.into(),
-        fix: Some(fix.into()),
-    }
 }
 
 const START_PLATFORM: &str =
@@ -186,58 +119,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         // Dropping the checks kills the commands they started (see `command`).
         () = stop.recv() => bail!("interrupted"),
     };
-    let all = sections.iter().flat_map(|(_, checks)| checks);
-    let failures = all.clone().filter(|c| c.status == Status::Fail).count();
-    let warnings = all.filter(|c| c.status == Status::Warn).count();
+    let verdicts = paths::judge(sections.iter().flat_map(|s| &s.checks));
     if args.json {
-        let sections: Vec<Value> = sections
-            .iter()
-            .map(|(title, checks)| {
-                json!({
-                    "section": title,
-                    "checks": checks.iter().map(|c| json!({
-                        "status": c.status.word(),
-                        "name": c.name,
-                        "detail": c.detail,
-                        "fix": c.fix,
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "sections": sections,
-                "failures": failures,
-                "warnings": warnings,
-            }))?
-        );
+        println!("{}", render::json(&sections, &verdicts)?);
     } else {
-        for (title, checks) in &sections {
-            println!("{title}");
-            for check in checks {
-                println!("  {} {}: {}", check.status.mark(), check.name, check.detail);
-                if let Some(fix) = check.fix.as_ref().filter(|_| check.status != Status::Ok) {
-                    println!("      fix: {fix}");
-                }
-            }
-            println!();
-        }
-        match (failures, warnings) {
-            (0, 0) => println!("All good: ready for the workshop."),
-            (0, w) => println!("Ready, with {w} warning(s) (!) above."),
-            (f, w) => println!("{f} problem(s) to fix (✗), {w} warning(s) (!)."),
-        }
+        print!("{}", render::text(&sections, &verdicts));
     }
-    if failures > 0 {
-        bail!("{failures} check(s) failed; each ✗ above says how to fix it");
+    if paths::recommended(&verdicts).is_none() {
+        bail!("no path is ready yet; each ✗ above says how to fix it");
     }
     Ok(())
 }
 
-type Sections = Vec<(&'static str, Vec<Check>)>;
-
-async fn checks(args: &Args) -> anyhow::Result<Sections> {
+async fn checks(args: &Args) -> anyhow::Result<Vec<Section>> {
     let http = reqwest::Client::builder()
         .timeout(args.timeout)
         .connect_timeout(args.timeout)
@@ -245,20 +139,53 @@ async fn checks(args: &Args) -> anyhow::Result<Sections> {
         .build()?;
     let probe = Probe { http: &http };
     // Everything at once: the slowest check, not the sum, is what you wait for.
-    let (toolchain, docker, ports, platform) = tokio::join!(
+    let (toolchain, (docker, docker_installed), ports, platform) = tokio::join!(
         toolchain(args),
         docker(args),
         ports(args, &probe),
         platform(args, &probe),
     );
+    let mut sections = vec![
+        Section::needed_by(
+            "System",
+            Need::Neither,
+            system::notes(std::env::consts::OS, std::env::consts::ARCH),
+        ),
+        Section {
+            title: "Toolchain (both paths)",
+            checks: toolchain,
+        },
+        Section {
+            title: "Ports",
+            checks: ports,
+        },
+        Section::needed_by("Docker (path b)", Need::Docker, docker),
+    ];
     let (ready, data) = platform;
-    Ok(vec![
-        ("Toolchain", toolchain),
-        ("Docker", docker),
-        ("Ports", ports),
-        ("Platform (docker compose up -d)", ready),
-        ("Data arriving (last 15 minutes)", data),
-    ])
+    if docker_installed {
+        sections.push(Section::needed_by(
+            "Platform (path b: docker compose up -d)",
+            Need::Docker,
+            ready,
+        ));
+        sections.push(Section::needed_by(
+            "Data arriving (path b, last 15 minutes)",
+            Need::Neither,
+            data,
+        ));
+    } else {
+        // Without Docker the platform cannot be running here: one line, not ten red ones.
+        sections.push(Section::needed_by(
+            "Platform (path b: docker compose up -d)",
+            Need::Docker,
+            vec![fail(
+                "platform",
+                "not checked: it runs in Docker, which is not installed",
+                "install Docker first (above), or take path (a)",
+            )],
+        ));
+    }
+    Ok(sections)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -276,54 +203,23 @@ enum Ran {
     Failed(String),
 }
 
-/// Kills a process group when dropped, unless disarmed: a command that times out, or whose
-/// check is dropped (Ctrl-C), takes its children with it.
-struct GroupGuard {
-    pgid: Option<u32>,
-}
-
-impl GroupGuard {
-    fn kill(&mut self) {
-        #[cfg(unix)]
-        if let Some(pgid) = self.pgid.take().and_then(|p| i32::try_from(p).ok()) {
-            // SAFETY: kill has no memory-safety preconditions; a negative pid names the group
-            // that the child leads (we have not reaped the child, so the id is still ours).
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            self.pgid = None;
-        }
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Runs `program args…` with no input, in its own process group, for at most `timeout`.
+/// Runs `program args…` with no input, as a [`Tree`] of its own, for at most `timeout`.
 async fn command(program: &str, args: &[&str], timeout: Duration) -> Ran {
     let mut command = tokio::process::Command::new(program);
     command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    #[cfg(unix)]
-    command.process_group(0);
+        .stderr(Stdio::piped());
+    Tree::prepare(&mut command);
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ran::NotFound,
         Err(e) => return Ran::Failed(e.to_string()),
     };
-    // Declared after the child, so dropped before it: the group is killed while the child is
+    // Declared after the child, so dropped before it: the tree is killed while the child is
     // not reaped yet.
-    let mut guard = GroupGuard { pgid: child.id() };
+    let mut tree = Tree::of(&child);
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let read_all = async {
@@ -339,7 +235,7 @@ async fn command(program: &str, args: &[&str], timeout: Duration) -> Ran {
     match outcome {
         Ok((Ok(status), out, err)) => {
             // It exited and closed its output: nothing of it is left to kill.
-            guard.pgid = None;
+            tree.disarm();
             Ran::Output {
                 success: status.success(),
                 stdout: String::from_utf8_lossy(&out).into_owned(),
@@ -348,7 +244,7 @@ async fn command(program: &str, args: &[&str], timeout: Duration) -> Ran {
         }
         Ok((Err(e), _, _)) => Ran::Failed(e.to_string()),
         Err(_) => {
-            guard.kill();
+            tree.kill();
             let _ = child.kill().await;
             Ran::TimedOut
         }
@@ -463,10 +359,11 @@ async fn toolchain(args: &Args) -> Vec<Check> {
         ),
         Ran::Failed(e) => warn("cargo-nextest", format!("cannot run cargo: {e}"), install),
     };
-    vec![rust, nextest]
+    vec![rust, nextest.needed_by(Need::Neither)]
 }
 
-async fn docker(args: &Args) -> Vec<Check> {
+/// The Docker checks, and whether a docker client is installed at all.
+async fn docker(args: &Args) -> (Vec<Check>, bool) {
     let docker = args.docker.as_str();
     let t = args.timeout;
     let (version, compose, info) = tokio::join!(
@@ -485,7 +382,7 @@ async fn docker(args: &Args) -> Vec<Check> {
         } => ok("Docker", first_line(&stdout)),
         Ran::NotFound => {
             let absent = format!("`{docker}` is not installed (not on PATH)");
-            return vec![
+            let checks = vec![
                 fail("Docker", absent, install),
                 fail(
                     "Docker Compose",
@@ -498,6 +395,7 @@ async fn docker(args: &Args) -> Vec<Check> {
                     "install Docker first (above)",
                 ),
             ];
+            return (checks, false);
         }
         Ran::Output { stderr, stdout, .. } => fail(
             "Docker",
@@ -527,10 +425,13 @@ async fn docker(args: &Args) -> Vec<Check> {
                 "Docker Compose",
                 format!("{} (watch needs 2.22 or newer)", version_string(version)),
             ),
-            Some(version) => fail(
+            // Only the all-in-compose alternative watches; the platform itself runs on any
+            // Compose v2.
+            Some(version) => warn(
                 "Docker Compose",
                 format!(
-                    "{} is too old for `docker compose up --watch` (needs 2.22 or newer)",
+                    "{} is too old for `docker compose up --watch` (needs 2.22 or newer), which \
+                     only the all-in-compose alternative uses",
                     version_string(version)
                 ),
                 "update Docker Desktop, or the docker-compose-plugin package on Linux",
@@ -598,7 +499,7 @@ async fn docker(args: &Args) -> Vec<Check> {
             start,
         ),
     };
-    vec![client, compose, daemon]
+    (vec![client, compose, daemon], true)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -755,10 +656,23 @@ async fn ports(args: &Args, probe: &Probe<'_>) -> Vec<Check> {
             wanted.push((port, expected));
         }
     }
+    let needs: Vec<Need> = wanted
+        .iter()
+        .map(|(_, expected)| match expected {
+            // Only the platform uses these; the OTLP ports matter to `up` on both paths.
+            Expected::Grafana | Expected::Prometheus => Need::Docker,
+            Expected::Service(_) | Expected::OtlpHttp | Expected::OtlpGrpc => Need::Both,
+        })
+        .collect();
     let checks = wanted
         .into_iter()
         .map(|(port, expected)| port_check(args, probe, port, expected));
-    join_all(checks).await
+    join_all(checks)
+        .await
+        .into_iter()
+        .zip(needs)
+        .map(|(check, need)| check.needed_by(need))
+        .collect()
 }
 
 /// Runs the futures concurrently (on this task: they borrow) and returns their outputs in
@@ -1067,7 +981,7 @@ async fn datasource_ready(args: &Args, probe: &Probe<'_>, name: &str, uid: &str)
 }
 
 const METRICS: [&str; 4] = [
-    "traces_spanmetrics_calls_total",
+    "traces_span_metrics_calls_total",
     "iss_requests_total",
     "incoming_requests_total",
     "target_info",
@@ -1080,7 +994,7 @@ const SEND_DATA: &str = "run the services (`cargo run -p workshop -- up`) with t
 async fn metrics_arriving(args: &Args, probe: &Probe<'_>, ready: bool) -> Check {
     let name = "metrics";
     if !ready {
-        return fail(
+        return warn(
             name,
             "cannot tell: Prometheus is not ready",
             "fix Prometheus first (above)",
@@ -1108,7 +1022,7 @@ async fn metrics_arriving(args: &Args, probe: &Probe<'_>, ready: bool) -> Check 
         .collect();
     found.sort_by_key(|name| METRICS.iter().position(|m| m == name));
     if found.is_empty() {
-        fail(
+        warn(
             name,
             format!("none of {} in the last 5 minutes", METRICS.join(", ")),
             SEND_DATA,
@@ -1129,7 +1043,7 @@ fn since(minutes: u64) -> (String, String) {
 async fn logs_arriving(args: &Args, probe: &Probe<'_>, ready: bool) -> Check {
     let name = "logs";
     if !ready {
-        return fail(
+        return warn(
             name,
             "cannot tell: Loki is not ready",
             "fix Loki first (above)",
@@ -1164,7 +1078,7 @@ async fn logs_arriving(args: &Args, probe: &Probe<'_>, ready: bool) -> Check {
     services.sort_unstable();
     services.dedup();
     if services.is_empty() {
-        fail(
+        warn(
             name,
             "no log line in Loki",
             SEND_DATA.replace(" metrics every 60 s", " logs every second"),
@@ -1180,7 +1094,7 @@ async fn logs_arriving(args: &Args, probe: &Probe<'_>, ready: bool) -> Check {
 async fn traces_arriving(args: &Args, probe: &Probe<'_>, ready: bool) -> Check {
     let name = "traces";
     if !ready {
-        return fail(
+        return warn(
             name,
             "cannot tell: Tempo is not ready",
             "fix Tempo first (above)",
@@ -1211,7 +1125,7 @@ async fn traces_arriving(args: &Args, probe: &Probe<'_>, ready: bool) -> Check {
     services.sort_unstable();
     services.dedup();
     if count == 0 {
-        fail(
+        warn(
             name,
             "no trace in Tempo",
             "traces come with section 3: run the services (`cargo run -p workshop -- up`) with \
