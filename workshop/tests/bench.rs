@@ -5,11 +5,10 @@
 //! It uses debug builds (the hidden `--debug`), which the other tests build anyway: release
 //! builds of the four services would add minutes to a clean CI run.
 
+use crate::common;
 use std::process::Command;
 
 use serde_json::Value;
-
-mod common;
 
 use common::alive;
 

@@ -12,8 +12,7 @@
 //!   and other files named exist, packages named are workspace members;
 //! - every ```sh block that sets an environment variable is followed by its PowerShell form.
 
-mod common;
-
+use crate::common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -870,22 +869,27 @@ fn every_command_shown_exists() {
                 {
                     problems.push(format!("{at}: {} does not exist", pair[1]));
                 }
-                // Integration tests named with --test exist.
-                if pair[0] == "--test" && pair[1] != "chapters" {
+                // One test binary per crate: tests are chosen by module (`MODULE::`).
+                if pair[0] == "--test" {
+                    problems.push(format!(
+                        "{at}: `--test {}`: each crate has one test binary; filter by module (`{}::`)",
+                        pair[1], pair[1]
+                    ));
+                }
+            }
+            // Modules named as a filter (`sections::`) are modules of a crate's test binary.
+            if words.starts_with(&["cargo", "nextest", "run"]) {
+                for module in words.iter().filter_map(|w| w.strip_suffix("::")) {
                     let exists = [
                         "workshop/tests",
                         "services/e2e/tests",
                         "platform/check/tests",
+                        "workshop/receiver/tests",
                     ]
                     .iter()
-                    .any(|dir| {
-                        workspace()
-                            .join(dir)
-                            .join(format!("{}.rs", pair[1]))
-                            .exists()
-                    });
+                    .any(|dir| workspace().join(dir).join(format!("{module}.rs")).exists());
                     if !exists {
-                        problems.push(format!("{at}: no integration test {:?}", pair[1]));
+                        problems.push(format!("{at}: no test module {module:?}"));
                     }
                 }
             }

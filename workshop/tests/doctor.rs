@@ -8,8 +8,7 @@
 //! the rest still compiles, without the helpers only those use.
 #![cfg_attr(not(unix), allow(dead_code, unused_imports))]
 
-mod common;
-
+use crate::common;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -5,8 +5,7 @@
 //! Unix only: the services are stopped with SIGTERM and measured through /proc.
 #![cfg(unix)]
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 

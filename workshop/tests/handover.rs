@@ -5,12 +5,11 @@
 //! Unix only: Windows has no such handover (see `workshop/src/process.rs`).
 #![cfg(unix)]
 
+use crate::common;
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-mod common;
 
 /// geolocator configured for `port`, its stderr piped.
 fn geolocator(port: u16) -> Command {

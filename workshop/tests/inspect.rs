@@ -8,8 +8,7 @@
 //! rest still compiles, without the helpers only those use.
 #![cfg_attr(not(unix), allow(dead_code, unused_imports))]
 
-mod common;
-
+use crate::common;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -13,9 +13,7 @@
 //! Unix only, like the rest of the final state's tests (the services are stopped with SIGTERM).
 #![cfg(unix)]
 
-mod common;
-mod live;
-
+use crate::{common, live};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 

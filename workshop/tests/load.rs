@@ -2,8 +2,7 @@
 //! to keep it fast): the rate it keeps, the mix it sends, what a dead or slow target does,
 //! Ctrl-C, and bad arguments.
 
-mod common;
-
+use crate::common;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::{Output, Stdio};

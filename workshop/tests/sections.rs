@@ -5,8 +5,7 @@
 //! an incoming traceparent and tracestate are honoured across all four services, and that
 //! every request and call is in the HTTP histograms.
 
-mod common;
-
+use crate::common;
 use common::{Clone, final_tree, optional_patches, patches, text, workshop_in};
 
 /// The lines of section `n` in a checklist.

@@ -1,7 +1,6 @@
 //! `workshop branches` and `workshop solve`, on a clone of this repository.
 
-mod common;
-
+use crate::common;
 use common::{Clone, text, workshop};
 
 const BRANCHES: [&str; 6] = [

@@ -5,12 +5,11 @@
 //! compiles, without the helpers only those use.
 #![cfg_attr(not(unix), allow(dead_code, unused_imports))]
 
+use crate::common;
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-mod common;
 
 use common::{alive, free_base_port, healthy};
 

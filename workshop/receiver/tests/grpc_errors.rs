@@ -1,8 +1,7 @@
 //! OTLP/gRPC edge cases: a message that is not valid protobuf is refused with an error
 //! status, and the server goes on serving.
 
-mod common;
-
+use crate::common;
 use common::{start_receiver, trace_request};
 use otlp_receiver::proto::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::bytes::{Buf as _, BufMut as _};

@@ -1,7 +1,6 @@
 //! OTLP/HTTP edge cases: bad bodies, content types, gzip, size limits, JSON and CORS.
 
-mod common;
-
+use crate::common;
 use std::io::Write as _;
 
 use common::{raw_http, start_receiver, trace_request};

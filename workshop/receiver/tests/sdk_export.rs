@@ -1,8 +1,7 @@
 //! Real OpenTelemetry SDK exporters send to the receiver over the network, and the store
 //! reports exactly what they sent. One test per transport.
 
-mod common;
-
+use crate::common;
 use std::time::Duration;
 
 use common::{SCOPE, Sdk, start_receiver};

@@ -1,7 +1,6 @@
 //! Store behaviour without the network: eviction, stats, waiting and the live feed.
 
-mod common;
-
+use crate::common;
 use std::time::Duration;
 
 use common::trace_request;

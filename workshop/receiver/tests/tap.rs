@@ -1,8 +1,7 @@
 //! The tap: a second store, following a receiver over `GET /v1/tap`, ends up with what
 //! real SDK exporters sent to the receiver.
 
-mod common;
-
+use crate::common;
 use std::time::Duration;
 
 use common::{Sdk, start_receiver};

@@ -1,0 +1,41 @@
+//! The `workshop` command's integration tests: each runs the real `workshop` binary, the
+//! services or the platform's programs.
+//!
+//! One test binary for the crate (as ripgrep's `tests/tests.rs`): each file below is a
+//! module, so the dependencies are linked once, not once per file. `cargo nextest run -p
+//! workshop MODULE::` runs one module's tests, e.g. `cargo nextest run -p workshop sections::`.
+
+// Helpers shared by the modules: the repository, the services' builds, free ports (`common`);
+// the live platform's programs and stand-ins (`live`).
+mod common;
+#[cfg(unix)]
+mod live;
+
+// `workshop bench` end to end: builds, loads the gateway, reports.
+mod bench;
+// The chapters stay true to the code and to the repository.
+mod chapters;
+// `workshop check` for real, on the services and on broken ones.
+mod check;
+// `workshop doctor` against stand-ins for the platform.
+mod doctor;
+// The reference implementation (every section applied) under stress.
+mod final_state;
+// A service listens on the socket it is handed (`LISTEN_FDS`).
+mod handover;
+// `workshop inspect` as a real process, fed by our services and by Python's SDK.
+mod inspect;
+// The platform, live: the real Collector, Prometheus and Jaeger; every query of the files.
+mod live_platform;
+// `workshop load` against a stand-in gateway.
+mod load;
+// The README stays true: links and commands.
+mod readme;
+// The workshop's promise: `check N` fails before section N and passes after it.
+mod sections;
+// `workshop branches` and `workshop solve`, on a clone of this repository.
+mod steps;
+// `workshop up` for real: start, serve, stop on Ctrl-C.
+mod up;
+// This list itself: every file of tests/ is one of the modules above.
+mod test_files;
