@@ -61,6 +61,50 @@ pub fn finished_collector_config(repo: &Path, dest: &Path) -> Result<PathBuf, St
     Ok(copy)
 }
 
+/// The chapters (`workshop/chapters/NN-section-N-….md`, relative to the repository) of the
+/// sections whose patch changes the collector: what they query needs the finished config.
+pub fn collector_chapters(repo: &Path) -> Result<Vec<String>, String> {
+    let mut numbers = Vec::new();
+    for patch in section_patches(repo)? {
+        let text = std::fs::read_to_string(&patch)
+            .map_err(|e| format!("cannot read {}: {e}", patch.display()))?;
+        if changes_collector(&text) {
+            let name = patch.file_stem().unwrap_or_default().to_string_lossy();
+            numbers.push(section_of(&name).ok_or_else(|| {
+                format!(
+                    "{}: a section's patch is named section-N-…",
+                    patch.display()
+                )
+            })?);
+        }
+    }
+    let dir = repo.join("workshop/chapters");
+    let mut chapters = Vec::new();
+    for entry in
+        std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+    {
+        let name = entry.map_err(|e| e.to_string())?.file_name();
+        let name = name.to_string_lossy();
+        let section = name
+            .split_once("-section-")
+            .and_then(|(_, rest)| section_of(&format!("section-{rest}")));
+        if section.is_some_and(|n| numbers.contains(&n)) {
+            chapters.push(format!("workshop/chapters/{name}"));
+        }
+    }
+    chapters.sort();
+    Ok(chapters)
+}
+
+/// `section-6-collector` → 6.
+fn section_of(name: &str) -> Option<u32> {
+    name.strip_prefix("section-")?
+        .split('-')
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
@@ -78,6 +122,13 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sections_are_numbered_in_their_names() {
+        assert_eq!(section_of("section-6-collector"), Some(6));
+        assert_eq!(section_of("section-6-collector.md"), Some(6));
+        assert_eq!(section_of("wrap-up"), None);
+    }
 
     #[test]
     fn only_patches_that_touch_the_collector_folder_count() {

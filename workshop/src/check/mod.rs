@@ -107,8 +107,8 @@ const SECTIONS: [Section; 6] = [
 /// The first section that needs traffic through the real collector.
 const COLLECTOR_SECTION: u8 = 6;
 
-/// A section that check knows.
-fn parse_section(text: &str) -> Result<u8, String> {
+/// A section that `check` (and `solve`) knows.
+pub fn parse_section(text: &str) -> Result<u8, String> {
     let known: Vec<String> = SECTIONS.iter().map(|(n, ..)| n.to_string()).collect();
     text.trim()
         .parse::<u8>()
