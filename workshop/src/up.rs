@@ -28,6 +28,9 @@ pub struct Args {
     /// built].
     #[arg(long, value_name = "PROGRAM", num_args = 0..=1)]
     collector: Option<Option<PathBuf>>,
+    /// With --solution: the commit the sections start from.
+    #[arg(long, default_value = "main", requires = "solution")]
+    base: String,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -38,7 +41,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         None => Collector::find_or_start().await?,
         Some(program) => {
             let tree = if args.solution {
-                solution::prepare(&workspace_root(), "main")?.0
+                solution::prepare(&workspace_root(), &args.base)?.0
             } else {
                 workspace_root()
             };
@@ -96,7 +99,7 @@ async fn build(
     if !args.solution {
         return build_services(&workspace_root(), args.release).await;
     }
-    let (tree, target) = solution::prepare(&workspace_root(), "main")?;
+    let (tree, target) = solution::prepare(&workspace_root(), &args.base)?;
     build_services_into(&tree, args.release, Some(target)).await
 }
 

@@ -102,7 +102,9 @@ impl Drop for Clone {
     }
 }
 
-/// `git clone` of this repository (its committed state) into `dir`.
+/// `git clone` of this repository (its committed state) into `dir`, with its `main` (the
+/// base the sections start from) at the commit cloned: on a branch other than main, in a
+/// worktree of it, the tests then test that branch.
 fn clone_repository(dir: &Path) {
     let source = workspace();
     let args = [
@@ -112,6 +114,7 @@ fn clone_repository(dir: &Path) {
         &dir.to_string_lossy(),
     ];
     run(&source, "git", &args);
+    run(dir, "git", &["checkout", "--quiet", "-B", "main"]);
 }
 
 /// Whether `pid` is running (not gone, not a zombie waiting to be reaped).
