@@ -19,7 +19,7 @@ const FILTER: &str = "the filter processor in platform/otel-collector/config.yam
 const SAMPLE: &str = "the tail_sampling processor and the traces pipelines in platform/otel-collector/config.yaml (and overlays/jaeger.yaml)";
 const METRICS: &str = "the traces pipeline that feeds span_metrics in platform/otel-collector/config.yaml: it must not sample";
 
-/// The filter processor's own count of the spans it dropped (in Prometheus, with `_total`).
+/// The filter processor's own count of the spans it dropped, as the collector names it.
 pub const FILTERED_SPANS: &str = "otelcol_processor_filter_spans_filtered";
 /// Spans the collector took in, and spans an exporter sent on.
 pub const ACCEPTED_SPANS: &str = "otelcol_receiver_accepted_spans";
