@@ -275,6 +275,7 @@ fn find_snippet(snippet: &[String], file: &str) -> Result<usize, String> {
     })
 }
 
+/// ```rust blocks, and ```yaml blocks annotated with their file (section 6's config).
 #[test]
 fn every_rust_snippet_is_the_code_of_its_section() {
     // Which (state, path) pairs are needed, and which blocks want them.
@@ -334,8 +335,8 @@ fn every_rust_snippet_is_the_code_of_its_section() {
 
     for (chapter, block, path, state) in &wanted {
         let where_ = format!(
-            "{chapter}:{} (```rust block from {path}, {state:?})",
-            block.line
+            "{chapter}:{} (```{} block from {path}, {state:?})",
+            block.line, block.lang
         );
         match &files[&(*state, path.clone())] {
             None => problems.push(format!("{where_}: {path} does not exist in that state")),
