@@ -296,7 +296,8 @@ async fn every_query_of_the_dashboards_and_chapters_finds_the_finished_workshops
     // Every query, from the files.
     let mut queries = dashboard_queries(&repo, "platform/grafana/dashboards").unwrap();
     // The chapters of sections that change the collector's config query what that config
-    // does: tests/live_collector.rs runs them on the config as the sections leave it.
+    // does: the_collector_chapters_queries_find_what_the_finished_config_does runs them on
+    // the config as the sections leave it.
     let later = collector_chapters(&repo).unwrap();
     queries.extend(
         chapter_queries(&repo, "workshop/chapters")
