@@ -34,12 +34,12 @@ enum Command {
     Up(up::Args),
     /// Load-test GET /distance through the gateway (release builds, local ISS API stub).
     Bench(bench::Args),
-    /// Check section N of the workshop (0-5): run the services through a fixed scenario and
+    /// Check section N of the workshop (0-6): run the services through a fixed scenario and
     /// check the telemetry that arrives.
     Check(check::Args),
-    /// Create the git branches section-0-resources … section-5-instrumentation-libraries.
+    /// Create the git branches section-0-resources … section-6-collector, one per patch.
     Branches(steps::BranchesArgs),
-    /// Bring the working tree to the end of section N (0-5), e.g. when you are stuck.
+    /// Bring the working tree to the end of section N (0-6), e.g. when you are stuck.
     Solve(steps::SolveArgs),
     /// Send realistic traffic (known places, unknown places, bad input) at a fixed rate, so
     /// that telemetry keeps flowing; prints a summary at the end or on Ctrl-C.

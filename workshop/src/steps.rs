@@ -13,9 +13,11 @@ use anyhow::{Context, bail};
 
 use crate::build::workspace_root;
 
-/// One section: its branch name (the patch's file name) and its patch.
+/// One section: its number, its branch name (the patch's file name, `section-N-…`) and
+/// its patch.
 #[derive(Debug, Clone)]
 pub struct Step {
+    pub number: u8,
     pub branch: String,
     pub patch: PathBuf,
 }
@@ -32,8 +34,8 @@ pub struct BranchesArgs {
 
 #[derive(clap::Args)]
 pub struct SolveArgs {
-    /// The section to jump to the end of: 0 (resources) to 5 (instrumentation libraries).
-    #[arg(value_parser = clap::value_parser!(u8).range(0..=5))]
+    /// The section to jump to the end of: 0 (resources) to 6 (the collector).
+    #[arg(value_parser = crate::check::parse_section)]
     section: u8,
     /// The commit the sections start from.
     #[arg(long, default_value = "main")]
@@ -46,20 +48,46 @@ pub struct SolveArgs {
 /// The sections, in order, from `workshop/steps/*.patch`.
 pub fn steps(repo: &Path) -> anyhow::Result<Vec<Step>> {
     let dir = repo.join("workshop/steps");
-    let mut steps: Vec<Step> = std::fs::read_dir(&dir)
-        .with_context(|| format!("cannot read {}", dir.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "patch"))
-        .map(|patch| Step {
-            branch: patch.file_stem().unwrap().to_string_lossy().into_owned(),
+    let mut steps = Vec::new();
+    for entry in
+        std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?
+    {
+        let patch = entry?.path();
+        if !path_is_patch(&patch) {
+            continue;
+        }
+        let branch = patch.file_stem().unwrap().to_string_lossy().into_owned();
+        let number = section_number(&branch).with_context(|| {
+            format!(
+                "{}: a section's patch is named section-N-…",
+                patch.display()
+            )
+        })?;
+        steps.push(Step {
+            number,
+            branch,
             patch,
-        })
-        .collect();
-    steps.sort_by(|a, b| a.branch.cmp(&b.branch));
+        });
+    }
+    steps.sort_by_key(|step| step.number);
     if steps.is_empty() {
         bail!("no patches in {}", dir.display());
     }
     Ok(steps)
+}
+
+fn path_is_patch(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "patch")
+}
+
+/// `section-6-collector` → 6.
+pub fn section_number(branch: &str) -> Option<u8> {
+    branch
+        .strip_prefix("section-")?
+        .split('-')
+        .next()?
+        .parse()
+        .ok()
 }
 
 pub fn branches(args: BranchesArgs) -> anyhow::Result<()> {
@@ -108,7 +136,11 @@ pub fn solve(args: SolveArgs) -> anyhow::Result<()> {
     let steps = make_branches(&repo, &args.base)?;
     let touched = touched_files(&repo, &steps)?;
     refuse_to_lose_work(&repo, &args.base, &steps, &touched)?;
-    let target = &steps[usize::from(args.section)].branch;
+    let target = &steps
+        .iter()
+        .find(|step| step.number == args.section)
+        .with_context(|| format!("no patch for section {} in workshop/steps", args.section))?
+        .branch;
     for file in &touched {
         if exists_in(&repo, target, file)? {
             git(
@@ -286,5 +318,19 @@ impl Drop for TempWorktree {
     fn drop(&mut self) {
         let path = self.path.to_string_lossy().into_owned();
         let _ = git(&self.repo, &["worktree", "remove", "--force", &path], None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_section_is_numbered_in_its_name() {
+        assert_eq!(section_number("section-0-resources"), Some(0));
+        assert_eq!(section_number("section-6-collector"), Some(6));
+        assert_eq!(section_number("section-12-more"), Some(12));
+        assert_eq!(section_number("resources"), None);
+        assert_eq!(section_number("section-x-y"), None);
     }
 }

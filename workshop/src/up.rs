@@ -1,6 +1,7 @@
 //! `workshop up`: build the four services and run them natively until Ctrl-C, sending their
 //! telemetry to a collector that is already listening, or else to a built-in receiver.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::build::{build_services, build_services_into, workspace_root};
@@ -21,13 +22,36 @@ pub struct Args {
     /// Run the finished workshop (every section applied), built apart from your own code.
     #[arg(long)]
     solution: bool,
+    /// Run the real OpenTelemetry Collector on your platform/otel-collector/config.yaml,
+    /// in front of the built-in receiver (section 6 without Docker). PROGRAM is a collector
+    /// to run [default: the one `cargo run -p platform-live --bin build-platform -- otelcol`
+    /// built].
+    #[arg(long, value_name = "PROGRAM", num_args = 0..=1)]
+    collector: Option<Option<PathBuf>>,
+    /// With --solution: the commit the sections start from.
+    #[arg(long, default_value = "main", requires = "solution")]
+    base: String,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut stop = StopSignal::listen()?;
     let sockets = Sockets::bind(Ports::from_base(args.port)?)?;
     let ports = sockets.ports();
-    let collector = Collector::find_or_start().await?;
+    let collector = match &args.collector {
+        None => Collector::find_or_start().await?,
+        Some(program) => {
+            let tree = if args.solution {
+                solution::prepare(&workspace_root(), &args.base)?.0
+            } else {
+                workspace_root()
+            };
+            // WORKSHOP_OTELCOL names the program too, as for `check 6`.
+            let program = program
+                .clone()
+                .or_else(|| std::env::var_os("WORKSHOP_OTELCOL").map(PathBuf::from));
+            Collector::start_real(&tree, program).await?
+        }
+    };
     let binaries = tokio::select! {
         built = build(&args) => built?,
         () = stop.recv() => return Ok(()),
@@ -75,7 +99,7 @@ async fn build(
     if !args.solution {
         return build_services(&workspace_root(), args.release).await;
     }
-    let (tree, target) = solution::prepare(&workspace_root(), "main")?;
+    let (tree, target) = solution::prepare(&workspace_root(), &args.base)?;
     build_services_into(&tree, args.release, Some(target)).await
 }
 

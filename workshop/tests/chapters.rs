@@ -3,7 +3,8 @@
 //!
 //! - every ```rust block is annotated with the file it comes from (`<!-- file: PATH -->` on
 //!   the line before it) and appears, line for line, in that file as it is after the
-//!   chapter's section (patches `0..=N` applied to a clone of this repository);
+//!   chapter's section (patches `0..=N` applied to a clone of this repository); so does
+//!   every ```yaml block annotated that way (section 6 is typed in the collector's config);
 //! - every relative link and image resolves, `#anchors` included;
 //! - every Grafana Explore link decodes to valid JSON, names a provisioned datasource uid,
 //!   and queries exactly a query shown in a code block of the same chapter;
@@ -17,10 +18,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Clone, optional_patches, patches, workspace};
+use common::{Clone, last_section, optional_patches, patch_of, patches, section_number, workspace};
 
-/// The section each chapter belongs to; the others show the finished code (the last section).
-const CHAPTERS: [(&str, Option<usize>); 9] = [
+/// The section each chapter belongs to; the others show the finished code (the last
+/// section).
+const CHAPTERS: [(&str, Option<usize>); 10] = [
     ("00-before-you-start.md", None),
     ("01-introduction.md", None),
     ("02-section-0-resources.md", Some(0)),
@@ -29,6 +31,7 @@ const CHAPTERS: [(&str, Option<usize>); 9] = [
     ("05-section-3-traces.md", Some(3)),
     ("06-section-4-distributed-tracing.md", Some(4)),
     ("08-section-5-instrumentation-libraries.md", Some(5)),
+    ("09-section-6-collector.md", Some(6)),
     ("09-wrap-up.md", None),
 ];
 
@@ -37,6 +40,17 @@ const AT_HOME: &str = "00-before-you-start.md";
 const WRAP_UP: &str = "09-wrap-up.md";
 /// The sections that make up the core of the workshop, 0 to 4; section 5 comes after.
 const CORE_SECTIONS: usize = 5;
+/// The sections of the day, 0 to 5; later ones (the collector, 6) extend it for a longer
+/// slot, each with its own time.
+const DAY_SECTIONS: usize = 6;
+
+/// The languages of the blocks that show what an attendee types, and each one's line
+/// comment: Rust in the services, YAML in the collector's config (section 6).
+const TYPED: [(&str, &str, &str); 2] = [("rust", ".rs", "//"), ("yaml", ".yaml", "#")];
+
+fn shows_typed_code(block: &Block) -> bool {
+    TYPED.iter().any(|(lang, ..)| block.lang == *lang)
+}
 
 fn chapters_dir() -> PathBuf {
     workspace().join("workshop/chapters")
@@ -266,18 +280,21 @@ fn find_snippet(snippet: &[String], file: &str) -> Result<usize, String> {
     })
 }
 
+/// ```rust blocks, and ```yaml blocks annotated with their file (section 6's config).
 #[test]
 fn every_rust_snippet_is_the_code_of_its_section() {
     // Which (state, path) pairs are needed, and which blocks want them.
     let mut wanted: Vec<(String, Block, String, State)> = Vec::new();
     let mut problems = Vec::new();
     for (chapter, section) in CHAPTERS {
-        let default = State::Section(section.unwrap_or(patches().len() - 1));
+        let default = State::Section(section.unwrap_or_else(last_section));
         for block in blocks(&read(&chapters_dir().join(chapter))) {
-            if block.lang != "rust" {
+            if !shows_typed_code(&block) {
                 continue;
             }
             match &block.annotation {
+                // YAML shown for other reasons (a compose excerpt) need not be a file's.
+                None if block.lang == "yaml" => {}
                 None => problems.push(format!(
                     "{chapter}:{}: a ```rust block without `<!-- file: PATH -->` on the line before it",
                     block.line
@@ -307,8 +324,9 @@ fn every_rust_snippet_is_the_code_of_its_section() {
         }
     };
     record(State::Main, &mut files);
-    for (n, patch) in patches().iter().enumerate() {
-        clone.apply(patch);
+    for patch in patches() {
+        let n = section_number(&patch);
+        clone.apply(&patch);
         record(State::Section(n), &mut files);
         let optional = optional_patches(n);
         for patch in &optional {
@@ -322,8 +340,8 @@ fn every_rust_snippet_is_the_code_of_its_section() {
 
     for (chapter, block, path, state) in &wanted {
         let where_ = format!(
-            "{chapter}:{} (```rust block from {path}, {state:?})",
-            block.line
+            "{chapter}:{} (```{} block from {path}, {state:?})",
+            block.line, block.lang
         );
         match &files[&(*state, path.clone())] {
             None => problems.push(format!("{where_}: {path} does not exist in that state")),
@@ -341,14 +359,18 @@ fn every_rust_snippet_is_the_code_of_its_section() {
 // 1b. Every line an attendee types is shown, in order, with its file.
 
 /// The lines a patch adds that an attendee types, by file, in order: code only (not blank,
-/// not comments, not tests), in `.rs` files. The same rules as the project's
-/// `attendee-lines` tool, which counts them against each section's budget.
+/// not comments, not tests), in `.rs` files, and config lines in `.yaml` files. For Rust,
+/// the same rules as the project's `attendee-lines` tool, which counts them against each
+/// section's budget.
 fn typed_lines(patch: &str) -> BTreeMap<String, Vec<String>> {
     let mut files = BTreeMap::new();
     for chunk in patch.split("\ndiff --git ").skip(1) {
         let header = chunk.lines().next().unwrap_or("");
         let name = header.rsplit(" b/").next().unwrap_or("").to_string();
-        if name.contains("/tests/") || !name.ends_with(".rs") {
+        let Some((_, _, comment)) = TYPED.iter().find(|(_, ext, _)| name.ends_with(ext)) else {
+            continue;
+        };
+        if name.contains("/tests/") {
             continue;
         }
         let mut lines = Vec::new();
@@ -362,7 +384,7 @@ fn typed_lines(patch: &str) -> BTreeMap<String, Vec<String>> {
                 in_tests = true;
             }
             let code = body.trim();
-            if !line.starts_with('+') || in_tests || code.is_empty() || code.starts_with("//") {
+            if !line.starts_with('+') || in_tests || code.is_empty() || code.starts_with(comment) {
                 continue;
             }
             lines.push(body.to_string());
@@ -379,7 +401,7 @@ fn typed_lines(patch: &str) -> BTreeMap<String, Vec<String>> {
 fn shown_lines(chapter: &str, path: &str, optional: bool) -> Vec<String> {
     blocks(chapter)
         .into_iter()
-        .filter(|b| b.lang == "rust")
+        .filter(shows_typed_code)
         .filter(|b| {
             let annotation = b.annotation.as_deref().unwrap_or("");
             match annotation.strip_prefix("optional:") {
@@ -412,7 +434,7 @@ fn every_typed_line_is_shown_in_its_chapter_in_order_with_its_file() {
     for (chapter, section) in CHAPTERS {
         let Some(n) = section else { continue };
         let text = read(&chapters_dir().join(chapter));
-        let mut patches = vec![(patches()[n].clone(), false)];
+        let mut patches = vec![(patch_of(n), false)];
         patches.extend(optional_patches(n).into_iter().map(|p| (p, true)));
         for (patch, optional) in patches {
             for (file, typed) in typed_lines(&read(&patch)) {
@@ -540,11 +562,11 @@ fn each_section_states_its_time_from_the_lines_it_asks_for_and_all_fits_in_two_a
         if chapter != WRAP_UP && core {
             total += minutes;
         }
-        if chapter != AT_HOME {
+        if chapter != AT_HOME && section.is_none_or(|n| n < DAY_SECTIONS) {
             day += minutes;
         }
         let Some(n) = section else { continue };
-        let typed: usize = typed_lines(&read(&patches()[n]))
+        let typed: usize = typed_lines(&read(&patch_of(n)))
             .values()
             .map(Vec::len)
             .sum();

@@ -158,7 +158,10 @@ fn a_tree_that_does_not_build_is_a_failed_check() {
 #[test]
 fn wrong_arguments_get_clap_errors() {
     for (args, expected) in [
-        (vec!["6"], "invalid value '6' for '<SECTION>'"),
+        (
+            vec!["9"],
+            "there is no section 9: choose 0, 1, 2, 3, 4, 5 or 6",
+        ),
         (vec!["one"], "invalid value 'one' for '<SECTION>'"),
         (
             vec!["1", "--protocol", "http/json"],

@@ -271,6 +271,17 @@ impl Run {
 /// Runs `workshop doctor` pointed at `platform` (all three URLs) with the services' base port
 /// `port`, and `docker` as the docker program.
 async fn doctor(platform: &str, port: u16, docker: &str, extra: &[&str]) -> Run {
+    doctor_with(platform, port, docker, extra, &[]).await
+}
+
+/// [`doctor`] with more environment variables.
+async fn doctor_with(
+    platform: &str,
+    port: u16,
+    docker: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
     let port = port.to_string();
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_workshop"));
     command
@@ -278,6 +289,7 @@ async fn doctor(platform: &str, port: u16, docker: &str, extra: &[&str]) -> Run 
         .args(["--otlp", platform, "--otlp-grpc", platform])
         .args(["--port", &port, "--timeout", "2s"])
         .args(extra)
+        .envs(env.iter().copied())
         .env("WORKSHOP_DOCKER", docker)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -818,6 +830,51 @@ async fn json_output_has_every_check() {
     assert_eq!(report["take"], "b", "{report}");
     assert_eq!(report["paths"][0]["path"], "a");
     assert_eq!(report["paths"][1]["ready"], true, "{report}");
+}
+
+/// Section 6's collector program (`check 6`, `up --collector`): asked for its version, or
+/// named with how to get one; a warning either way, which no path waits for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg(unix)]
+async fn section_6s_collector_is_found_or_its_fix_named() {
+    let (addr, _) = platform(Platform::Good).await;
+    let docker = good_docker();
+    let collector = Script::new(
+        "otelcol-contrib",
+        r#"echo "otelcol-contrib version 0.159.0""#,
+    );
+    let platform_url = format!("http://{addr}");
+    let port = common::closed_port();
+    let program = collector.path("otelcol-contrib");
+    let run = doctor_with(
+        &platform_url,
+        port,
+        &docker.path("docker"),
+        &[],
+        &[("WORKSHOP_OTELCOL", &program)],
+    )
+    .await;
+    run.assert(
+        "OpenTelemetry Collector",
+        "✓",
+        "otelcol-contrib version 0.159.0",
+        None,
+    );
+    let run = doctor_with(
+        &platform_url,
+        port,
+        &docker.path("docker"),
+        &[],
+        &[("WORKSHOP_OTELCOL", "/nonexistent/otelcol-contrib")],
+    )
+    .await;
+    run.assert(
+        "OpenTelemetry Collector",
+        "!",
+        "does not exist",
+        Some("build-platform -- otelcol"),
+    );
+    assert_eq!(run.path("a").0, "✓", "{}", run.stdout);
 }
 
 #[test]

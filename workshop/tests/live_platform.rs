@@ -36,17 +36,20 @@ use platform_live::queries::{
     Language, Query, Variables, chapter_queries, dashboard_queries, datasource_queries,
     instantiate, judge, only_tempo_answers, tempo_generated_prefixes,
 };
+use platform_live::sections::{collector_chapters, finished_collector_config};
 use platform_live::traceql::SpanFilter;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The overlay combinations compose can select: OTELCOL_OVERLAY=quiet|debug, with or
-/// without platform/jaeger/compose.yml.
-const VARIANTS: [&[&str]; 4] = [
+/// without platform/jaeger/compose.yml; and the one `workshop up --collector` runs.
+const VARIANTS: [&[&str]; 5] = [
     &["quiet"],
     &["debug"],
     &["quiet", "jaeger"],
     &["debug", "jaeger"],
+    // `workshop up --collector`: no Docker, the built-in receiver behind the collector.
+    &["quiet", "no-docker"],
 ];
 
 fn programs() -> Programs {
@@ -61,11 +64,11 @@ fn programs() -> Programs {
 }
 
 /// The collector config with overlays, merged as the collector merges them.
-fn merged_config(overlays: &[&str]) -> Value {
+fn merged_config(files: &[std::path::PathBuf]) -> Value {
     let mut merged = Value::Mapping(Default::default());
-    for file in config_files(&repo_root(), overlays) {
+    for file in files {
         let name = file.display().to_string();
-        let text = std::fs::read_to_string(&file).unwrap();
+        let text = std::fs::read_to_string(file).unwrap();
         let text = collector_env_defaults(&text, &name).unwrap_or_else(|e| panic!("{e}"));
         merge(&mut merged, &parse_yaml(&text, &name).unwrap());
     }
@@ -87,16 +90,24 @@ fn the_collector_accepts_every_overlay_and_holds_exactly_the_components_they_use
     );
     let mut problems = Vec::new();
     let mut used = BTreeMap::new();
-    for overlays in VARIANTS {
-        if let Err(e) = validate(&programs.collector, &config_files(&repo, overlays), &wiring) {
-            problems.push(format!(
-                "`otelcol validate` refuses config.yaml + {overlays:?}:\n{e}"
-            ));
-        }
-        for (kind, types) in used_components(&merged_config(overlays)) {
-            used.entry(kind).or_insert_with(BTreeSet::new).extend(types);
+    // The config as main has it, and as the sections leave it (section 6 adds processors).
+    let finished =
+        std::env::temp_dir().join(format!("iss-finished-collector-{}", std::process::id()));
+    finished_collector_config(&repo, &finished).unwrap_or_else(|e| panic!("{e}"));
+    for (state, root) in [("main", &repo), ("after the sections", &finished)] {
+        for overlays in VARIANTS {
+            let files = config_files(root, overlays);
+            if let Err(e) = validate(&programs.collector, &files, &wiring) {
+                problems.push(format!(
+                    "`otelcol validate` refuses config.yaml + {overlays:?} ({state}):\n{e}"
+                ));
+            }
+            for (kind, types) in used_components(&merged_config(&files)) {
+                used.entry(kind).or_insert_with(BTreeSet::new).extend(types);
+            }
         }
     }
+    let _ = std::fs::remove_dir_all(&finished);
     let built = built_components(&programs.collector).unwrap_or_else(|e| panic!("{e}"));
     problems.extend(compare_components(&built, &used));
     match check_config(&programs.promtool, &repo) {
@@ -287,7 +298,20 @@ async fn every_query_of_the_dashboards_and_chapters_finds_the_finished_workshops
 
     // Every query, from the files.
     let mut queries = dashboard_queries(&repo, "platform/grafana/dashboards").unwrap();
-    queries.extend(chapter_queries(&repo, "workshop/chapters").unwrap());
+    // The chapters of sections that change the collector's config query what that config
+    // does: the_collector_chapters_queries_find_what_the_finished_config_does runs them on
+    // the config as the sections leave it.
+    let later = collector_chapters(&repo).unwrap();
+    queries.extend(
+        chapter_queries(&repo, "workshop/chapters")
+            .unwrap()
+            .into_iter()
+            .filter(|q| {
+                !later
+                    .iter()
+                    .any(|chapter| q.origin.starts_with(chapter.as_str()))
+            }),
+    );
     for file in [
         "platform/grafana/provisioning/datasources/datasources.yaml",
         "platform/jaeger/grafana-datasource.yaml",
@@ -791,4 +815,138 @@ async fn faults_leave_the_services_answering_and_the_collector_delivers_what_its
         }
     }
     stack.stop_cleanly(Duration::from_secs(15));
+}
+
+/// The chapters of sections that change the collector's config (section 6: redaction, a
+/// filter, tail sampling) ask about what that config does: their queries run here, on the
+/// collector's config as the sections leave it, with the finished workshop's traffic
+/// through it, including stylesheet fetches and what a person might type.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_collector_chapters_queries_find_what_the_finished_config_does() {
+    let started = Instant::now();
+    let programs = programs();
+    let repo = repo_root();
+    let chapters = collector_chapters(&repo).unwrap();
+    assert!(
+        !chapters.is_empty(),
+        "no section changes the collector's config"
+    );
+    let finished = std::env::temp_dir().join(format!(
+        "iss-live-finished-collector-{}",
+        std::process::id()
+    ));
+    finished_collector_config(&repo, &finished).unwrap_or_else(|e| panic!("{e}"));
+    let (tree, _lock) = final_tree();
+    let binaries = build(&tree);
+    let mut ports = Ports::default();
+    let files = config_files(&finished, &["quiet", "jaeger"]);
+    let chain = Chain::start_on(&programs, &mut ports, files).await;
+    let iss = IssApi::start();
+    let stack = services(&binaries, &chain, &iss);
+    let client = client();
+    let mut requests = 0;
+    for _ in 0..10 {
+        for path in [
+            "/?location=Berlin",
+            "/?location=Tokyo",
+            "/?location=Narnia",
+            "/style.css",
+        ] {
+            get(&client, &stack.frontend(path)).await;
+            requests += 1;
+        }
+        let bad = stack.url("iss-distance", "/distance?latitude=north&longitude=1");
+        get(&client, &bad).await;
+        requests += 1;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    eprintln!("{requests} requests through the finished collector config");
+
+    let queries: Vec<Query> = chapters
+        .iter()
+        .flat_map(|chapter| {
+            let text = std::fs::read_to_string(repo.join(chapter)).unwrap();
+            platform_live::queries::queries_of_markdown(chapter, &text)
+        })
+        .collect();
+    let vars = Variables {
+        tags: String::new(),
+        span_name: String::new(),
+        trace_id: String::new(),
+    };
+    // The tail sampler decides after 5 s, Prometheus scrapes the collector every 5 s.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let round = loop {
+        let round = run_promql(&chain, &queries, &vars, &[]).await;
+        if round.problems.is_empty() || Instant::now() > deadline {
+            break round;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    eprintln!("PromQL, in Prometheus:\n  {}", round.lines.join("\n  "));
+    assert!(
+        round.problems.is_empty(),
+        "{}\n{}",
+        round.problems.join("\n"),
+        chain.logs()
+    );
+
+    let spans = chain.tempo.spans();
+    let logs: Vec<_> = chain.loki.logs().iter().map(log_line).collect();
+    let views: Vec<_> = spans.iter().map(span_view).collect();
+    let mut problems = Vec::new();
+    for query in &queries {
+        let hits = match query.language {
+            Language::LogQL => match LogQuery::parse(&query.expr) {
+                Ok(q) => logs.iter().filter(|l| q.matches(l)).count(),
+                Err(e) => {
+                    problems.push(format!("{}: {e}", query.origin));
+                    continue;
+                }
+            },
+            Language::TraceQL => match SpanFilter::parse(&query.expr) {
+                Ok(filter) => views.iter().filter(|s| filter.matches(s)).count(),
+                Err(e) => {
+                    problems.push(format!("{}: {e}", query.origin));
+                    continue;
+                }
+            },
+            _ => continue,
+        };
+        eprintln!("{}: `{}` matches {hits}", query.origin, query.expr);
+        if hits == 0 {
+            problems.push(format!(
+                "{}: `{}` matches nothing",
+                query.origin, query.expr
+            ));
+        }
+    }
+    // What the chapter promises of the config, at the backends' stand-ins.
+    let typed = ["Narnia", "north"];
+    for span in &spans {
+        let message = span.status().message;
+        if typed.iter().any(|t| message.contains(t)) {
+            problems.push(format!("a typed value reached Tempo: {message:?}"));
+        }
+        if span
+            .attribute("http.route")
+            .and_then(|r| r.as_str().map(str::to_owned))
+            .as_deref()
+            == Some("/style.css")
+        {
+            problems.push("a stylesheet span reached Tempo".to_owned());
+        }
+    }
+    for log in &logs {
+        if typed.iter().any(|t| log.line.contains(t)) {
+            problems.push(format!("a typed value reached Loki: {:?}", log.line));
+        }
+    }
+    stack.stop_cleanly(Duration::from_secs(15));
+    let _ = std::fs::remove_dir_all(&finished);
+    eprintln!(
+        "the finished collector config, live: {:.0?} in all",
+        started.elapsed()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

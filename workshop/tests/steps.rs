@@ -1,16 +1,15 @@
 //! `workshop branches` and `workshop solve`, on a clone of this repository.
 
 use crate::common;
-use common::{Clone, text, workshop};
+use common::{Clone, patches, text, workshop};
 
-const BRANCHES: [&str; 6] = [
-    "section-0-resources",
-    "section-1-metrics",
-    "section-2-logging",
-    "section-3-tracing",
-    "section-4-distributed-tracing",
-    "section-5-instrumentation-libraries",
-];
+/// The section branches, one per patch, in order.
+fn branches() -> Vec<String> {
+    patches()
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
 
 #[test]
 fn branches_are_one_commit_each_on_top_of_the_previous() {
@@ -19,14 +18,14 @@ fn branches_are_one_commit_each_on_top_of_the_previous() {
     let output = workshop(&clone.dir, &["branches", "--repo", &repo]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let mut parent = "main".to_string();
-    for branch in BRANCHES {
+    for branch in branches() {
         let first_parent = text(&clone.git(&["rev-parse", &format!("{branch}~1")]).stdout);
         let expected = text(&clone.git(&["rev-parse", &parent]).stdout);
         assert_eq!(
             first_parent, expected,
             "{branch} is one commit on top of {parent}"
         );
-        parent = branch.to_string();
+        parent = branch.clone();
     }
     let diff = clone.git(&["diff", "--stat", "section-1-metrics", "section-2-logging"]);
     assert!(text(&diff.stdout).contains("services/telemetry/src/logs.rs"));
@@ -94,11 +93,27 @@ fn solve_refuses_to_overwrite_uncommitted_work() {
 
 #[test]
 fn solve_rejects_a_section_that_does_not_exist() {
-    let output = workshop(&std::env::temp_dir(), &["solve", "6"]);
+    let output = workshop(&std::env::temp_dir(), &["solve", "9"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        text(&output.stderr).contains("6 is not in 0..=5"),
+        text(&output.stderr).contains("there is no section 9: choose 0, 1, 2, 3, 4, 5 or 6"),
         "{}",
         text(&output.stderr)
     );
+}
+
+#[test]
+fn solve_6_brings_the_collectors_config_and_solve_4_takes_it_back() {
+    let clone = Clone::new("solve-collector");
+    let repo = clone.dir.to_string_lossy().into_owned();
+    let solve = |n: &str| workshop(&clone.dir, &["solve", n, "--repo", &repo]);
+    let config =
+        || std::fs::read_to_string(clone.dir.join("platform/otel-collector/config.yaml")).unwrap();
+    assert!(config().contains("TODO(section 6)"));
+    let output = solve("6");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(config().contains("tail_sampling:"), "{}", config());
+    let output = solve("4");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(config().contains("TODO(section 6)"));
 }

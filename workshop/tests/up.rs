@@ -237,6 +237,112 @@ fn up_solution_runs_the_finished_workshop_into_the_built_in_receiver() {
     );
 }
 
+/// Section 6 without Docker: `up --collector` runs the real collector (the build of
+/// `build-platform -- otelcol`) on the finished config, in front of the built-in receiver.
+/// What arrives there has been through the collector: the stylesheet's spans dropped and
+/// counted, traces sampled; and Ctrl-C stops the services before the collector, so their
+/// last exports still arrive.
+// Sends SIGINT: Unix only.
+#[cfg(unix)]
+#[test]
+fn up_collector_runs_the_real_collector_in_front_of_the_built_in_receiver() {
+    let _ports = otlp_ports();
+    for port in [4317, 4318, 4319, 4320, 8888, 13133] {
+        assert!(
+            TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok(),
+            "this test needs port {port} free for up --collector"
+        );
+    }
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    platform_live::programs::collector_binary(workspace).unwrap_or_else(|e| panic!("{e}"));
+    let base = free_base_port();
+    // The sections start from the commit under test (main, in CI).
+    let mut up = workshop(&[
+        "up",
+        "--solution",
+        "--base",
+        "HEAD",
+        "--collector",
+        "--port",
+        &base.to_string(),
+    ])
+    .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+    .env_remove("WORKSHOP_OTELCOL")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let stdout = lines_of(up.stdout.take().unwrap());
+    let stderr = lines_of(up.stderr.take().unwrap());
+    wait_for_line(
+        &stdout,
+        &["finished ISS workshop", "open http"],
+        Duration::from_secs(900),
+    );
+    let get = |path: &str| {
+        let output = std::process::Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+            .arg(format!("http://127.0.0.1:{base}{path}"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    for _ in 0..20 {
+        assert_eq!(get("/?location=Berlin"), "200");
+        assert_eq!(get("/style.css"), "200");
+    }
+    assert_eq!(get("/?location=Narnia"), "404");
+    // The tail sampler decides 5 s after a trace's first span; then the spans arrive.
+    let summary = wait_for_line(
+        &stderr,
+        &["telemetry received:", "frontend"],
+        Duration::from_secs(60),
+    );
+    let summary = if summary.contains(" 0 spans") {
+        wait_for_line(&stderr, &["telemetry received:"], Duration::from_secs(30))
+    } else {
+        summary
+    };
+    assert!(!summary.contains(" 0 spans"), "{summary}");
+    let own = std::process::Command::new("curl")
+        .args(["-s", "http://127.0.0.1:8888/metrics"])
+        .output()
+        .unwrap();
+    let own = String::from_utf8_lossy(&own.stdout);
+    let total = |name: &str| -> f64 {
+        own.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(
+        total("otelcol_processor_filter_spans_filtered") >= 20.0,
+        "the 20 stylesheet spans are dropped and counted:\n{own}"
+    );
+    let accepted = total("otelcol_receiver_accepted_spans");
+    let sent = total("otelcol_exporter_sent_spans");
+    assert!(
+        sent > 0.0 && sent < accepted,
+        "sampled: {sent} of {accepted} spans sent on"
+    );
+
+    common::signal(up.id(), nix::sys::signal::Signal::SIGINT);
+    let status =
+        wait_for(&mut up, Duration::from_secs(40)).expect("up stops within 40 s of Ctrl-C");
+    assert!(status.success());
+    let rest: Vec<String> = stderr.try_iter().collect();
+    assert!(
+        rest.iter().all(|line| !line.contains("Export.Failed")),
+        "the services' last exports reached the collector: {rest:#?}"
+    );
+    assert!(
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 4318)).is_ok(),
+        "the collector stopped with up"
+    );
+}
+
 #[test]
 fn a_taken_port_is_refused_before_anything_starts() {
     let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();

@@ -239,4 +239,66 @@ fn histogram_quantiles_that_lose_their_buckets_are_reported() {
     let problems = histogram_quantile_problems(count);
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].contains("not a histogram's `_bucket` series"));
+fn collector_self_metrics_checks_report_a_missing_panel_port_scrape_or_escaping() {
+    let files = ("dash.json", "otelcol.yaml", "prom.yaml");
+    let promql = |exprs: &[&str]| -> Vec<(String, String)> {
+        exprs
+            .iter()
+            .map(|e| ("panel \"x\"".to_owned(), (*e).to_owned()))
+            .collect()
+    };
+    let row = promql(&[
+        "sum(rate(otelcol_receiver_accepted_spans[5m]))",
+        "sum(rate(otelcol_receiver_refused_spans[5m]))",
+        "sum by (exporter) (rate(otelcol_exporter_sent_spans[5m]))",
+        "max(otelcol_exporter_queue_size)",
+    ]);
+    let collector = parse_yaml(
+        "service:\n  telemetry:\n    metrics:\n      readers:\n        - pull:\n            exporter:\n              prometheus:\n                host: 0.0.0.0\n                port: 8888\n",
+        "otelcol.yaml",
+    )
+    .unwrap();
+    let scraped = |extra: &str| {
+        parse_yaml(
+            &format!(
+                "scrape_configs:\n  - job_name: otel-collector\n{extra}    static_configs:\n      - targets: [\"otel-collector:8888\"]\n"
+            ),
+            "prom.yaml",
+        )
+        .unwrap()
+    };
+    let good = scraped("    metric_name_escaping_scheme: underscores\n");
+    assert_eq!(
+        check_collector_self_metrics(&row, &collector, "otel-collector", &good, files),
+        Vec::<String>::new()
+    );
+
+    // A panel short.
+    let problems =
+        check_collector_self_metrics(&row[..3], &collector, "otel-collector", &good, files);
+    assert_reports(
+        &problems,
+        "dash.json: no panel shows the collector's `otelcol_exporter_queue_size`",
+    );
+    // The collector serves nothing to scrape.
+    let silent = parse_yaml(
+        "service:\n  telemetry:\n    logs:\n      level: info\n",
+        "otelcol.yaml",
+    )
+    .unwrap();
+    let problems = check_collector_self_metrics(&row, &silent, "otel-collector", &good, files);
+    assert_reports(
+        &problems,
+        "otelcol.yaml: the collector serves no metrics of its own",
+    );
+    // Prometheus scrapes another host.
+    let problems = check_collector_self_metrics(&row, &collector, "collector", &good, files);
+    assert_reports(
+        &problems,
+        "prom.yaml: no scrape job reads the collector's own metrics at collector:8888",
+    );
+    // Prometheus keeps the dotted names.
+    let problems =
+        check_collector_self_metrics(&row, &collector, "otel-collector", &scraped(""), files);
+    assert_reports(&problems, "set `metric_name_escaping_scheme: underscores`");
 }

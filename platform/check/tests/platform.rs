@@ -668,3 +668,36 @@ fn loki_is_ready_in_about_a_second() {
     }
     assert_no_problems("loki readiness", &problems);
 }
+
+/// The dashboard's Collector row (section 6) shows what the collector takes in, refuses,
+/// sends on and queues, and those metrics reach Prometheus: compose's collector serves
+/// them, prometheus.yaml scrapes it under the names the dashboard queries.
+#[test]
+fn the_dashboards_collector_row_reads_metrics_prometheus_scrapes_from_the_collector() {
+    const DASHBOARD: &str = "platform/grafana/dashboards/iss-workshop.json";
+    const PROMETHEUS: &str = "platform/prometheus/prometheus.yaml";
+    let datasources = load_yaml("platform/grafana/provisioning/datasources/datasources.yaml");
+    let prometheus_uids: std::collections::BTreeSet<String> = get(&datasources, &["datasources"])
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter(|d| get_str(d, &["type"]) == Some("prometheus"))
+        .filter_map(|d| get_str(d, &["uid"]).map(str::to_owned))
+        .collect();
+    let text = std::fs::read_to_string(repo_root().join(DASHBOARD)).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let promql = dashboard_promql(&dashboard, &prometheus_uids);
+    let doc = compose();
+    let host = collector_service_name(&doc);
+    let mut problems = Vec::new();
+    for (label, cfg) in collector_variants() {
+        problems.extend(check_collector_self_metrics(
+            &promql,
+            &cfg,
+            &host,
+            &load_yaml(PROMETHEUS),
+            (DASHBOARD, &label, PROMETHEUS),
+        ));
+    }
+    assert_no_problems("the collector's own metrics", &problems);
+}

@@ -28,11 +28,23 @@ pub struct Outcome {
 
 /// Builds whatever of the pinned programs is not in the cache; progress goes to `log`.
 pub fn build_all(repo: &Path, log: &mut dyn Write) -> Result<Vec<Outcome>, String> {
+    build(repo, &Program::ALL, log)
+}
+
+/// Builds whatever of `programs` is not in the cache; progress goes to `log`.
+pub fn build(
+    repo: &Path,
+    programs: &[Program],
+    log: &mut dyn Write,
+) -> Result<Vec<Outcome>, String> {
     let root = cache_root();
     std::fs::create_dir_all(&root)
         .map_err(|e| format!("cannot create the cache {}: {e}", root.display()))?;
     check_go()?;
-    let pinned = pinned(repo)?;
+    let pinned: Vec<Pinned> = pinned(repo)?
+        .into_iter()
+        .filter(|p| programs.contains(&p.program))
+        .collect();
     let mut outcomes = Vec::new();
     for (i, program) in pinned.iter().enumerate() {
         let step = format!(

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use platform_check::{Value, component_type, get, keys, strings};
 
+pub use crate::exposition::Sample;
 use crate::process::{Ports, Running, http_ok, wait_for};
 
 pub const CONFIG: &str = "platform/otel-collector/config.yaml";
@@ -202,10 +203,11 @@ impl Collector {
         }
         let mut process = Running::spawn("otelcol", command)?;
         let health = wiring.health;
-        let up = wait_for(Duration::from_secs(20), || {
-            process.exited().is_none() && http_ok(health, "/")
+        // Until it answers, or exits (a config it refuses ends it at once).
+        wait_for(Duration::from_secs(20), || {
+            process.exited().is_some() || http_ok(health, "/")
         });
-        if !up {
+        if process.exited().is_some() || !http_ok(health, "/") {
             return Err(format!(
                 "the collector did not become healthy:\n{}",
                 process.tail(30)
@@ -220,16 +222,26 @@ impl Collector {
     /// Its own metrics (`otelcol_*`), summed by metric name and the label `exporter` or
     /// `receiver` when there is one: `otelcol_exporter_sent_spans_total{otlp_grpc/tempo}`.
     pub async fn telemetry(&self) -> Result<BTreeMap<String, f64>, String> {
+        Ok(crate::exposition::totals_by_component(
+            &self.telemetry_text().await?,
+        ))
+    }
+
+    /// Its own metrics, every sample with all its labels.
+    pub async fn samples(&self) -> Result<Vec<Sample>, String> {
+        Ok(crate::exposition::samples(&self.telemetry_text().await?))
+    }
+
+    async fn telemetry_text(&self) -> Result<String, String> {
         let url = format!("http://127.0.0.1:{}/metrics", self.wiring.telemetry);
-        let text = crate::http::client()
+        crate::http::client()
             .get(&url)
             .send()
             .await
             .map_err(|e| format!("{url}: {e}"))?
             .text()
             .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        Ok(crate::exposition::totals_by_component(&text))
+            .map_err(|e| format!("{url}: {e}"))
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`builder`]: builds them (`cargo run -p platform-live --bin build-platform`);
 //! - [`collector`], [`prometheus`], [`jaeger`]: run them on the repository's own config
 //!   files, and talk to their APIs;
+//! - [`sections`]: the collector's config as the workshop's sections leave it;
 //! - [`queries`], [`logql`], [`traceql`]: the queries of the dashboards and chapters, and
 //!   the judgement of what they find (pure functions, tested with fixtures).
 
@@ -19,4 +20,5 @@ pub mod process;
 pub mod programs;
 pub mod prometheus;
 pub mod queries;
+pub mod sections;
 pub mod traceql;

@@ -14,8 +14,11 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts `command`, collecting its stdout and stderr lines.
+    /// Starts `command`, collecting its stdout and stderr lines. It gets a process group
+    /// of its own: a Ctrl-C typed in the terminal goes to whoever started it (say `workshop
+    /// up`), which stops it in its turn, after whatever still sends to it.
     pub fn spawn(name: &str, mut command: Command) -> Result<Running, String> {
+        own_process_group(&mut command);
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -171,6 +174,23 @@ pub fn http_ok(port: u16, path: &str) -> bool {
         && stream.read_to_string(&mut answer).is_ok()
         && answer.starts_with("HTTP/1.1 200")
 }
+
+#[cfg(unix)]
+fn own_process_group(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    command.process_group(0);
+}
+
+#[cfg(windows)]
+fn own_process_group(command: &mut Command) {
+    use std::os::windows::process::CommandExt;
+    /// From the Windows API: the console's Ctrl-C does not reach the new group.
+    const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+    command.creation_flags(CREATE_NEW_PROCESS_GROUP);
+}
+
+#[cfg(not(any(unix, windows)))]
+fn own_process_group(_: &mut Command) {}
 
 /// Asks a child to stop: SIGTERM on Unix; elsewhere there is no gentler way than killing it.
 #[cfg(unix)]

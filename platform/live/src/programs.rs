@@ -134,6 +134,30 @@ pub fn cache_root() -> PathBuf {
     base.join("iss-workshop/platform")
 }
 
+/// How to build only the collector (what `workshop check 6` and `workshop up --collector`
+/// need): the same command, limited to it.
+pub const BUILD_COLLECTOR_COMMAND: &str =
+    "cargo run -p platform-live --bin build-platform -- otelcol";
+
+/// The cached build of the pinned collector, or why there is none and how to make it.
+pub fn collector_binary(repo: &Path) -> Result<PathBuf, String> {
+    let root = cache_root();
+    let pinned = pinned(repo)?;
+    let collector = pinned
+        .iter()
+        .find(|p| p.program == Program::Collector)
+        .expect("the collector is pinned");
+    if !collector.is_built(&root) {
+        return Err(format!(
+            "the OpenTelemetry Collector {} is not built (in {}): build it with \
+             `{BUILD_COLLECTOR_COMMAND}` (needs Go; about 3 minutes the first time)",
+            collector.release,
+            collector.dir(&root).display()
+        ));
+    }
+    Ok(collector.dir(&root).join("otelcol-workshop"))
+}
+
 /// The built executables, for the tests.
 #[derive(Clone, Debug)]
 pub struct Programs {

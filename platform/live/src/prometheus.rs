@@ -68,9 +68,46 @@ pub struct Prometheus {
     pub process: Running,
 }
 
+/// The compose address Prometheus scrapes the collector's own metrics at (the
+/// `otel-collector` job of prometheus.yaml).
+pub const COLLECTOR_TARGET: &str = "otel-collector:8888";
+
 impl Prometheus {
     pub fn start(binary: &Path, repo: &Path, port: u16, data: &Path) -> Result<Prometheus, String> {
-        let flags = flags(repo, port, data)?;
+        Prometheus::start_scraping(binary, repo, port, data, &[])
+    }
+
+    /// Like [`Prometheus::start`], with scrape targets that are compose addresses (e.g.
+    /// [`COLLECTOR_TARGET`]) replaced by where the test runs them. The config is then a
+    /// copy, `<data>.yaml`, that differs from the repository's in those addresses only.
+    pub fn start_scraping(
+        binary: &Path,
+        repo: &Path,
+        port: u16,
+        data: &Path,
+        targets: &[(&str, SocketAddr)],
+    ) -> Result<Prometheus, String> {
+        let mut flags = flags(repo, port, data)?;
+        if !targets.is_empty() {
+            let copy = data.with_extension("yaml");
+            for flag in &mut flags {
+                let Some(config) = flag.strip_prefix("--config.file=") else {
+                    continue;
+                };
+                let mut text = std::fs::read_to_string(config)
+                    .map_err(|e| format!("cannot read {config}: {e}"))?;
+                for (target, addr) in targets {
+                    let quoted = format!("\"{target}\"");
+                    if !text.contains(&quoted) {
+                        return Err(format!("{config} scrapes no {quoted}"));
+                    }
+                    text = text.replace(&quoted, &format!("\"{addr}\""));
+                }
+                std::fs::write(&copy, text)
+                    .map_err(|e| format!("cannot write {}: {e}", copy.display()))?;
+                *flag = format!("--config.file={}", copy.display());
+            }
+        }
         let process = launch(binary, &flags, port)?;
         Ok(Prometheus {
             binary: binary.to_owned(),

@@ -48,6 +48,8 @@ pub struct Evidence {
     pub spans: Vec<ReceivedSpan>,
     pub logs: Vec<ReceivedLog>,
     pub metrics: Vec<ReceivedMetric>,
+    /// Section 6: the traffic sent through the real collector, and what left it.
+    pub collector: Option<super::pipeline::Observed>,
 }
 
 impl Evidence {

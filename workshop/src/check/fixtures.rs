@@ -210,6 +210,7 @@ impl World {
                 spans: Vec::new(),
                 logs: Vec::new(),
                 metrics: Vec::new(),
+                collector: None,
             },
             next_span: 0x1000,
             section: 5,
@@ -422,7 +423,7 @@ impl World {
             baggage: None,
         });
         let reason = match answer {
-            IssAnswer::Position => return,
+            IssAnswer::Position | IssAnswer::Slow(_) => return,
             IssAnswer::Status(status) => {
                 format!("open-notify failed with {status}: Internal Server Error")
             }

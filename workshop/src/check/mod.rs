@@ -6,13 +6,16 @@
 //! - `scenario`: the requests, and every number the checks expect, derived from them;
 //! - `stub`: the ISS API stand-in, which also records the trace headers it receives;
 //! - `evidence`: what a run observed, the one input of every check;
-//! - `section0` … `section5`: the checks, pure functions of the evidence;
+//! - `section0` … `section6`: the checks, pure functions of the evidence;
 //! - `span_status`: the semantic conventions' status rules for SERVER and CLIENT spans;
+//! - `pipeline` and `section6`: section 6 sends traffic through the real collector on the
+//!   attendee's config, after the run above, and checks what leaves it;
 //! - `report`: the ✓/✗ checklist.
 
 mod evidence;
 #[cfg(test)]
 mod fixtures;
+mod pipeline;
 mod report;
 mod scenario;
 mod section0;
@@ -21,6 +24,7 @@ mod section2;
 mod section3;
 mod section4;
 mod section5;
+mod section6;
 mod span_status;
 mod stub;
 #[cfg(test)]
@@ -51,8 +55,8 @@ const LATE: Duration = Duration::from_secs(2);
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The section to check (0 to 5); sections before it are checked too.
-    #[arg(value_parser = clap::value_parser!(u8).range(0..=5))]
+    /// The section to check (0 to 6); sections before it are checked too.
+    #[arg(value_parser = parse_section)]
     section: u8,
     /// The workspace to build and check [default: the one this binary was built from].
     #[arg(long, value_name = "DIR")]
@@ -63,6 +67,11 @@ pub struct Args {
     /// Also print the services' output and everything that arrived.
     #[arg(long)]
     verbose: bool,
+    /// The OpenTelemetry Collector to run for section 6 (a build of
+    /// platform/otel-collector/builder.yaml, or the otelcol-contrib release binary)
+    /// [default: the one `cargo run -p platform-live --bin build-platform -- otelcol` built].
+    #[arg(long, value_name = "PROGRAM", env = "WORKSHOP_OTELCOL")]
+    collector: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -82,23 +91,45 @@ impl OtlpProtocol {
     }
 }
 
-/// One section: its title and its checks.
-type Section = (&'static str, fn(&Evidence) -> Vec<Check>);
+/// One section: its number, its title and its checks.
+type Section = (u8, &'static str, fn(&Evidence) -> Vec<Check>);
+
+/// The sections `check` knows, in order. (Their numbers need not be consecutive: each
+/// section's patch in `workshop/steps` is numbered in its name.)
+const SECTIONS: [Section; 7] = [
+    (0, section0::TITLE, section0::check),
+    (1, section1::TITLE, section1::check),
+    (2, section2::TITLE, section2::check),
+    (3, section3::TITLE, section3::check),
+    (4, section4::TITLE, section4::check),
+    (5, section5::TITLE, section5::check),
+    (6, section6::TITLE, section6::check),
+];
+
+/// The first section that needs traffic through the real collector.
+const COLLECTOR_SECTION: u8 = 6;
+
+/// A section that `check` (and `solve`) knows.
+pub fn parse_section(text: &str) -> Result<u8, String> {
+    let known: Vec<String> = SECTIONS.iter().map(|(n, ..)| n.to_string()).collect();
+    text.trim()
+        .parse::<u8>()
+        .ok()
+        .filter(|n| SECTIONS.iter().any(|(known, ..)| known == n))
+        .ok_or_else(|| {
+            format!(
+                "there is no section {text}: choose {}",
+                report::list(&known).replace(" and ", " or ")
+            )
+        })
+}
 
 /// The checks of sections 0..=`section`, titled.
 pub fn evaluate(evidence: &Evidence, section: u8) -> Vec<(&'static str, Vec<Check>)> {
-    let sections: [Section; 6] = [
-        (section0::TITLE, section0::check),
-        (section1::TITLE, section1::check),
-        (section2::TITLE, section2::check),
-        (section3::TITLE, section3::check),
-        (section4::TITLE, section4::check),
-        (section5::TITLE, section5::check),
-    ];
-    sections
+    SECTIONS
         .into_iter()
-        .take(usize::from(section) + 1)
-        .map(|(title, check)| (title, check(evidence)))
+        .filter(|(n, ..)| *n <= section)
+        .map(|(_, title, check)| (title, check(evidence)))
         .collect()
 }
 
@@ -142,10 +173,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     eprintln!("checking section {} …", args.section);
-    let (setup, evidence) = tokio::select! {
+    let (setup, mut evidence) = tokio::select! {
         observed = observe(&args, &binaries) => observed?,
         () = stop.recv() => bail!("interrupted"),
     };
+    if args.section >= COLLECTOR_SECTION {
+        eprintln!("sending traffic through the collector on your config …");
+        evidence.collector = Some(tokio::select! {
+            observed = through_collector(&args, &tree, &binaries) => observed?,
+            () = stop.recv() => bail!("interrupted"),
+        });
+    }
     if args.verbose {
         print!("{}", arrived(&evidence));
     }
@@ -174,6 +212,37 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         );
         bail!("section {} is not done yet", args.section)
     }
+}
+
+/// Section 6's run: the same services, through the real collector on the tree's config.
+async fn through_collector(
+    args: &Args,
+    tree: &std::path::Path,
+    binaries: &BTreeMap<String, PathBuf>,
+) -> anyhow::Result<pipeline::Observed> {
+    let collector = match &args.collector {
+        Some(path) => Ok(path.clone()),
+        None => platform_live::programs::collector_binary(tree),
+    };
+    let collector = match collector {
+        Ok(path) => path,
+        Err(why) => {
+            let why = format!(
+                "{why}; or download the otelcol-contrib release binary (0.159.0) and pass it with --collector"
+            );
+            return Ok(pipeline::Observed::without_collector(
+                "platform/otel-collector/config.yaml".into(),
+                why,
+            ));
+        }
+    };
+    pipeline::run::observe(pipeline::run::Setup {
+        collector: &collector,
+        tree,
+        binaries,
+        verbose: args.verbose,
+    })
+    .await
 }
 
 /// Runs the services through the scenario and collects the evidence, with the setup's
@@ -322,16 +391,19 @@ async fn observe(
         spans: Vec::new(),
         logs: Vec::new(),
         metrics: Vec::new(),
+        collector: None,
     };
     // Late batches: from section 1 on, wait (briefly) until everything expected is there.
     let store = receiver.store();
     if args.section >= 1 {
         let base = evidence.clone();
+        // Section 6 has a run of its own, later: wait only for what this run can show.
+        let section = args.section.min(COLLECTOR_SECTION - 1);
         store
             .wait_until(LATE, |store| {
                 let mut now = base.clone();
                 now.refresh(store);
-                all_pass(&now, args.section)
+                all_pass(&now, section)
             })
             .await;
     }

@@ -75,6 +75,8 @@ pub enum IssAnswer {
     Status(u16),
     /// 200 with a position iss-distance cannot use (longitude "east").
     Garbage,
+    /// 200 with the position, after this many milliseconds (section 6's slow traces).
+    Slow(u64),
 }
 
 impl IssAnswer {
@@ -82,7 +84,7 @@ impl IssAnswer {
     /// answer that cannot be decoded is a failure like an error status.
     pub fn call(self) -> CallOutcome {
         match self {
-            IssAnswer::Position => CallOutcome::answered(200),
+            IssAnswer::Position | IssAnswer::Slow(_) => CallOutcome::answered(200),
             IssAnswer::Status(status) => CallOutcome::answered(status),
             IssAnswer::Garbage => CallOutcome {
                 status: 200,
@@ -98,6 +100,7 @@ impl std::fmt::Display for IssAnswer {
             IssAnswer::Position => f.write_str("200 with the position"),
             IssAnswer::Status(status) => write!(f, "{status}"),
             IssAnswer::Garbage => f.write_str("200 with an unusable position"),
+            IssAnswer::Slow(ms) => write!(f, "200 with the position after {ms} ms"),
         }
     }
 }

@@ -125,6 +125,10 @@ async fn iss_now(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respo
         });
     match answer {
         IssAnswer::Position => axum::Json(body(LONGITUDE)).into_response(),
+        IssAnswer::Slow(ms) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            axum::Json(body(LONGITUDE)).into_response()
+        }
         IssAnswer::Garbage => axum::Json(body(GARBAGE_LONGITUDE)).into_response(),
         IssAnswer::Status(status) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

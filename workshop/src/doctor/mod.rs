@@ -12,7 +12,9 @@
 //! - Docker: the client, the Compose plugin (2.22+ for the all-in-compose `watch`), the
 //!   daemon;
 //! - the platform: the collector, Prometheus, Grafana, and Loki and Tempo through Grafana
-//!   (they are not published), ready or not; then whether data arrives in each.
+//!   (they are not published), ready or not; then whether data arrives in each;
+//! - section 6: the OpenTelemetry Collector program that `check 6` runs, and `up
+//!   --collector` without Docker (`WORKSHOP_OTELCOL`, or the `build-platform` build).
 //!
 //! Only Grafana (3000), Prometheus (9090) and the collector's OTLP ports (4317, 4318) are
 //! published by docker-compose.yml. So the collector is checked by an OTLP/HTTP export of
@@ -139,11 +141,12 @@ async fn checks(args: &Args) -> anyhow::Result<Vec<Section>> {
         .build()?;
     let probe = Probe { http: &http };
     // Everything at once: the slowest check, not the sum, is what you wait for.
-    let (toolchain, (docker, docker_installed), ports, platform) = tokio::join!(
+    let (toolchain, (docker, docker_installed), ports, platform, collector) = tokio::join!(
         toolchain(args),
         docker(args),
         ports(args, &probe),
         platform(args, &probe),
+        collector_program(args),
     );
     let mut sections = vec![
         Section::needed_by(
@@ -160,6 +163,11 @@ async fn checks(args: &Args) -> anyhow::Result<Vec<Section>> {
             checks: ports,
         },
         Section::needed_by("Docker (path b)", Need::Docker, docker),
+        Section::needed_by(
+            "Section 6 (check 6, and up --collector without Docker)",
+            Need::Neither,
+            collector,
+        ),
     ];
     let (ready, data) = platform;
     if docker_installed {
@@ -360,6 +368,55 @@ async fn toolchain(args: &Args) -> Vec<Check> {
         Ran::Failed(e) => warn("cargo-nextest", format!("cannot run cargo: {e}"), install),
     };
     vec![rust, nextest.needed_by(Need::Neither)]
+}
+
+/// The collector program section 6 runs: `WORKSHOP_OTELCOL`, or the build of
+/// `build-platform -- otelcol`. Only section 6 needs it (with Docker, only its check).
+async fn collector_program(args: &Args) -> Vec<Check> {
+    const NAME: &str = "OpenTelemetry Collector";
+    let fix = "`cargo run -p platform-live --bin build-platform -- otelcol` (needs Go 1.25 or \
+               newer; about 3 minutes), or download the otelcol-contrib 0.159.0 release binary \
+               and set WORKSHOP_OTELCOL to its path";
+    let program = match std::env::var_os("WORKSHOP_OTELCOL") {
+        Some(program) => std::path::PathBuf::from(program),
+        None => match platform_live::programs::collector_binary(&crate::build::workspace_root()) {
+            Ok(program) => program,
+            Err(_) => {
+                return vec![warn(
+                    NAME,
+                    "not built, and WORKSHOP_OTELCOL is not set",
+                    fix,
+                )];
+            }
+        },
+    };
+    let shown = program.display().to_string();
+    let check = match command(&shown, &["--version"], args.timeout).await {
+        Ran::Output {
+            success: true,
+            stdout,
+            ..
+        } => ok(NAME, format!("{} ({shown})", first_line(&stdout))),
+        Ran::NotFound => warn(NAME, format!("{shown} does not exist"), fix),
+        Ran::Output { stderr, stdout, .. } => warn(
+            NAME,
+            format!(
+                "`{shown} --version` failed: {}",
+                first_line(&(stderr + &stdout))
+            ),
+            fix,
+        ),
+        Ran::TimedOut => warn(
+            NAME,
+            format!(
+                "`{shown} --version` did not answer within {:?}",
+                args.timeout
+            ),
+            fix,
+        ),
+        Ran::Failed(e) => warn(NAME, format!("cannot run {shown}: {e}"), fix),
+    };
+    vec![check]
 }
 
 /// The Docker checks, and whether a docker client is installed at all.

@@ -12,16 +12,39 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// The section patches, in order, from this workspace.
+/// The section patches, in order, from this workspace: sections 0 to 4, and those after.
 pub fn patches() -> Vec<PathBuf> {
     let mut patches: Vec<PathBuf> = std::fs::read_dir(workspace().join("workshop/steps"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "patch"))
         .collect();
-    patches.sort();
-    assert_eq!(patches.len(), 6, "six sections: {patches:?}");
+    patches.sort_by_key(|p| section_number(p));
+    let numbers: Vec<usize> = patches.iter().map(|p| section_number(p)).collect();
+    assert_eq!(numbers, [0, 1, 2, 3, 4, 5, 6], "sections 0 to 6: {patches:?}");
     patches
+}
+
+/// A patch's section: `section-6-collector.patch` → 6.
+pub fn section_number(patch: &Path) -> usize {
+    let name = patch.file_stem().unwrap().to_string_lossy();
+    name.strip_prefix("section-")
+        .and_then(|rest| rest.split('-').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{name}: a section's patch is named section-N-…"))
+}
+
+/// The patch of section `n`.
+pub fn patch_of(n: usize) -> PathBuf {
+    patches()
+        .into_iter()
+        .find(|p| section_number(p) == n)
+        .unwrap_or_else(|| panic!("no patch for section {n}"))
+}
+
+/// The last section: the finished workshop is the state after it.
+pub fn last_section() -> usize {
+    patches().iter().map(|p| section_number(p)).max().unwrap()
 }
 
 /// The optional exercises of section `n` (`workshop/steps/optional/section-N-*.patch`),
@@ -75,7 +98,9 @@ impl Drop for Clone {
     }
 }
 
-/// `git clone` of this repository (its committed state) into `dir`.
+/// `git clone` of this repository (its committed state) into `dir`, with its `main` (the
+/// base the sections start from) at the commit cloned: on a branch other than main, in a
+/// worktree of it, the tests then test that branch.
 fn clone_repository(dir: &Path) {
     let source = workspace();
     let args = [
@@ -85,6 +110,7 @@ fn clone_repository(dir: &Path) {
         &dir.to_string_lossy(),
     ];
     run(&source, "git", &args);
+    run(dir, "git", &["checkout", "--quiet", "-B", "main"]);
 }
 
 /// Whether `pid` is running (not gone, not a zombie waiting to be reaped).

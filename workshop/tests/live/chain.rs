@@ -10,7 +10,7 @@ use platform_live::collector::{Collector, Wiring, config_files};
 use platform_live::jaeger::Jaeger;
 use platform_live::process::Ports;
 use platform_live::programs::Programs;
-use platform_live::prometheus::Prometheus;
+use platform_live::prometheus::{COLLECTOR_TARGET, Prometheus};
 
 /// A backend that does not run here, stood in for by an OTLP receiver on a fixed port (so
 /// that it can refuse for a while and come back where the collector expects it).
@@ -77,6 +77,12 @@ impl Chain {
     /// Starts everything, the collector last, on its config with `overlays`.
     pub async fn start(programs: &Programs, ports: &mut Ports, overlays: &[&str]) -> Chain {
         let repo = platform_check::repo_root();
+        Chain::start_on(programs, ports, config_files(&repo, overlays)).await
+    }
+
+    /// Starts everything, the collector last, on the config `files`.
+    pub async fn start_on(programs: &Programs, ports: &mut Ports, files: Vec<PathBuf>) -> Chain {
+        let repo = platform_check::repo_root();
         let loopback = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let tempo = StandIn::start(
             "Tempo",
@@ -101,21 +107,31 @@ impl Chain {
         let data = std::env::temp_dir().join(format!("iss-live-prometheus-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data);
         let port = ports.take();
+        // Prometheus scrapes the collector's own metrics where the collector will serve them.
+        let telemetry = ports.take();
         let (prometheus, jaeger) = tokio::task::block_in_place(|| {
-            let prometheus = Prometheus::start(&programs.prometheus, &repo, port, &data)
-                .unwrap_or_else(|e| panic!("{e}"));
+            let prometheus = Prometheus::start_scraping(
+                &programs.prometheus,
+                &repo,
+                port,
+                &data,
+                &[(COLLECTOR_TARGET, loopback(telemetry))],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
             let jaeger =
                 Jaeger::start(&programs.jaeger, &repo, ports).unwrap_or_else(|e| panic!("{e}"));
             (prometheus, jaeger)
         });
-        let wiring = Wiring::new(
-            ports,
-            tempo.config.grpc,
-            prometheus.addr(),
-            loki.config.http,
-            jaeger.otlp_addr(),
-        );
-        let files = config_files(&repo, overlays);
+        let wiring = Wiring {
+            telemetry,
+            ..Wiring::new(
+                ports,
+                tempo.config.grpc,
+                prometheus.addr(),
+                loki.config.http,
+                jaeger.otlp_addr(),
+            )
+        };
         let collector = tokio::task::block_in_place(|| {
             Collector::start(&programs.collector, &files, &wiring).unwrap_or_else(|e| panic!("{e}"))
         });
@@ -169,5 +185,7 @@ impl Chain {
 impl Drop for Chain {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.data);
+        // Prometheus' config with the test's scrape addresses.
+        let _ = std::fs::remove_file(self.data.with_extension("yaml"));
     }
 }
