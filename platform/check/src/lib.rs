@@ -1396,6 +1396,7 @@ fn promql_words(expr: &str) -> Vec<(usize, &str)> {
     }
     words
 }
+
 /// What the dashboard's Collector row must show of the collector's own metrics: what it
 /// takes in, refuses, sends on, and holds in its exporters' queues.
 pub const COLLECTOR_ROW_METRICS: [&str; 4] = [

@@ -239,6 +239,9 @@ fn histogram_quantiles_that_lose_their_buckets_are_reported() {
     let problems = histogram_quantile_problems(count);
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].contains("not a histogram's `_bucket` series"));
+}
+
+#[test]
 fn collector_self_metrics_checks_report_a_missing_panel_port_scrape_or_escaping() {
     let files = ("dash.json", "otelcol.yaml", "prom.yaml");
     let promql = |exprs: &[&str]| -> Vec<(String, String)> {

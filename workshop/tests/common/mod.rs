@@ -21,7 +21,11 @@ pub fn patches() -> Vec<PathBuf> {
         .collect();
     patches.sort_by_key(|p| section_number(p));
     let numbers: Vec<usize> = patches.iter().map(|p| section_number(p)).collect();
-    assert_eq!(numbers, [0, 1, 2, 3, 4, 5, 6], "sections 0 to 6: {patches:?}");
+    assert_eq!(
+        numbers,
+        [0, 1, 2, 3, 4, 5, 6],
+        "sections 0 to 6: {patches:?}"
+    );
     patches
 }
 
