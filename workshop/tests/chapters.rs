@@ -30,14 +30,14 @@ const CHAPTERS: [(&str, Option<usize>); 10] = [
     ("04-section-2-logs.md", Some(2)),
     ("05-section-3-traces.md", Some(3)),
     ("06-section-4-distributed-tracing.md", Some(4)),
-    ("08-section-5-instrumentation-libraries.md", Some(5)),
-    ("09-section-6-collector.md", Some(6)),
-    ("09-wrap-up.md", None),
+    ("07-section-5-instrumentation-libraries.md", Some(5)),
+    ("08-section-6-collector.md", Some(6)),
+    ("10-wrap-up.md", None),
 ];
 
 /// The chapter read at home, before the day: not part of the day's time.
 const AT_HOME: &str = "00-before-you-start.md";
-const WRAP_UP: &str = "09-wrap-up.md";
+const WRAP_UP: &str = "10-wrap-up.md";
 /// The sections that make up the core of the workshop, 0 to 4; section 5 comes after.
 const CORE_SECTIONS: usize = 5;
 /// The sections of the day, 0 to 5; later ones (the collector, 6) extend it for a longer

@@ -1,7 +1,7 @@
 //! What the instrumentation libraries for axum/tower and reqwest really do next to this
 //! workspace's OpenTelemetry (0.33.1, tracing-opentelemetry 0.34): the tests in `tests/`
 //! back every claim that section 5 of the workshop makes about them
-//! (`workshop/chapters/08-section-5-instrumentation-libraries.md`).
+//! (`workshop/chapters/07-section-5-instrumentation-libraries.md`).
 //!
 //! Each test serves a small axum app (or calls a local server) with one library in place,
 //! exports what the SDK records over real OTLP to the in-process receiver, and asserts on
