@@ -13,10 +13,13 @@
 //! - [`spans`]: a SERVER span for every request, a CLIENT span for every call, by the
 //!   semantic conventions.
 //! - [`healthcheck`]: `<service> healthcheck`, the probe Docker runs inside the container.
+//! - [`faults`]: the faults of the workshop's troubleshooting chapter, off unless switched
+//!   on.
 
 pub mod boundary;
 pub mod config;
 pub mod error;
+pub mod faults;
 pub mod healthcheck;
 pub mod listener;
 pub mod params;
