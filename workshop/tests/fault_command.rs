@@ -106,7 +106,7 @@ fn a_round_switches_on_guesses_reveals_and_switches_off() {
     let on = ok(&file, port, &["on", "3"]);
     assert!(on.starts_with("Fault #3 is on."), "{on}");
     assert_eq!(switched(&file), "3");
-    refused(&file, port, &["on"], "fault #3 is on already");
+    refused(&file, port, &["on"], "a fault is on already");
 
     let wrong = ok(&file, port, &["guess", "retry-storm"]);
     assert!(wrong.starts_with("No: it is not retry-storm."), "{wrong}");
@@ -159,7 +159,10 @@ fn bad_arguments_and_a_bad_switch_file_are_clear_errors() {
             (&["on", "8"], "8 is not in 1..=7"),
             (&["on", "two"], "invalid value 'two'"),
             (&["guess", "gremlins"], "no fault is called \"gremlins\""),
-            (&["guess"], "the following required arguments were not provided"),
+            (
+                &["guess"],
+                "the following required arguments were not provided",
+            ),
             (&["shout"], "unrecognized subcommand 'shout'"),
         ],
     );

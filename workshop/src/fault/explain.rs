@@ -84,9 +84,9 @@ pub fn where_it_shows(fault: Fault) -> [(&'static str, &'static str); 3] {
         Fault::ConnectionLeak => [
             (
                 "dashboard",
-                "after a few requests the error rate of gateway and frontend climbs (504) \
-                 and their latency reaches the gateway's timeout, while iss-distance's \
-                 request rate drops to nothing.",
+                "after a few requests the error rate of gateway (504) and frontend (502) \
+                 climbs and their latency reaches the gateway's timeout, while \
+                 iss-distance's request rate drops to nothing.",
             ),
             (
                 "trace",

@@ -49,11 +49,11 @@ pub fn play(state: &State, action: Action, now: SystemTime, roll: u64) -> Result
             on: on.map(|(fault, since)| (fault, on_for(since))),
             found: state.found.clone(),
         })),
-        (Action::On(_), Some((fault, _))) => Err(format!(
-            "fault #{} is on already: guess it (`fault guess NAME`), `fault reveal` it, or \
-             switch it off (`fault off`) first",
-            fault.number()
-        )),
+        (Action::On(_), Some(_)) => Err(
+            "a fault is on already: guess it (`fault guess NAME`), `fault reveal` it, or \
+             switch it off (`fault off`) first"
+                .into(),
+        ),
         (Action::On(Some(fault)), None) => Ok(Turn {
             report: Report::On {
                 chosen: Some(fault),
@@ -171,7 +171,7 @@ mod tests {
         let turn = play_now(&State::default(), Action::On(Some(Fault::SignBug)), 0).unwrap();
         assert_eq!(turn.switch, Some(Some(Fault::SignBug)));
         let refused = play_now(&with_on(Fault::RetryStorm, 5), Action::On(None), 0).unwrap_err();
-        assert!(refused.starts_with("fault #7 is on already"), "{refused}");
+        assert!(refused.starts_with("a fault is on already"), "{refused}");
     }
 
     #[test]
