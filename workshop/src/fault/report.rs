@@ -219,7 +219,7 @@ mod tests {
         sorted.sort_unstable();
         assert_eq!(names, sorted, "alphabetical, not by number");
         assert!(
-            text.contains("Now: fault #5 is on, for 1 min 15 s."),
+            text.contains("Now: a fault is on, for 1 min 15 s."),
             "{text}"
         );
         assert!(
