@@ -230,18 +230,65 @@ fn listening_ports(pid: u32) -> BTreeSet<u16> {
 /// The status of a GET of `url` (0 if no answer came). Blocking: these tests drive
 /// processes from one thread.
 fn get(url: reqwest::Url) -> u16 {
+    send(reqwest::Method::GET, url, &[], "")
+}
+
+/// The status of a `method` request to `url` with `headers` and `body` (0 if no answer
+/// came).
+fn send(method: reqwest::Method, url: reqwest::Url, headers: &[(&str, &str)], body: &str) -> u16 {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        reqwest::Client::new()
-            .get(url)
+        let mut request = reqwest::Client::new()
+            .request(method, url)
             .timeout(Duration::from_secs(20))
-            .send()
-            .await
-            .map_or(0, |r| r.status().as_u16())
+            .body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.map_or(0, |r| r.status().as_u16())
     })
+}
+
+/// Everything a visitor could send to try and switch fault `number` on: on the page and on
+/// every service's port (only the page is public, but a container binds 0.0.0.0), as a path,
+/// a query parameter, a header, baggage, or a form posted. Returns what was tried, with the
+/// status each got.
+fn try_to_switch_from_outside(base: u16, number: &str) -> Vec<String> {
+    let mut tried = Vec::new();
+    for port in base..base + 4 {
+        let at = |path: &str| -> reqwest::Url {
+            format!("http://127.0.0.1:{port}{path}").parse().unwrap()
+        };
+        for path in ["/fault", "/faults", "/admin", "/fault/on"] {
+            let status = get(at(&format!("{path}?n={number}")));
+            tried.push(format!("GET :{port}{path}?n={number} -> {status}"));
+        }
+        let query = format!(
+            "/?location=Z%C3%BCrich&fault={number}&{}={number}",
+            faults::SWITCH_VARIABLE
+        );
+        let headers = [
+            ("x-fault", number),
+            ("x-workshop-fault", number),
+            ("baggage", &*format!("fault={number}")),
+        ];
+        let status = send(reqwest::Method::GET, at(&query), &headers, "");
+        tried.push(format!(
+            "GET :{port}{query} with headers {headers:?} -> {status}"
+        ));
+        let form = format!("fault={number}");
+        let status = send(
+            reqwest::Method::POST,
+            at("/"),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            &form,
+        );
+        tried.push(format!("POST :{port}/ {form} -> {status}"));
+    }
+    tried
 }
 
 /// How long the page takes to answer for `place`, and with what status.
@@ -303,11 +350,20 @@ fn the_services_of_up_follow_the_switch_and_listen_on_nothing_else() {
         ports.extend(listening);
     }
     assert_eq!(ports, (base..base + 4).collect(), "the four service ports");
-    // And the public page has no way to it.
+    // And nothing a visitor sends reaches it: no route, parameter, header or form
+    // switches slow-lookups (#2) on; the switch still says off, and Zürich stays fast.
     for path in ["/fault", "/faults", "/admin", "/fault/on?n=2"] {
         let status = get(format!("http://127.0.0.1:{base}{path}").parse().unwrap());
         assert_eq!(status, 404, "{path}");
     }
+    let tried = try_to_switch_from_outside(base, "2");
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(switched(&file), "off", "tried: {tried:#?}");
+    let (took, status) = ask(base, "Zürich");
+    assert!(
+        status == 200 && took < Duration::from_millis(1000),
+        "after {tried:#?}\nZürich answered {status} in {took:?}: a visitor switched slow-lookups on"
+    );
 
     let (fast, status) = ask(base, "Zürich");
     assert_eq!(status, 200);
