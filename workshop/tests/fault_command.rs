@@ -314,6 +314,8 @@ fn the_services_of_up_follow_the_switch_and_listen_on_nothing_else() {
     let mut up = Command::new(env!("CARGO_BIN_EXE_workshop"))
         .args(["up", "--port", &base.to_string()])
         .env("ISS_SOURCE", "model")
+        // Above slow-lookups' 1.2 s; what a call waits for a leaked connection.
+        .env("UPSTREAM_TIMEOUT_MS", "2000")
         .env("WORKSHOP_FAULT_FILE", &file)
         .env_remove("FRONTEND_PORT")
         .stdout(Stdio::piped())
@@ -385,6 +387,36 @@ fn the_services_of_up_follow_the_switch_and_listen_on_nothing_else() {
     assert!(
         ask(base, "Zürich").0 < Duration::from_millis(1000),
         "off: fast again"
+    );
+
+    // `load` keeps traffic flowing through the fault that holds requests longest: with
+    // connection-leak on, once the pool is empty every call to iss-distance waits until the
+    // gateway's timeout; every request is still sent on time and gets its outcome.
+    ok(&file, base, &["on", "3"]);
+    std::thread::sleep(Duration::from_millis(700));
+    let load = Command::new(env!("CARGO_BIN_EXE_workshop"))
+        .args(["load", "--url", &format!("http://127.0.0.1:{base}")])
+        .args(["--rate", "10", "--duration", "2s", "--json"])
+        .output()
+        .unwrap();
+    assert!(load.status.success(), "load: {}", text(&load.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&load.stdout).unwrap();
+    let count = |key: &str| summary[key].as_u64().unwrap();
+    let outcomes = &summary["outcomes"];
+    assert!(
+        count("requests") == 20 && count("dropped") == 0 && count("completed") == 20,
+        "every request sent on time and answered: {summary:#}"
+    );
+    assert!(
+        outcomes["2xx"].as_u64() > Some(0) && outcomes["5xx"].as_u64() > Some(0),
+        "answers until the pool ran out, then the gateway's timeouts: {summary:#}"
+    );
+    ok(&file, base, &["off"]);
+    std::thread::sleep(Duration::from_millis(700));
+    let (took, status) = ask(base, "Berlin");
+    assert!(
+        status == 200 && took < Duration::from_millis(1000),
+        "off: the pool is back, Berlin answered {status} in {took:?}"
     );
 
     common::signal(up.id(), nix::sys::signal::Signal::SIGINT);
