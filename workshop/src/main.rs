@@ -7,6 +7,7 @@ mod check;
 mod collector;
 mod doctor;
 mod duration;
+mod fault;
 mod inspect;
 mod load;
 mod ports;
@@ -49,6 +50,9 @@ enum Command {
     Doctor(doctor::Args),
     /// Watch the telemetry that arrives over OTLP, live: span trees, metrics, logs.
     Inspect(inspect::Args),
+    /// Give the running services a fault to find (list, on, guess, reveal, off): the
+    /// troubleshooting chapter.
+    Fault(fault::Args),
 }
 
 #[tokio::main]
@@ -64,6 +68,7 @@ async fn main() -> ExitCode {
         Command::Load(args) => load::run(args).await,
         Command::Doctor(args) => doctor::run(args).await,
         Command::Inspect(args) => inspect::run(args).await,
+        Command::Fault(args) => fault::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

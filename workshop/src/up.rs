@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::build::{build_services, build_services_into, workspace_root};
 use crate::collector::{self, Collector};
+use crate::fault;
 use crate::ports::{Ports, Sockets};
 use crate::services::{self, wiring};
 use crate::solution;
@@ -59,6 +60,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut env = wiring(&ports);
     env.extend(collector.env());
     env.extend(workshop_defaults());
+    // Where `workshop fault` switches faults: every fault off to start with.
+    env.push(fault::prepare_for_up()?);
     let mut running = services::start(&binaries, sockets, &env)?;
     let started = tokio::select! {
         ready = running.wait_healthy(Duration::from_secs(30)) => Some(ready),

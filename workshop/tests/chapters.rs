@@ -22,7 +22,7 @@ use common::{Clone, last_section, optional_patches, patch_of, patches, section_n
 
 /// The section each chapter belongs to; the others show the finished code (the last
 /// section).
-const CHAPTERS: [(&str, Option<usize>); 10] = [
+const CHAPTERS: [(&str, Option<usize>); 11] = [
     ("00-before-you-start.md", None),
     ("01-introduction.md", None),
     ("02-section-0-resources.md", Some(0)),
@@ -32,6 +32,7 @@ const CHAPTERS: [(&str, Option<usize>); 10] = [
     ("06-section-4-distributed-tracing.md", Some(4)),
     ("07-section-5-instrumentation-libraries.md", Some(5)),
     ("08-section-6-collector.md", Some(6)),
+    ("09-find-the-fault.md", None),
     ("10-wrap-up.md", None),
 ];
 
@@ -43,6 +44,9 @@ const CORE_SECTIONS: usize = 5;
 /// The sections of the day, 0 to 5; later ones (the collector, 6) extend it for a longer
 /// slot, each with its own time.
 const DAY_SECTIONS: usize = 6;
+/// Chapters of no section that extend the day too, with their own time: the troubleshooting
+/// capstone.
+const EXTENSIONS: [&str; 1] = ["09-find-the-fault.md"];
 
 /// The languages of the blocks that show what an attendee types, and each one's line
 /// comment: Rust in the services, YAML in the collector's config (section 6).
@@ -559,10 +563,13 @@ fn each_section_states_its_time_from_the_lines_it_asks_for_and_all_fits_in_two_a
             ));
         }
         let core = section.is_none_or(|n| n < CORE_SECTIONS);
-        if chapter != WRAP_UP && core {
+        if chapter != WRAP_UP && !EXTENSIONS.contains(&chapter) && core {
             total += minutes;
         }
-        if chapter != AT_HOME && section.is_none_or(|n| n < DAY_SECTIONS) {
+        if chapter != AT_HOME
+            && !EXTENSIONS.contains(&chapter)
+            && section.is_none_or(|n| n < DAY_SECTIONS)
+        {
             day += minutes;
         }
         let Some(n) = section else { continue };
@@ -961,10 +968,14 @@ fn every_command_shown_exists() {
         workshop_commands.len()
     );
     for (command, at) in &workshop_commands {
-        // `N` in prose stands for a section number.
+        // `N` in prose stands for a section number, `NAME` for a fault's name.
         let mut args: Vec<&str> = command
             .split_whitespace()
-            .map(|arg| if arg == "N" { "0" } else { arg })
+            .map(|arg| match arg {
+                "N" => "0",
+                "NAME" => faults::Fault::ALL[0].name(),
+                _ => arg,
+            })
             .collect();
         // Ask for help instead of running it, keeping the options to check they parse.
         args.push("--help");

@@ -6,8 +6,11 @@
 //! workshop MODULE::` runs one module's tests, e.g. `cargo nextest run -p workshop sections::`.
 
 // Helpers shared by the modules: the repository, the services' builds, free ports (`common`);
-// the live platform's programs and stand-ins (`live`).
+// the live platform's programs and stand-ins (`live`); what the services' telemetry shows
+// of a fault (`fault_evidence`).
 mod common;
+#[cfg(unix)]
+mod fault_evidence;
 #[cfg(unix)]
 mod live;
 
@@ -19,12 +22,18 @@ mod chapters;
 mod check;
 // `workshop doctor` against stand-ins for the platform.
 mod doctor;
+// `workshop fault`: a whole round on a switch file, and with `workshop up`.
+mod fault_command;
+// Every fault is found by the troubleshooting chapter's route while on, and not before or after.
+mod faults;
 // The reference implementation (every section applied) under stress.
 mod final_state;
 // A service listens on the socket it is handed (`LISTEN_FDS`).
 mod handover;
 // `workshop inspect` as a real process, fed by our services and by Python's SDK.
 mod inspect;
+// The troubleshooting chapter's worked example through the real collector and Prometheus.
+mod live_faults;
 // The platform, live: the real Collector, Prometheus and Jaeger; every query of the files.
 mod live_platform;
 // `workshop load` against a stand-in gateway.

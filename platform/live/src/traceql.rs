@@ -3,10 +3,10 @@
 //! receiver, and these queries are asked of what it received.
 //!
 //! Supported: one spanset filter `{ cond && cond … }`, a condition being
-//! `<field> <op> <value>` with the intrinsics `name`, `status`, `kind`, the attributes
-//! `resource.x`, `span.x` and `.x` (either), the operators `=`, `!=`, `>`, `>=`, `<`, `<=`,
-//! and string, number or bare-word (`error`, `server`) values. Anything else is an error
-//! that names it.
+//! `<field> <op> <value>` with the intrinsics `name`, `status`, `kind`, `duration`, the
+//! attributes `resource.x`, `span.x` and `.x` (either), the operators `=`, `!=`, `>`, `>=`,
+//! `<`, `<=`, and string, number, bare-word (`error`, `server`) or duration (`1s`,
+//! `500ms`) values. Anything else is an error that names it.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +26,8 @@ pub struct SpanView {
     pub kind: String,
     /// `error`, `ok`, `unset`.
     pub status: String,
+    /// How long the span took, in seconds.
+    pub duration: f64,
     pub resource: BTreeMap<String, Value>,
     pub attributes: BTreeMap<String, Value>,
 }
@@ -35,6 +37,7 @@ enum Field {
     Name,
     Status,
     Kind,
+    Duration,
     Resource(String),
     Span(String),
     Either(String),
@@ -105,6 +108,7 @@ fn condition(text: &str) -> Result<Condition, String> {
         "name" => Field::Name,
         "status" => Field::Status,
         "kind" => Field::Kind,
+        "duration" => Field::Duration,
         f => {
             if let Some(key) = f.strip_prefix("resource.") {
                 Field::Resource(key.to_owned())
@@ -118,6 +122,15 @@ fn condition(text: &str) -> Result<Condition, String> {
         }
     };
     let raw = text[at + token.len()..].trim();
+    if field == Field::Duration {
+        let seconds = duration_seconds(raw)
+            .ok_or_else(|| format!("unsupported TraceQL duration `{raw}` in `{text}`"))?;
+        return Ok(Condition {
+            field,
+            op,
+            value: Value::Num(seconds),
+        });
+    }
     let value = if let Some(s) = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
         Value::Str(s.to_owned())
     } else if let Ok(n) = raw.parse::<f64>() {
@@ -133,12 +146,30 @@ fn condition(text: &str) -> Result<Condition, String> {
     Ok(Condition { field, op, value })
 }
 
+/// A TraceQL duration (`1s`, `500ms`, `1.5m`) in seconds.
+fn duration_seconds(raw: &str) -> Option<f64> {
+    const UNITS: [(&str, f64); 7] = [
+        ("ns", 1e-9),
+        ("us", 1e-6),
+        ("µs", 1e-6),
+        ("ms", 1e-3),
+        ("s", 1.0),
+        ("m", 60.0),
+        ("h", 3600.0),
+    ];
+    UNITS.iter().find_map(|(unit, seconds)| {
+        let number: f64 = raw.strip_suffix(unit)?.parse().ok()?;
+        (number.is_finite() && number >= 0.0).then_some(number * seconds)
+    })
+}
+
 impl Condition {
     fn holds(&self, span: &SpanView) -> bool {
         let actual = match &self.field {
             Field::Name => Some(Value::Str(span.name.clone())),
             Field::Status => Some(Value::Str(span.status.clone())),
             Field::Kind => Some(Value::Str(span.kind.clone())),
+            Field::Duration => Some(Value::Num(span.duration)),
             Field::Resource(k) => span.resource.get(k).cloned(),
             Field::Span(k) => span.attributes.get(k).cloned(),
             Field::Either(k) => span.attributes.get(k).or(span.resource.get(k)).cloned(),
@@ -176,6 +207,7 @@ mod tests {
             name: "calculating-iss-distance".into(),
             kind: "server".into(),
             status: "error".into(),
+            duration: 1.25,
             resource: [(
                 "service.name".to_string(),
                 Value::Str("iss-distance".into()),
@@ -206,13 +238,19 @@ mod tests {
         assert!(!hit(r#"{ span.service.name = "iss-distance" }"#));
         // An attribute that is missing matches nothing.
         assert!(!hit("{ span.peer.service != \"x\" }"));
+        // The span took 1.25 s.
+        assert!(hit("{ duration > 1s }"));
+        assert!(hit("{ kind = server && duration >= 1250ms }"));
+        assert!(!hit("{ duration > 1.5s }"));
+        assert!(hit("{ duration < 0.1m }"));
     }
 
     #[test]
     fn what_it_cannot_evaluate_is_an_error_not_a_silent_miss() {
         assert!(SpanFilter::parse("{ a = 1 } >> { b = 2 }").is_err());
         assert!(SpanFilter::parse("{ status = error || kind = client }").is_err());
-        assert!(SpanFilter::parse("{ duration > 2s }").is_err());
+        assert!(SpanFilter::parse("{ duration > 2 }").is_err(), "no unit");
+        assert!(SpanFilter::parse("{ traceDuration > 2s }").is_err());
         assert!(SpanFilter::parse("{ resource.service.name =~ \"a.*\" }").is_err());
     }
 }

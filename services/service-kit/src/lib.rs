@@ -16,10 +16,13 @@
 //! - [`http_metrics`]: how long every request and every call took, by the semantic
 //!   conventions.
 //! - [`healthcheck`]: `<service> healthcheck`, the probe Docker runs inside the container.
+//! - [`faults`]: the faults of the workshop's troubleshooting chapter, off unless switched
+//!   on.
 
 pub mod boundary;
 pub mod config;
 pub mod error;
+pub mod faults;
 pub mod healthcheck;
 pub mod http_metrics;
 pub mod listener;

@@ -14,7 +14,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 
 use crate::boundary::Boundary;
-use crate::{ApiError, spans};
+use crate::{ApiError, faults, spans};
 
 /// Listens on `addr` (or on a socket handed over, see [`crate::listener`]) and serves `app`
 /// to our own services until SIGINT or SIGTERM.
@@ -35,6 +35,7 @@ async fn serve_behind(
 ) -> io::Result<()> {
     let listener = crate::listener::bind(addr).await?;
     tracing::info!("{name} listening on http://{}", listener.local_addr()?);
+    faults::switch::watch_from_env(name);
     serve_on(listener, app, callers, shutdown_signal()).await?;
     tracing::info!("{name} stopped");
     Ok(())
@@ -54,12 +55,14 @@ pub async fn serve_on(
 }
 
 /// What every service answers besides its own routes. Every request to the service's own
-/// routes gets a SERVER span; health checks do not (they would be most of the traces).
+/// routes gets a SERVER span; health checks do not (they would be most of the traces). In
+/// front of it, the troubleshooting chapter's lost-context (which does nothing unless on).
 fn with_defaults(app: Router, callers: Boundary) -> Router {
     app.route_layer(middleware::from_fn_with_state(
         callers,
         spans::trace_request,
     ))
+    .route_layer(middleware::from_fn(faults::context::drop_context))
     .route("/healthz", get(|| async { "ok" }))
     .fallback(no_route)
 }

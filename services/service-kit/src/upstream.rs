@@ -17,7 +17,7 @@ use crate::ApiError;
 use crate::boundary::Boundary;
 use crate::config::Timeouts;
 use crate::http_metrics::{self, Call};
-use crate::{retry_after, spans};
+use crate::{faults, retry_after, spans};
 
 /// A named HTTP service we depend on.
 #[derive(Debug, Clone)]
@@ -135,8 +135,34 @@ impl Upstream {
     }
 
     /// `GET path?query` and decode the JSON answer, inside a CLIENT span, and record how
-    /// long the call took.
+    /// long each call took.
+    ///
+    /// One try, unless the troubleshooting chapter's retry-storm is on (see
+    /// [`crate::faults`]): then each try is a call of its own, with its own span.
     pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, UpstreamError> {
+        let attempts = faults::calls::attempts(self.name);
+        let mut attempt = 1;
+        loop {
+            match self.call(path, query).await {
+                Err(error) if attempt < attempts => {
+                    attempt += 1;
+                    tracing::warn!(
+                        "{} call failed ({}); trying again at once, attempt {attempt} of {attempts}",
+                        self.name,
+                        error.error_type()
+                    );
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// One call, in a CLIENT span.
+    async fn call<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, &str)],
@@ -145,12 +171,33 @@ impl Upstream {
         let span = spans::client_span(&url);
         let started = Instant::now();
         let result = self
-            .fetch(url.clone(), query)
+            .fetch_unless_faulty(url.clone(), query)
             .instrument(span.clone())
             .await;
         spans::record_outcome(&span, &result);
         http_metrics::record_call(started.elapsed(), Call::to(&url, CallOutcome::of(&result)));
         result
+    }
+
+    /// [`Upstream::fetch`], unless one of the troubleshooting chapter's faults stands in the
+    /// way (see [`crate::faults`]): a pool with no connection left, or a captive portal that
+    /// answers in the upstream's place. Neither does anything unless switched on.
+    async fn fetch_unless_faulty<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        query: &[(&str, &str)],
+    ) -> Result<T, UpstreamError> {
+        if !faults::calls::take_connection(self.name, self.timeout).await {
+            return Err(UpstreamError::Timeout {
+                upstream: self.name,
+                timeout: self.timeout,
+            });
+        }
+        if let Some(page) = faults::calls::portal_answer(self.name) {
+            spans::record_status(StatusCode::OK.as_u16());
+            return self.decode(StatusCode::OK, page.as_bytes(), None);
+        }
+        self.fetch(url, query).await
     }
 
     async fn fetch<T: DeserializeOwned>(
@@ -171,10 +218,21 @@ impl Upstream {
             .bytes()
             .await
             .map_err(|e| self.transport_error(e))?;
+        self.decode(status, &body, retry_after)
+    }
+
+    /// The JSON of a successful answer, or the error that an answer stands for (with how
+    /// long the upstream asked us to wait, if it did).
+    fn decode<T: DeserializeOwned>(
+        &self,
+        status: StatusCode,
+        body: &[u8],
+        retry_after: Option<Duration>,
+    ) -> Result<T, UpstreamError> {
         if !status.is_success() {
-            return Err(self.status_error(status, &body, retry_after));
+            return Err(self.status_error(status, body, retry_after));
         }
-        serde_json::from_slice(&body).map_err(|e| UpstreamError::InvalidResponse {
+        serde_json::from_slice(body).map_err(|e| UpstreamError::InvalidResponse {
             upstream: self.name,
             status: Some(status),
             reason: e.to_string(),
@@ -446,6 +504,76 @@ mod tests {
             "{}",
             garbage.message
         );
+    }
+
+    /// The troubleshooting chapter's faults of calls (see `crate::faults::calls`), on real
+    /// calls: each try is a call of its own, the portal answers without a call, and an empty
+    /// pool times out without a call.
+    #[tokio::test]
+    async fn the_faults_of_calls_change_what_reaches_the_upstream() {
+        use crate::faults::{Fault, TEST_TURNS, set};
+        let _turn = TEST_TURNS.lock().await;
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(404).set_body_json(serde_json::json!({"error": "no"})),
+            )
+            .mount(&server)
+            .await;
+        let calls = || async { server.received_requests().await.unwrap().len() };
+
+        set(Some(Fault::RetryStorm));
+        let err = upstream(&server.uri(), 1000)
+            .get_json::<Answer>("x", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), StatusCode::NOT_FOUND, "the last try's answer");
+        assert_eq!(calls().await, 5, "five tries");
+
+        set(Some(Fault::CaptivePortal));
+        let portal = Upstream::third_party(
+            "open-notify",
+            Url::parse(&server.uri()).unwrap(),
+            Timeouts {
+                connect: Duration::from_millis(500),
+                total: Duration::from_millis(1000),
+            },
+        );
+        let err = portal.get_json::<Answer>("", &[]).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                UpstreamError::InvalidResponse {
+                    status: Some(StatusCode::OK),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(calls().await, 5, "the portal answered: nothing was sent");
+
+        set(Some(Fault::ConnectionLeak));
+        let leaky = Upstream::new(
+            "iss-distance",
+            Url::parse(&server.uri()).unwrap(),
+            Timeouts {
+                connect: Duration::from_millis(500),
+                total: Duration::from_millis(50),
+            },
+        );
+        for _ in 0..crate::faults::calls::POOL_SIZE {
+            let _ = leaky.get_json::<Answer>("x", &[]).await;
+        }
+        let err = leaky.get_json::<Answer>("x", &[]).await.unwrap_err();
+        assert!(matches!(err, UpstreamError::Timeout { .. }), "{err:?}");
+        assert_eq!(calls().await, 5 + 8, "the ninth call was never sent");
+
+        set(None);
+        let _ = upstream(&server.uri(), 1000)
+            .get_json::<Answer>("x", &[])
+            .await;
+        let _ = leaky.get_json::<Answer>("x", &[]).await;
+        assert_eq!(calls().await, 5 + 8 + 2, "off: one try each, and sent");
     }
 
     #[tokio::test]

@@ -28,7 +28,7 @@ use otlp_receiver::{Arrival, Receiver, ReceiverConfig, Store};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::stop::StopSignal;
-use model::Filter;
+use model::{Filter, Sieve};
 use render::{Focus, ViewState};
 use term::Key;
 
@@ -55,7 +55,18 @@ pub struct Args {
     /// Stop after this long (e.g. 10s, 500ms, 2m) instead of at Ctrl-C.
     #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
     duration: Option<Duration>,
+    /// Show only traces with a failed span (the key `e` toggles it); with `--lines`, only
+    /// failed spans.
+    #[arg(long)]
+    errors: bool,
+    /// Show only traces that took at least this long, e.g. 500ms or 1s (the key `d` toggles
+    /// it, at 1 s unless given here); with `--lines`, only spans that did.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    slower_than: Option<Duration>,
 }
+
+/// What `d` shows without `--slower-than`: a second is slow for any of these requests.
+const SLOW: Duration = Duration::from_secs(1);
 
 /// How [`run_view`] shows a store.
 #[derive(Clone, Debug)]
@@ -65,17 +76,32 @@ pub struct ViewOptions {
     /// The OTLP/HTTP endpoint to point an SDK at, for the hint while nothing has arrived.
     pub endpoint: String,
     pub filter: Filter,
+    /// Which traces (or, in lines, which spans) to show.
+    pub sieve: Sieve,
+    /// The threshold the `d` key toggles.
+    pub slow: Duration,
     /// One line per item instead of the refreshing screen.
     pub lines: bool,
 }
 
 impl ViewOptions {
+    /// `--errors` and `--slower-than`.
+    fn sieve_from(&mut self, args: &Args) {
+        self.sieve = Sieve {
+            errors: args.errors,
+            slower_than: args.slower_than,
+        };
+        self.slow = args.slower_than.unwrap_or(SLOW);
+    }
+
     /// The refreshing screen when stdout is a terminal, lines otherwise.
     pub fn auto(source: impl Into<String>, endpoint: String, filter: Filter) -> ViewOptions {
         ViewOptions {
             source: source.into(),
             endpoint,
             filter,
+            sieve: Sieve::default(),
+            slow: SLOW,
             lines: !std::io::stdout().is_terminal(),
         }
     }
@@ -115,6 +141,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let endpoint = format!("http://{}", receiver.http_addr());
             let mut options = ViewOptions::auto(source, endpoint, filter);
             options.lines |= args.lines;
+            options.sieve_from(&args);
             if options.lines {
                 eprintln!(
                     "workshop inspect: receiving OTLP/gRPC on {} and OTLP/HTTP on {}",
@@ -139,6 +166,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let endpoint = url.trim_end_matches("/v1/tap").to_owned();
             let mut options = ViewOptions::auto(format!("following {url}"), endpoint, filter);
             options.lines |= args.lines;
+            options.sieve_from(&args);
             let feed = follow(response, store.clone());
             let stop = async move {
                 tokio::select! {
@@ -237,7 +265,7 @@ pub async fn run_view(
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     if options.lines {
-        print_lines(store, &options.filter, stop).await;
+        print_lines(store, &options.filter, options.sieve, stop).await;
         Ok(())
     } else {
         show_screen(store, options, stop).await;
@@ -246,7 +274,7 @@ pub async fn run_view(
 }
 
 /// The one-line-per-item form. Stops quietly when stdout is closed (e.g. `| head`).
-async fn print_lines(store: Store, filter: &Filter, stop: impl Future<Output = ()>) {
+async fn print_lines(store: Store, filter: &Filter, sieve: Sieve, stop: impl Future<Output = ()>) {
     let mut arrivals = store.subscribe();
     let existing = [
         Arrival::Spans(store.spans().into()),
@@ -254,7 +282,7 @@ async fn print_lines(store: Store, filter: &Filter, stop: impl Future<Output = (
         Arrival::Logs(store.logs().into()),
     ];
     for arrival in &existing {
-        if print_arrival(arrival, filter).is_err() {
+        if print_arrival(arrival, filter, sieve).is_err() {
             return;
         }
     }
@@ -278,7 +306,7 @@ async fn print_lines(store: Store, filter: &Filter, stop: impl Future<Output = (
         };
         match arrival {
             Ok(arrival) => {
-                if print_arrival(&arrival, filter).is_err() {
+                if print_arrival(&arrival, filter, sieve).is_err() {
                     return;
                 }
             }
@@ -292,11 +320,14 @@ async fn print_lines(store: Store, filter: &Filter, stop: impl Future<Output = (
     }
 }
 
-fn print_arrival(arrival: &Arrival, filter: &Filter) -> std::io::Result<()> {
+fn print_arrival(arrival: &Arrival, filter: &Filter, sieve: Sieve) -> std::io::Result<()> {
     let mut text = String::new();
     match arrival {
         Arrival::Spans(spans) => {
-            for span in spans.iter().filter(|s| filter.matches(s.service_name())) {
+            let shown = spans
+                .iter()
+                .filter(|s| filter.matches(s.service_name()) && sieve.keeps_span(s));
+            for span in shown {
                 text.push_str(&lines::span_line(span));
                 text.push('\n');
             }
@@ -327,6 +358,7 @@ async fn show_screen(store: Store, options: ViewOptions, stop: impl Future<Outpu
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut state = ViewState {
         filter: options.filter.clone(),
+        sieve: options.sieve,
         focus: Focus::All,
         source: options.source.clone(),
         endpoint: options.endpoint.clone(),
@@ -347,6 +379,13 @@ async fn show_screen(store: Store, options: ViewOptions, stop: impl Future<Outpu
                 match key {
                     Some(Key::Char('q' | 'Q') | Key::Interrupt) => break,
                     Some(Key::Char('s')) => state.filter = next_filter(&store, &state.filter, &options.filter),
+                    Some(Key::Char('e')) => state.sieve.errors = !state.sieve.errors,
+                    Some(Key::Char('d')) => {
+                        state.sieve.slower_than = match state.sieve.slower_than {
+                            Some(_) => None,
+                            None => Some(options.slow),
+                        };
+                    }
                     Some(Key::Char('t')) => state.focus = Focus::Traces,
                     Some(Key::Char('m')) => state.focus = Focus::Metrics,
                     Some(Key::Char('l')) => state.focus = Focus::Logs,

@@ -46,6 +46,33 @@ impl Filter {
     }
 }
 
+/// Which traces to show besides the service filter: all of them, or only those with a
+/// failed span, or only those that took at least so long (or both). The troubleshooting
+/// chapter's first look at a symptom: "show me the failing ones", "show me the slow ones".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sieve {
+    pub errors: bool,
+    pub slower_than: Option<std::time::Duration>,
+}
+
+impl Sieve {
+    pub fn keeps(&self, trace: &TraceTree) -> bool {
+        (!self.errors || trace.has_error)
+            && self
+                .slower_than
+                .is_none_or(|at_least| trace.duration() >= at_least)
+    }
+
+    /// For a single span (one line each, as `--lines` prints them): one that failed, or
+    /// that took at least so long.
+    pub fn keeps_span(&self, span: &ReceivedSpan) -> bool {
+        (!self.errors || span.status().code == StatusCode::Error)
+            && self
+                .slower_than
+                .is_none_or(|at_least| span.duration() >= at_least)
+    }
+}
+
 /// One trace, flattened into rows in depth-first order (children by start time).
 #[derive(Clone, Debug)]
 pub struct TraceTree {

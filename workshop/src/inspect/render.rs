@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use otlp_receiver::{AttrValue, Level, ReceivedLog, ReceivedSpan, Stats, StatusCode, Store};
 
 use super::lines::{kind_name, number, point_value, severity};
-use super::model::{self, Filter, MetricStream, TraceTree, short_id};
+use super::model::{self, Filter, MetricStream, Sieve, TraceTree, short_id};
 
 /// How many traces and logs the screen looks at (the rest would not fit anyway).
 const MAX_TRACES: usize = 50;
@@ -131,6 +131,8 @@ pub enum Focus {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ViewState {
     pub filter: Filter,
+    /// Which of those traces: failed or slow ones only (keys `e` and `d`).
+    pub sieve: Sieve,
     pub focus: Focus,
     /// Where the data comes from, for the header (e.g. the listening addresses).
     pub source: String,
@@ -144,7 +146,8 @@ pub fn screen(store: &Store, state: &ViewState, width: usize, height: usize) -> 
     let all_logs = store.logs();
     let metrics = store.metrics();
     let services = model::services(&spans, &all_logs, &metrics);
-    let traces = model::traces(&spans, &state.filter);
+    let mut traces = model::traces(&spans, &state.filter);
+    traces.retain(|trace| state.sieve.keeps(trace));
     let streams = model::metric_streams(&metrics, &state.filter);
     let log_count = all_logs
         .iter()
@@ -228,6 +231,9 @@ fn header(state: &ViewState, stats: &Stats, services: &[String]) -> Vec<Line> {
         .push(state.source.clone(), Style::Dim)
         .plain("  service: ");
     first.segments.extend(filter.segments);
+    if let Some(only) = describe_sieve(&state.sieve) {
+        first = first.plain("  traces: ").push(only, Style::Yellow);
+    }
     let total = |s: otlp_receiver::SignalStats| s.received.total();
     let dropped = stats.spans.dropped + stats.logs.dropped + stats.metric_points.dropped;
     let mut counts = format!(
@@ -247,11 +253,23 @@ fn header(state: &ViewState, stats: &Stats, services: &[String]) -> Vec<Line> {
     } else {
         format!("  from {}", services.join(", "))
     };
-    let second = Line::new()
-        .plain(counts)
-        .push(services, Style::Dim)
-        .push("   q quit · s service · t m l a sections", Style::Dim);
+    let second = Line::new().plain(counts).push(services, Style::Dim).push(
+        "   q quit · s service · e errors · d slow · t m l a sections",
+        Style::Dim,
+    );
     vec![first, second]
+}
+
+/// `with an error, 1.00 s or longer`; `None` when every trace is shown.
+pub fn describe_sieve(sieve: &Sieve) -> Option<String> {
+    let mut parts = Vec::new();
+    if sieve.errors {
+        parts.push("with an error".to_owned());
+    }
+    if let Some(at_least) = sieve.slower_than {
+        parts.push(format!("{} or longer", duration(at_least)));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 fn section_title(title: &str, width: usize) -> Line {

@@ -14,7 +14,7 @@ use otlp_receiver::proto::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, s
 use otlp_receiver::{Protocol, Store};
 
 use super::lines::{log_line, metric_lines, span_line};
-use super::model::{self, Filter};
+use super::model::{self, Filter, Sieve};
 use super::render::{self, Focus, ViewState, duration, share};
 
 const T0: u64 = 1_763_800_000_000_000_000;
@@ -340,6 +340,7 @@ fn the_screen_fits_the_terminal_and_logs_link_to_traces() {
     let store = seeded();
     let state = ViewState {
         filter: Filter::default(),
+        sieve: Sieve::default(),
         focus: Focus::All,
         source: "gRPC 127.0.0.1:4317  HTTP 127.0.0.1:4318".into(),
         endpoint: "http://127.0.0.1:4318".into(),
@@ -540,4 +541,57 @@ fn the_clock_shows_local_time_to_the_millisecond() {
             local.second()
         )
     );
+}
+
+#[test]
+fn the_sieve_keeps_failed_or_slow_traces_and_says_so_in_the_header() {
+    use std::time::Duration;
+    let store = seeded();
+    // A second trace: one fast span, no error.
+    let mut fast = span(9, 0, "GET /", 50_000, 2_000);
+    fast.trace_id = vec![0xcd; 16];
+    ingest_spans(&store, "frontend", vec![fast]);
+    let traces = model::traces(&store.spans(), &Filter::default());
+    assert_eq!(traces.len(), 2);
+    let kept = |sieve: Sieve| traces.iter().filter(|t| sieve.keeps(t)).count();
+    assert_eq!(kept(Sieve::default()), 2);
+    let errors = Sieve {
+        errors: true,
+        slower_than: None,
+    };
+    assert_eq!(kept(errors), 1, "the seeded trace has a failed span");
+    let slow = |ms| Sieve {
+        errors: false,
+        slower_than: Some(Duration::from_millis(ms)),
+    };
+    assert_eq!(kept(slow(10)), 1, "12.3 ms and 2 ms long");
+    assert_eq!(kept(slow(13)), 0);
+
+    let failed = store
+        .spans()
+        .into_iter()
+        .filter(|s| errors.keeps_span(s))
+        .count();
+    assert_eq!(failed, 1, "in lines, single spans: geolocator's");
+
+    let state = ViewState {
+        filter: Filter::default(),
+        sieve: Sieve {
+            errors: true,
+            slower_than: Some(Duration::from_secs(1)),
+        },
+        focus: Focus::Traces,
+        source: "test".into(),
+        endpoint: "http://127.0.0.1:4318".into(),
+    };
+    let screen = texts(&render::screen(&store, &state, 120, 40));
+    assert!(
+        screen[0].ends_with("traces: with an error, 1.00 s or longer"),
+        "{screen:#?}"
+    );
+    assert!(
+        screen.iter().any(|l| l.starts_with("── Traces (0)")),
+        "{screen:#?}"
+    );
+    assert!(screen[1].contains("e errors · d slow"), "{screen:#?}");
 }

@@ -45,6 +45,7 @@ pub fn span_view(span: &ReceivedSpan) -> SpanView {
         name: span.name().to_owned(),
         kind: kind.into(),
         status: status.into(),
+        duration: span.duration().as_secs_f64(),
         resource: span
             .origin
             .resource
