@@ -844,7 +844,7 @@ async fn section_6s_collector_is_found_or_its_fix_named() {
         r#"echo "otelcol-contrib version 0.159.0""#,
     );
     let platform_url = format!("http://{addr}");
-    let port = common::closed_port();
+    let port = common::free_base_port();
     let program = collector.path("otelcol-contrib");
     let run = doctor_with(
         &platform_url,
