@@ -45,19 +45,30 @@ pub fn within(
         return Err(format!("{what} must be more than 0"));
     }
     if duration > max {
-        return Err(format!("{what} must be at most {}", describe(max)));
+        return Err(format!("{what} must be at most {}", human(max)));
     }
     Ok(duration)
 }
 
-fn describe(duration: Duration) -> String {
+/// A duration as people say it: `500 ms`, `4 s`, `12.5 s`, `1.5 min`, `1 h`, `30 days`.
+/// The one formatter of durations that people set or wait for (the commands' limits, how
+/// long `load` runs); span latencies have their own, finer one in `inspect`.
+pub fn human(duration: Duration) -> String {
     let seconds = duration.as_secs_f64();
+    let trimmed = |value: f64, decimals: usize| {
+        let text = format!("{value:.decimals$}");
+        if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            text
+        }
+    };
     match seconds {
-        s if s >= 86_400.0 => format!("{} days", s / 86_400.0),
-        s if s >= 3600.0 => format!("{} h", s / 3600.0),
-        s if s >= 60.0 => format!("{} min", s / 60.0),
-        s if s >= 1.0 => format!("{s} s"),
-        s => format!("{} ms", s * 1000.0),
+        s if s >= 86_400.0 => format!("{} days", trimmed(s / 86_400.0, 1)),
+        s if s >= 3600.0 => format!("{} h", trimmed(s / 3600.0, 1)),
+        s if s >= 60.0 => format!("{} min", trimmed(s / 60.0, 1)),
+        s if s >= 1.0 => format!("{} s", trimmed(s, 3)),
+        s => format!("{} ms", trimmed(s * 1000.0, 0)),
     }
 }
 
@@ -83,6 +94,21 @@ mod tests {
         assert!(parse("-1s").is_err());
         assert!(parse("inf").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        let cases = [
+            (Duration::from_millis(500), "500 ms"),
+            (Duration::from_secs(4), "4 s"),
+            (Duration::from_millis(12_500), "12.5 s"),
+            (Duration::from_secs(90), "1.5 min"),
+            (Duration::from_secs(3600), "1 h"),
+            (Duration::from_secs(30 * 86_400), "30 days"),
+        ];
+        for (duration, text) in cases {
+            assert_eq!(human(duration), text);
+        }
     }
 
     #[test]
