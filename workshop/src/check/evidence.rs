@@ -23,6 +23,26 @@ pub const CALCULATING_SPAN: &str = "calculating-iss-distance";
 /// Its child around each call to the ISS API (section 3).
 pub const GETTING_SPAN: &str = "getting-iss-coordinates";
 
+/// Attribute keys of the semantic conventions that several sections' checks read.
+pub const STATUS: &str = "http.response.status_code";
+pub const ERROR_TYPE: &str = "error.type";
+
+/// The body iss-distance logs once per request to /distance (section 2; section 3 finds it
+/// inside the request's span).
+pub const CALCULATING: &str = "calculating the ISS distance";
+/// Part of the WARN body when coordinates are rejected.
+pub const REJECTED: &str = "latitude";
+/// Part of the ERROR body when the ISS API fails.
+pub const ISS_FAILED: &str = "ISS position";
+
+/// The protocol's name in `OTEL_EXPORTER_OTLP_PROTOCOL`.
+pub fn protocol_name(protocol: otlp_receiver::Protocol) -> &'static str {
+    match protocol {
+        otlp_receiver::Protocol::Grpc => "grpc",
+        otlp_receiver::Protocol::Http => "http/protobuf",
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Evidence {
     /// The `workshop.check.run` value given in `OTEL_RESOURCE_ATTRIBUTES`.

@@ -266,7 +266,7 @@ async fn observe(
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
         (
             "OTEL_EXPORTER_OTLP_PROTOCOL",
-            section1::protocol_name(protocol).to_owned(),
+            evidence::protocol_name(protocol).to_owned(),
         ),
         ("OTEL_METRIC_EXPORT_INTERVAL", "500".to_owned()),
         (

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use otlp_receiver::{AttrValue, DataPoint, MetricKind, Origin, ReceivedMetric, Temporality};
 
-use super::evidence::{Evidence, ResourceProblems};
+use super::evidence::{ERROR_TYPE, Evidence, ResourceProblems, STATUS, protocol_name};
 use super::report::{Check, first};
 use super::scenario::CallOutcome;
 
@@ -14,8 +14,6 @@ const PROVIDER: &str = "services/telemetry/src/metrics.rs";
 const INCOMING: &str = "services/iss-distance/src/metrics.rs";
 const ISS: &str = "services/iss-distance/src/metrics.rs";
 pub const METER: &str = "iss-distance";
-pub const STATUS: &str = "http.response.status_code";
-pub const ERROR_TYPE: &str = "error.type";
 
 pub fn check(evidence: &Evidence) -> Vec<Check> {
     let mut checks = vec![resource_of_everything(evidence), protocol(evidence)];
@@ -135,13 +133,6 @@ fn protocol(evidence: &Evidence) -> Check {
             Err(format!("got {}", wrong.join(", ")))
         },
     )
-}
-
-pub fn protocol_name(protocol: otlp_receiver::Protocol) -> &'static str {
-    match protocol {
-        otlp_receiver::Protocol::Grpc => "grpc",
-        otlp_receiver::Protocol::Http => "http/protobuf",
-    }
 }
 
 fn exported(metric: Option<&ReceivedMetric>) -> Result<(), String> {

@@ -3,7 +3,7 @@
 
 use otlp_receiver::{AttrValue, Level, ReceivedLog};
 
-use super::evidence::{Evidence, SERVICES, excerpt};
+use super::evidence::{CALCULATING, Evidence, ISS_FAILED, REJECTED, SERVICES, excerpt};
 use super::report::{Check, first, list};
 
 pub const TITLE: &str = "Section 2 · logs";
@@ -12,12 +12,6 @@ const BRIDGE: &str = "services/telemetry/src/lib.rs";
 const HANDLER: &str = "services/iss-distance/src/lib.rs";
 const POSITION: &str = "services/iss-distance/src/position.rs";
 
-/// The body iss-distance logs once per request to /distance.
-pub const CALCULATING: &str = "calculating the ISS distance";
-/// Part of the WARN body when coordinates are rejected.
-pub const REJECTED: &str = "latitude";
-/// Part of the ERROR body when the ISS API fails.
-pub const ISS_FAILED: &str = "ISS position";
 /// The client's address in the check's requests.
 pub const CLIENT_IP: &str = "127.0.0.1";
 

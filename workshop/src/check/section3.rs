@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use otlp_receiver::{AttrValue, ReceivedSpan, SpanKind, StatusCode};
 
 use super::evidence::{
-    CALCULATING_SPAN, Evidence, GETTING_SPAN, is_stub_url, paired, short, status_code,
+    CALCULATING, CALCULATING_SPAN, Evidence, GETTING_SPAN, ISS_FAILED, REJECTED, is_stub_url,
+    paired, short, status_code,
 };
 use super::report::{Check, counted, first, list};
 use super::scenario::{IssAnswer, by_status};
-use super::section2::{CALCULATING, ISS_FAILED, REJECTED};
 use super::{span_status, stub};
 
 pub const TITLE: &str = "Section 3 · traces";

@@ -9,10 +9,9 @@ use otlp_receiver::{
     AttrValue, Attributes, DataPoint, MetricKind, PointValue, ReceivedMetric, SpanKind, Temporality,
 };
 
-use super::evidence::{Evidence, SERVICES};
+use super::evidence::{ERROR_TYPE, Evidence, SERVICES, STATUS};
 use super::report::{Check, counted, first};
 use super::scenario::{CallOutcome, REQUEST_TIMEOUT, ROUTES};
-use super::section1::{ERROR_TYPE, STATUS};
 
 pub const TITLE: &str = "Section 5 · HTTP metrics";
 const METRICS: &str = "services/service-kit/src/http_metrics.rs";
