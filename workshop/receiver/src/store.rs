@@ -16,7 +16,14 @@ use crate::metric::ReceivedMetric;
 use crate::origin::Protocol;
 use crate::span::ReceivedSpan;
 use crate::stats::Stats;
-use crate::tap::Tapped;
+
+/// One export request as it arrived, as the store publishes it to followers (the tap).
+#[derive(Clone, Debug)]
+pub enum Tapped {
+    Traces(Arc<ExportTraceServiceRequest>, Protocol),
+    Metrics(Arc<ExportMetricsServiceRequest>, Protocol),
+    Logs(Arc<ExportLogsServiceRequest>, Protocol),
+}
 
 /// How many batches a slow [`Store::subscribe`]r may fall behind before it sees
 /// `RecvError::Lagged` (it can then re-read the store).

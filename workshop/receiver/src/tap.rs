@@ -7,28 +7,18 @@
 //! export request in OTLP/JSON>}`; [`ingest_line`] turns a line back into store contents.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::origin::Protocol;
+// The store publishes what it gets (`Tapped`); the tap only reads it: one direction, no cycle.
 use crate::store::Store;
-
-/// One export request as it arrived.
-#[derive(Clone, Debug)]
-pub enum Tapped {
-    Traces(Arc<ExportTraceServiceRequest>, Protocol),
-    Metrics(Arc<ExportMetricsServiceRequest>, Protocol),
-    Logs(Arc<ExportLogsServiceRequest>, Protocol),
-}
+pub use crate::store::Tapped;
 
 #[derive(Serialize, Deserialize)]
 struct Line<T> {
