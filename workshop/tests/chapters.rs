@@ -18,7 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Clone, last_section, optional_patches, patch_of, patches, section_number, workspace};
+use common::{
+    RepoClone, last_section, optional_patches, patch_of, patches, section_number, workspace,
+};
 
 /// The section each chapter belongs to; the others show the finished code (the last
 /// section).
@@ -317,7 +319,7 @@ fn every_rust_snippet_is_the_code_of_its_section() {
     );
 
     // The files in each state, from one clone with the patches applied in turn.
-    let clone = Clone::new("chapters");
+    let clone = RepoClone::new("chapters");
     let mut files: BTreeMap<(State, String), Option<String>> = BTreeMap::new();
     let record = |state: State, files: &mut BTreeMap<_, _>| {
         for (_, _, path, wanted_state) in &wanted {

@@ -9,7 +9,8 @@
 
 use crate::common;
 use common::{
-    Clone, final_tree, last_section, optional_patches, patches, section_number, text, workshop_in,
+    RepoClone, final_tree, last_section, optional_patches, patches, section_number, text,
+    workshop_in,
 };
 
 /// The lines of section `n` in a checklist.
@@ -27,7 +28,7 @@ fn section_lines(stdout: &str, n: usize) -> String {
 
 #[test]
 fn each_section_fails_its_check_before_and_passes_after() {
-    let clone = Clone::new("sections");
+    let clone = RepoClone::new("sections");
     let tree = clone.dir.to_string_lossy().into_owned();
     for patch in patches() {
         let n = section_number(&patch);

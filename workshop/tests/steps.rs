@@ -1,7 +1,7 @@
 //! `workshop branches` and `workshop solve`, on a clone of this repository.
 
 use crate::common;
-use common::{Clone, patches, text, workshop};
+use common::{RepoClone, patches, text, workshop};
 
 /// The section branches, one per patch, in order.
 fn branches() -> Vec<String> {
@@ -13,7 +13,7 @@ fn branches() -> Vec<String> {
 
 #[test]
 fn branches_are_one_commit_each_on_top_of_the_previous() {
-    let clone = Clone::new("branches");
+    let clone = RepoClone::new("branches");
     let repo = clone.dir.to_string_lossy().into_owned();
     let output = workshop(&clone.dir, &["branches", "--repo", &repo]);
     assert!(output.status.success(), "{}", text(&output.stderr));
@@ -39,7 +39,7 @@ fn branches_are_one_commit_each_on_top_of_the_previous() {
 
 #[test]
 fn solve_brings_the_tree_to_the_end_of_a_section() {
-    let clone = Clone::new("solve");
+    let clone = RepoClone::new("solve");
     let repo = clone.dir.to_string_lossy().into_owned();
     let solve = |n: &str| workshop(&clone.dir, &["solve", n, "--repo", &repo]);
 
@@ -70,7 +70,7 @@ fn solve_brings_the_tree_to_the_end_of_a_section() {
 
 #[test]
 fn solve_refuses_to_overwrite_uncommitted_work() {
-    let clone = Clone::new("solve-refuses");
+    let clone = RepoClone::new("solve-refuses");
     let repo = clone.dir.to_string_lossy().into_owned();
     let lib = clone.dir.join("services/telemetry/src/lib.rs");
     let mine = std::fs::read_to_string(&lib).unwrap() + "\n// my own work\n";
@@ -104,7 +104,7 @@ fn solve_rejects_a_section_that_does_not_exist() {
 
 #[test]
 fn solve_6_brings_the_collectors_config_and_solve_4_takes_it_back() {
-    let clone = Clone::new("solve-collector");
+    let clone = RepoClone::new("solve-collector");
     let repo = clone.dir.to_string_lossy().into_owned();
     let solve = |n: &str| workshop(&clone.dir, &["solve", n, "--repo", &repo]);
     let config =

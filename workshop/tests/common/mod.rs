@@ -70,16 +70,16 @@ pub fn optional_patches(n: usize) -> Vec<PathBuf> {
 }
 
 /// A fresh clone of this repository's committed state, deleted when dropped.
-pub struct Clone {
+pub struct RepoClone {
     pub dir: PathBuf,
 }
 
-impl Clone {
-    pub fn new(name: &str) -> Clone {
+impl RepoClone {
+    pub fn new(name: &str) -> RepoClone {
         let dir = std::env::temp_dir().join(format!("iss-workshop-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         clone_repository(&dir);
-        Clone { dir }
+        RepoClone { dir }
     }
 
     pub fn apply(&self, patch: &Path) {
@@ -96,7 +96,7 @@ impl Clone {
     }
 }
 
-impl Drop for Clone {
+impl Drop for RepoClone {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
