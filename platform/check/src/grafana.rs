@@ -52,6 +52,13 @@ pub fn datasource_link_uids(ds: &Value) -> Vec<(String, String)> {
 /// Datasource references in a dashboard: (where, uid). Variables (`${ds}`) and
 /// Grafana's built-in datasources are skipped.
 pub fn dashboard_datasource_uids(dash: &serde_json::Value) -> Vec<(String, String)> {
+    // A panel's or row's title in the path, so that a problem names what a reader sees.
+    fn titled(v: &serde_json::Value) -> String {
+        v.get("title")
+            .and_then(|t| t.as_str())
+            .map(|t| format!(" \"{t}\""))
+            .unwrap_or_default()
+    }
     fn walk(v: &serde_json::Value, at: String, out: &mut Vec<(String, String)>) {
         match v {
             serde_json::Value::Object(m) => {
@@ -71,23 +78,13 @@ pub fn dashboard_datasource_uids(dash: &serde_json::Value) -> Vec<(String, Strin
                 }
                 for (k, child) in m {
                     if k != "datasource" {
-                        let title = child
-                            .get("title")
-                            .and_then(|t| t.as_str())
-                            .map(|t| format!(" \"{t}\""))
-                            .unwrap_or_default();
-                        walk(child, format!("{at}.{k}{title}"), out);
+                        walk(child, format!("{at}.{k}{}", titled(child)), out);
                     }
                 }
             }
             serde_json::Value::Array(a) => {
                 for (i, child) in a.iter().enumerate() {
-                    let title = child
-                        .get("title")
-                        .and_then(|t| t.as_str())
-                        .map(|t| format!(" \"{t}\""))
-                        .unwrap_or_default();
-                    walk(child, format!("{at}[{i}]{title}"), out);
+                    walk(child, format!("{at}[{i}]{}", titled(child)), out);
                 }
             }
             _ => {}
