@@ -122,6 +122,16 @@ impl Printed<'_> {
 }
 
 impl Ran {
+    /// A run that exited 0 and printed `stdout`: the judgements' fixtures.
+    #[cfg(test)]
+    pub fn succeeded(stdout: &str) -> Ran {
+        Ran::Output {
+            success: true,
+            stdout: stdout.into(),
+            stderr: String::new(),
+        }
+    }
+
     /// What the run printed when it succeeded, or why it gave nothing to judge, naming it as
     /// `command` (e.g. "docker compose version") and its program as `program`.
     pub fn printed(

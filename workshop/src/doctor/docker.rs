@@ -150,21 +150,13 @@ mod tests {
     use super::super::report::Status;
     use super::*;
 
-    fn printed(stdout: &str) -> Ran {
-        Ran::Output {
-            success: true,
-            stdout: stdout.into(),
-            stderr: String::new(),
-        }
-    }
-
     fn good() -> Seen {
         Seen {
             docker: "docker".into(),
             timeout: Duration::from_secs(1),
-            version: printed("Docker version 28.2.2, build e6534b4\n"),
-            compose: printed("Docker Compose version v2.29.1\n"),
-            info: printed("28.2.2\n"),
+            version: Ran::succeeded("Docker version 28.2.2, build e6534b4\n"),
+            compose: Ran::succeeded("Docker Compose version v2.29.1\n"),
+            info: Ran::succeeded("28.2.2\n"),
         }
     }
 
@@ -205,7 +197,7 @@ mod tests {
     #[test]
     fn an_old_compose_is_only_a_warning() {
         let mut seen = good();
-        seen.compose = printed("Docker Compose version v2.21.0");
+        seen.compose = Ran::succeeded("Docker Compose version v2.21.0");
         let compose = line(&seen, COMPOSE);
         assert_eq!(compose.status, Status::Warn);
         assert!(
@@ -246,7 +238,7 @@ mod tests {
         );
         assert!(daemon.fix.unwrap().contains("systemctl start docker"));
         // Succeeding with no server version is no daemon either.
-        seen.info = printed("\n");
+        seen.info = Ran::succeeded("\n");
         assert_eq!(line(&seen, DAEMON).detail, "not reachable: no output");
     }
 

@@ -72,11 +72,7 @@ mod tests {
 
     #[test]
     fn a_collector_that_answers_is_named_with_its_path() {
-        let check = judge(&asked(Ran::Output {
-            success: true,
-            stdout: "otelcol-contrib version 0.159.0\n".into(),
-            stderr: String::new(),
-        }));
+        let check = judge(&asked(Ran::succeeded("otelcol-contrib version 0.159.0\n")));
         assert_eq!(check.status, Status::Ok);
         assert_eq!(
             check.detail,

@@ -63,9 +63,13 @@ pub fn judge(seen: &Seen) -> Vec<Check> {
     ]
 }
 
-/// The fix when an address does not answer at all.
-fn unreachable_fix(option: &str) -> String {
-    format!("{START_PLATFORM} (or point {option} at where it runs)")
+/// The line when `url` gave no HTTP answer at all: the platform is not up there.
+fn unreachable(name: &str, url: &reqwest::Url, answer: &Answer, option: &str) -> Check {
+    fail(
+        name,
+        format!("{} {}", show(url), answer.describe()),
+        format!("{START_PLATFORM} (or point {option} at where it runs)"),
+    )
 }
 
 fn collector(otlp: &reqwest::Url, answer: &Answer) -> Check {
@@ -94,11 +98,7 @@ fn collector(otlp: &reqwest::Url, answer: &Answer) -> Check {
                  `docker compose restart otel-collector`"
             },
         ),
-        _ => fail(
-            name,
-            format!("{} {}", show(otlp), answer.describe()),
-            unreachable_fix("--otlp"),
-        ),
+        _ => unreachable(name, otlp, answer, "--otlp"),
     }
 }
 
@@ -112,11 +112,7 @@ fn prometheus(url: &reqwest::Url, answer: &Answer) -> Check {
             "it may still be starting (wait a few seconds); otherwise \
              `docker compose logs prometheus`",
         ),
-        _ => fail(
-            name,
-            format!("{} {}", show(url), answer.describe()),
-            unreachable_fix("--prometheus"),
-        ),
+        _ => unreachable(name, url, answer, "--prometheus"),
     }
 }
 
@@ -135,11 +131,7 @@ fn grafana(url: &reqwest::Url, answer: &Answer) -> Check {
             "it may still be starting (wait a few seconds); otherwise \
              `docker compose logs grafana`",
         ),
-        _ => fail(
-            name,
-            format!("{} {}", show(url), answer.describe()),
-            unreachable_fix("--grafana"),
-        ),
+        _ => unreachable(name, url, answer, "--grafana"),
     }
 }
 

@@ -14,14 +14,6 @@ use super::ports::{Expected, Holder};
 use super::report::{Check, Status};
 use super::*;
 
-fn printed(stdout: &str) -> Ran {
-    Ran::Output {
-        success: true,
-        stdout: stdout.into(),
-        stderr: String::new(),
-    }
-}
-
 fn got(status: u16, body: impl ToString) -> Answer {
     Answer::Got {
         status,
@@ -45,8 +37,8 @@ fn perfect() -> Evidence {
             rustc: "rustc".into(),
             cargo: "cargo".into(),
             timeout,
-            rustc_version: printed("rustc 1.95.0 (59807616e 2026-04-14)\n"),
-            nextest_version: printed("cargo-nextest 0.9.100\n"),
+            rustc_version: Ran::succeeded("rustc 1.95.0 (59807616e 2026-04-14)\n"),
+            nextest_version: Ran::succeeded("cargo-nextest 0.9.100\n"),
         },
         ports: ["frontend", "gateway", "geolocator", "iss-distance"]
             .into_iter()
@@ -60,14 +52,14 @@ fn perfect() -> Evidence {
         docker: docker::Seen {
             docker: "docker".into(),
             timeout,
-            version: printed("Docker version 28.2.2, build e6534b4\n"),
-            compose: printed("Docker Compose version v2.29.1\n"),
-            info: printed("28.2.2\n"),
+            version: Ran::succeeded("Docker version 28.2.2, build e6534b4\n"),
+            compose: Ran::succeeded("Docker Compose version v2.29.1\n"),
+            info: Ran::succeeded("28.2.2\n"),
         },
         otelcol: otelcol::Seen::Asked {
             program: "/opt/otelcol-contrib".into(),
             timeout,
-            version: printed("otelcol-contrib version 0.159.0\n"),
+            version: Ran::succeeded("otelcol-contrib version 0.159.0\n"),
         },
         platform: platform::Seen {
             urls: platform::Urls {
@@ -393,7 +385,7 @@ fn a_taken_services_port_blocks_both_paths() {
 #[test]
 fn an_old_rust_blocks_both_paths_but_a_missing_collector_program_neither() {
     let mut evidence = perfect();
-    evidence.toolchain.rustc_version = printed("rustc 1.80.1 (3f5fd8dd4 2024-08-06)");
+    evidence.toolchain.rustc_version = Ran::succeeded("rustc 1.80.1 (3f5fd8dd4 2024-08-06)");
     evidence.otelcol = otelcol::Seen::NotBuilt;
     assert_eq!(
         not_fine(&evidence),

@@ -98,21 +98,13 @@ mod tests {
     use super::super::report::Status;
     use super::*;
 
-    fn printed(stdout: &str) -> Ran {
-        Ran::Output {
-            success: true,
-            stdout: stdout.into(),
-            stderr: String::new(),
-        }
-    }
-
     fn good() -> Seen {
         Seen {
             rustc: "rustc".into(),
             cargo: "cargo".into(),
             timeout: Duration::from_secs(5),
-            rustc_version: printed("rustc 1.95.0 (59807616e 2026-04-14)\n"),
-            nextest_version: printed("cargo-nextest 0.9.100\n"),
+            rustc_version: Ran::succeeded("rustc 1.95.0 (59807616e 2026-04-14)\n"),
+            nextest_version: Ran::succeeded("cargo-nextest 0.9.100\n"),
         }
     }
 
@@ -135,7 +127,7 @@ mod tests {
     #[test]
     fn an_old_or_unreadable_rust_is_a_failure_with_rustup() {
         let mut seen = good();
-        seen.rustc_version = printed("rustc 1.80.1 (3f5fd8dd4 2024-08-06)");
+        seen.rustc_version = Ran::succeeded("rustc 1.80.1 (3f5fd8dd4 2024-08-06)");
         let rust = &judge(&seen)[0];
         assert_eq!(rust.status, Status::Fail);
         assert!(rust.detail.starts_with("rustc 1.80.1 is older"), "{rust:?}");
@@ -146,7 +138,7 @@ mod tests {
                 .contains("rustup update stable")
         );
 
-        seen.rustc_version = printed("who knows");
+        seen.rustc_version = Ran::succeeded("who knows");
         let rust = &judge(&seen)[0];
         assert_eq!(rust.detail, "cannot read a version in \"who knows\"");
     }
