@@ -1,6 +1,7 @@
-//! The doctor's report as lines for a person, or as one JSON object for scripts.
+//! The doctor's report as lines for a person, or as one JSON object for scripts, written to
+//! any `Write` (stdout, or a buffer in a test).
 
-use std::fmt::Write;
+use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
@@ -8,47 +9,46 @@ use super::paths::{self, Verdict};
 use super::report::{Section, Status};
 
 /// Every section, then each path's verdict, then the path to take now.
-pub fn text(sections: &[Section], verdicts: &[Verdict]) -> String {
-    let mut out = String::new();
+pub fn text(out: &mut impl Write, sections: &[Section], verdicts: &[Verdict]) -> io::Result<()> {
     for section in sections {
-        let _ = writeln!(out, "{}", section.title);
+        writeln!(out, "{}", section.title)?;
         for check in &section.checks {
-            let _ = writeln!(
+            writeln!(
                 out,
                 "  {} {}: {}",
                 check.status.mark(),
                 check.name,
                 check.detail
-            );
+            )?;
             if let Some(fix) = check.fix.as_ref().filter(|_| check.status != Status::Ok) {
-                let _ = writeln!(out, "      fix: {fix}");
+                writeln!(out, "      fix: {fix}")?;
             }
         }
-        out.push('\n');
+        writeln!(out)?;
     }
-    let _ = writeln!(out, "Paths");
+    writeln!(out, "Paths")?;
     for verdict in verdicts {
         let path = verdict.path;
         if verdict.ready() {
-            let _ = writeln!(
+            writeln!(
                 out,
                 "  ✓ ({}) {}: ready: {}",
                 path.letter(),
                 path.title(),
                 path.next()
-            );
+            )?;
         } else {
-            let _ = writeln!(
+            writeln!(
                 out,
                 "  ✗ ({}) {}: to fix first (✗ above): {}",
                 path.letter(),
                 path.title(),
                 verdict.missing.join(", ")
-            );
+            )?;
         }
     }
-    out.push('\n');
-    let _ = match paths::recommended(verdicts) {
+    writeln!(out)?;
+    match paths::recommended(verdicts) {
         Some(path) => writeln!(
             out,
             "You can take path ({}) now: {}.",
@@ -59,13 +59,12 @@ pub fn text(sections: &[Section], verdicts: &[Verdict]) -> String {
             out,
             "No path is ready yet: fix the ✗ lines that both paths need (toolchain, ports)."
         ),
-    };
-    out
+    }
 }
 
 /// The same as one JSON object: `sections` (each with its `checks`), `paths`, `take`
 /// (the path to take now, or null), and counts of failures and warnings.
-pub fn json(sections: &[Section], verdicts: &[Verdict]) -> serde_json::Result<String> {
+pub fn json(out: &mut impl Write, sections: &[Section], verdicts: &[Verdict]) -> io::Result<()> {
     let all = sections.iter().flat_map(|s| &s.checks);
     let failures = all.clone().filter(|c| c.status == Status::Fail).count();
     let warnings = all.filter(|c| c.status == Status::Warn).count();
@@ -96,13 +95,15 @@ pub fn json(sections: &[Section], verdicts: &[Verdict]) -> serde_json::Result<St
             })
         })
         .collect();
-    serde_json::to_string_pretty(&json!({
+    let report = json!({
         "sections": sections,
         "paths": paths,
         "take": paths::recommended(verdicts).map(|p| p.letter()),
         "failures": failures,
         "warnings": warnings,
-    }))
+    });
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    writeln!(out)
 }
 
 #[cfg(test)]
@@ -133,7 +134,9 @@ mod tests {
     fn text_says_which_path_to_take() {
         let sections = no_docker();
         let verdicts = judge(sections.iter().flat_map(|s| &s.checks));
-        let text = text(&sections, &verdicts);
+        let mut out = Vec::new();
+        text(&mut out, &sections, &verdicts).unwrap();
+        let text = String::from_utf8(out).unwrap();
         assert!(
             text.contains("  ✓ (a) without Docker: the services and a built-in receiver: ready: `cargo run -p workshop -- up`"),
             "{text}"
@@ -153,7 +156,9 @@ mod tests {
     fn json_has_the_paths_and_the_one_to_take() {
         let sections = no_docker();
         let verdicts = judge(sections.iter().flat_map(|s| &s.checks));
-        let report: Value = serde_json::from_str(&json(&sections, &verdicts).unwrap()).unwrap();
+        let mut out = Vec::new();
+        json(&mut out, &sections, &verdicts).unwrap();
+        let report: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(report["take"], "a");
         assert_eq!(report["paths"][0]["ready"], true);
         assert_eq!(report["paths"][1]["missing"], json!(["Docker"]));
