@@ -9,6 +9,7 @@ mod doctor;
 mod duration;
 mod fault;
 mod inspect;
+mod latency;
 mod load;
 mod ports;
 mod process;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::cpu::{CpuSnapshot, ticks_per_second};
 use super::measure::Measurement;
 use super::standins::RECEIVER_LIMITS;
+use crate::latency::Latency;
 
 #[derive(Serialize, Debug)]
 pub struct Report {
@@ -36,14 +37,6 @@ pub struct Report {
     pub blackhole: Option<BlackholeReport>,
     /// The workspace benchmarked.
     pub tree: String,
-}
-
-#[derive(Serialize, Debug)]
-pub struct Latency {
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub max: f64,
 }
 
 #[derive(Serialize, Debug)]
@@ -202,12 +195,10 @@ impl Report {
             errors: error_count,
             errors_by_kind: m.errors.clone(),
             requests_per_second: round2((ok + error_count) as f64 / seconds),
-            latency_ms: Latency {
-                p50: ms(quantile(latencies, 0.50)),
-                p90: ms(quantile(latencies, 0.90)),
-                p99: ms(quantile(latencies, 0.99)),
-                max: ms(latencies.last().copied().unwrap_or(0)),
-            },
+            latency_ms: Latency::from_micros(
+                |q| quantile(latencies, q),
+                latencies.last().copied().unwrap_or(0),
+            ),
             services,
             workshop_cpu_seconds: WorkshopCpu {
                 total: workshop,
@@ -357,11 +348,6 @@ fn quantile(sorted: &[u64], q: f64) -> u64 {
     }
     let rank = (q * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-/// Microseconds as milliseconds with two decimals.
-fn ms(us: u64) -> f64 {
-    (us as f64 / 10.0).round() / 100.0
 }
 
 fn round2(x: f64) -> f64 {

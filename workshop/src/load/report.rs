@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::inputs::KINDS;
 use super::stats::{Class, Stats};
+use crate::latency::{Latency, ms};
 
 /// Everything `load` reports at the end.
 #[derive(Serialize, Debug)]
@@ -63,15 +64,6 @@ pub struct Input {
     pub requests: u64,
     /// By status (`"200"`) or kind of failure (`"timeout"`).
     pub answers: BTreeMap<String, u64>,
-}
-
-/// Latencies of the answers, in milliseconds (two decimals).
-#[derive(Serialize, Debug)]
-pub struct Latency {
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub max: f64,
 }
 
 /// What the run was asked to do, for the summary.
@@ -146,12 +138,7 @@ impl Summary {
                 unknown: input(1),
                 bad: input(2),
             },
-            latency_ms: Latency {
-                p50: ms(stats.latency.quantile(0.50)),
-                p90: ms(stats.latency.quantile(0.90)),
-                p99: ms(stats.latency.quantile(0.99)),
-                max: ms(stats.latency.max),
-            },
+            latency_ms: Latency::from_micros(|q| stats.latency.quantile(q), stats.latency.max),
             note,
         }
     }
@@ -279,11 +266,6 @@ pub fn progress_line(
         ms(stats.latency.quantile(0.99)),
     );
     line
-}
-
-/// Microseconds as milliseconds with two decimals.
-fn ms(micros: u64) -> f64 {
-    (micros as f64 / 10.0).round() / 100.0
 }
 
 pub fn format_rate(rate: f64) -> String {
