@@ -170,8 +170,8 @@ fn log_variants(c: &mut Criterion<ThreadCpu>, receiver: &LocalReceiver) {
 }
 
 /// `count` spans like a SERVER span of the services, as the batch processor hands them to
-/// the exporter.
-fn batch(count: u64) -> Vec<SpanData> {
+/// the exporter: with the layer's code location (three attributes more), or without.
+fn batch(count: u64, location: bool) -> Vec<SpanData> {
     let now = SystemTime::now();
     let scope = InstrumentationScope::builder("telemetry-variants").build();
     (0..count)
@@ -189,16 +189,7 @@ fn batch(count: u64) -> Vec<SpanData> {
             name: Cow::Borrowed("GET /distance"),
             start_time: now,
             end_time: now + Duration::from_micros(700),
-            attributes: vec![
-                KeyValue::new("http.request.method", "GET"),
-                KeyValue::new("http.route", "/distance"),
-                KeyValue::new("url.path", "/distance"),
-                KeyValue::new("url.scheme", "http"),
-                KeyValue::new("http.response.status_code", 200_i64),
-                KeyValue::new("code.file.path", "services/service-kit/src/spans.rs"),
-                KeyValue::new("code.module.name", "service_kit::spans"),
-                KeyValue::new("code.line.number", 74_i64),
-            ],
+            attributes: attributes(location),
             dropped_attributes_count: 0,
             events: SpanEvents::default(),
             links: SpanLinks::default(),
@@ -208,13 +199,32 @@ fn batch(count: u64) -> Vec<SpanData> {
         .collect()
 }
 
+fn attributes(location: bool) -> Vec<KeyValue> {
+    let mut attributes = vec![
+        KeyValue::new("http.request.method", "GET"),
+        KeyValue::new("http.route", "/distance"),
+        KeyValue::new("url.path", "/distance"),
+        KeyValue::new("url.scheme", "http"),
+        KeyValue::new("http.response.status_code", 200_i64),
+    ];
+    if location {
+        attributes.extend([
+            KeyValue::new("code.file.path", "services/service-kit/src/spans.rs"),
+            KeyValue::new("code.module.name", "service_kit::spans"),
+            KeyValue::new("code.line.number", 74_i64),
+        ]);
+    }
+    attributes
+}
+
 /// The batch processor's default batch size.
 const BATCH: u64 = 512;
 
 fn export(c: &mut Criterion<WallTime>, receiver: &LocalReceiver) {
     use opentelemetry_sdk::trace::SpanExporter as _;
     let mut group = c.benchmark_group("export 512 spans");
-    let spans = batch(BATCH);
+    let spans = batch(BATCH, true);
+    let without_location = batch(BATCH, false);
     // OTLP/HTTP with the blocking client, waited for outside any runtime, as on the batch
     // processor's thread.
     let mut http = SpanExporter::builder()
@@ -226,6 +236,13 @@ fn export(c: &mut Criterion<WallTime>, receiver: &LocalReceiver) {
     group.bench_function("OTLP/HTTP", |b| {
         b.iter_batched(
             || spans.clone(),
+            |spans| futures_executor::block_on(http.export(spans)).expect("exported"),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("OTLP/HTTP, without code location", |b| {
+        b.iter_batched(
+            || without_location.clone(),
             |spans| futures_executor::block_on(http.export(spans)).expect("exported"),
             BatchSize::SmallInput,
         )
