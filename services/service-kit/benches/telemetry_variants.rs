@@ -90,14 +90,31 @@ fn span_variants(c: &mut Criterion<ThreadCpu>, receiver: &LocalReceiver) {
     let mut group = c.benchmark_group("span variants");
     let request = request();
     let provider = tracer_provider(receiver);
-    // What is left with OTEL_SDK_DISABLED=true: the `tracing` span, and a console layer
-    // that ignores spans.
+    // No OpenTelemetry layer: a console layer that ignores spans, and nothing else. The
+    // span is disabled at its call site and costs next to nothing.
     let console = tracing_subscriber::fmt::layer()
         .with_writer(std::io::sink)
         .with_filter(filter::console());
     let subscriber = tracing_subscriber::registry().with(console);
     tracing::subscriber::with_default(subscriber, || {
-        group.bench_function("tracing only (SDK off)", |b| {
+        group.bench_function("console layer only", |b| b.iter(|| server_span(&request)));
+    });
+    // What `telemetry::init` builds with OTEL_SDK_DISABLED=true once sections 2 and 3 are
+    // done: the console, and the two OpenTelemetry layers as `None`. A `None` layer enables
+    // every call site (`Interest::always`), so the span is made after all.
+    let console = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::sink)
+        .with_filter(filter::console());
+    let no_logs: Option<OpenTelemetryTracingBridge<SdkLoggerProvider, _>> = None;
+    let no_spans: Option<
+        tracing_opentelemetry::OpenTelemetryLayer<_, opentelemetry_sdk::trace::SdkTracer>,
+    > = None;
+    let subscriber = tracing_subscriber::registry()
+        .with(console)
+        .with(no_logs.map(|bridge| bridge.with_filter(filter::logs())))
+        .with(no_spans.map(|layer| layer.with_filter(filter::spans())));
+    tracing::subscriber::with_default(subscriber, || {
+        group.bench_function("SDK off as init builds it (None layers)", |b| {
             b.iter(|| server_span(&request))
         });
     });
