@@ -123,7 +123,11 @@ fn span_variants(c: &mut Criterion<ThreadCpu>, receiver: &LocalReceiver) {
     let layers = [
         ("layer with code location (the default)", true, true),
         ("layer as section 3 (no code location)", false, true),
-        ("layer without code location or context activation", false, false),
+        (
+            "layer without code location or context activation",
+            false,
+            false,
+        ),
     ];
     for (name, location, activation) in layers {
         let layer = tracing_opentelemetry::layer()
