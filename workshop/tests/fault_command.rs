@@ -54,21 +54,8 @@ fn switched(file: &Path) -> String {
 
 /// A frontend stand-in that answers `/healthz`, so that `fault on` finds "the services".
 fn frontend_stand_in() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let app = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    port
+    let app = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+    common::serve_on_own_thread(app).port()
 }
 
 #[test]
@@ -342,7 +329,7 @@ fn the_services_of_up_follow_the_switch_and_listen_on_nothing_else() {
     assert_eq!(ask(base, "Sydney").1, 200, "sign-bug is off");
 
     // Each service listens on its own port and nothing else: no admin port for the switch.
-    let services = children(up.id());
+    let services = common::children(up.id());
     assert_eq!(services.len(), 4, "{services:?}");
     let mut ports = BTreeSet::new();
     for pid in &services {
@@ -421,28 +408,4 @@ fn the_services_of_up_follow_the_switch_and_listen_on_nothing_else() {
     common::signal(up.id(), nix::sys::signal::Signal::SIGINT);
     let status = up.wait().unwrap();
     assert!(status.success(), "up exits cleanly: {status}");
-}
-
-/// The pids of `parent`'s children, from /proc.
-#[cfg(unix)]
-fn children(parent: u32) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .collect();
-        if fields[1].parse::<u32>() == Ok(parent) {
-            pids.push(pid);
-        }
-    }
-    pids
 }

@@ -23,30 +23,6 @@ fn workshop(args: &[&str]) -> Command {
     command
 }
 
-/// The pids of `parent`'s children, from /proc.
-fn children(parent: u32) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // The fields after the command name (which may hold spaces) start after ')'.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .collect();
-        if fields[1].parse::<u32>() == Ok(parent) {
-            pids.push(pid);
-        }
-    }
-    pids
-}
-
 fn wait_for(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
@@ -91,7 +67,7 @@ fn up_starts_the_four_services_and_ctrl_c_stops_them_all() {
         (0..4).all(|i| healthy(base + i)),
         "all four services answer /healthz"
     );
-    let services = children(up.id());
+    let services = common::children(up.id());
     assert_eq!(
         services.len(),
         4,

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -348,4 +349,47 @@ pub fn assert_help_lists(command: &str, options: &[&str]) {
             "{option} is not in `{command} --help`:\n{help}"
         );
     }
+}
+
+/// Serves `app` on a free loopback port, on a thread and runtime of its own (so that it
+/// keeps answering while the test blocks), for as long as the test runs.
+pub fn serve_on_own_thread(app: axum::Router) -> SocketAddr {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    addr
+}
+
+/// The pids of `parent`'s children, from /proc.
+pub fn children(parent: u32) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The fields after the command name (which may hold spaces) start after ')'.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        if fields[1].parse::<u32>() == Ok(parent) {
+            pids.push(pid);
+        }
+    }
+    pids
 }

@@ -9,6 +9,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub use super::serve_on_own_thread;
 use super::target_dir;
 
 pub const SERVICES: [&str; 4] = ["iss-distance", "geolocator", "gateway", "frontend"];
@@ -212,25 +213,6 @@ pub fn peak_rss_kib(pid: u32) -> u64 {
 
 /// What open-notify answers, with a fixed position.
 pub const ISS_NOW: &str = r#"{"message":"success","timestamp":1763800000,"iss_position":{"latitude":"10.5","longitude":"20.25"}}"#;
-
-/// Serves `app` on a free loopback port, on a thread and runtime of its own (so that it
-/// keeps answering while the test blocks), for as long as the test runs.
-pub fn serve_on_own_thread(app: axum::Router) -> SocketAddr {
-    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    addr
-}
 
 /// An ISS API stub: always the same position.
 pub fn iss_stub() -> SocketAddr {
