@@ -4,7 +4,6 @@
 
 use crate::common;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -308,23 +307,7 @@ fn the_services_of_up_follow_the_switch_and_listen_on_nothing_else() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = BufReader::new(up.stdout.take().unwrap());
-    let (lines, printed) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let expected = format!("open http://127.0.0.1:{base}/");
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let line = printed
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("up prints the frontend URL once the services are ready");
-        if line.contains(&expected) {
-            break;
-        }
-    }
+    common::wait_for_up(&mut up, base);
     assert_eq!(switched(&file), "off", "up switched the earlier fault off");
     assert_eq!(ask(base, "Sydney").1, 200, "sign-bug is off");
 

@@ -46,23 +46,7 @@ fn up_starts_the_four_services_and_ctrl_c_stops_them_all() {
         .unwrap();
 
     // Wait for what a person waits for: the URL to open. The first run may build.
-    let stdout = BufReader::new(up.stdout.take().unwrap());
-    let (lines, printed) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let expected = format!("open http://127.0.0.1:{base}/");
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let line = printed
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("up prints the frontend URL once the services are ready");
-        if line.contains(&expected) {
-            break;
-        }
-    }
+    common::wait_for_up(&mut up, base);
     assert!(
         (0..4).all(|i| healthy(base + i)),
         "all four services answer /healthz"

@@ -393,3 +393,27 @@ pub fn children(parent: u32) -> Vec<u32> {
     }
     pids
 }
+
+/// Waits (up to 10 minutes: the first run may build) for `workshop up`, started with its
+/// stdout piped and `--port base`, to print the frontend's URL: what a person waits for.
+pub fn wait_for_up(up: &mut std::process::Child, base: u16) {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let stdout = BufReader::new(up.stdout.take().expect("up's stdout piped"));
+    let (lines, printed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let expected = format!("open http://127.0.0.1:{base}/");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let line = printed
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("up prints the frontend URL once the services are ready");
+        if line.contains(&expected) {
+            break;
+        }
+    }
+}
