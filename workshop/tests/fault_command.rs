@@ -168,15 +168,6 @@ fn bad_arguments_and_a_bad_switch_file_are_clear_errors() {
 // ---------------------------------------------------------------------------------------
 // With `workshop up`: the services follow the switch, and nothing else reaches it.
 
-/// `up` may start its built-in receiver on 4317/4318: one `up` test at a time (as in
-/// tests/up.rs).
-fn otlp_ports() -> std::fs::File {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let lock = std::fs::File::create(dir.join("otlp-ports.lock")).unwrap();
-    common::lock_exclusive(&lock);
-    lock
-}
-
 /// The TCP ports process `pid` listens on, from /proc: its sockets (`/proc/PID/fd`)
 /// matched with the listening ones of `/proc/net/tcp` and `tcp6`.
 #[cfg(unix)]
@@ -291,7 +282,7 @@ fn ask(port: u16, place: &str) -> (Duration, u16) {
 #[cfg(unix)]
 #[test]
 fn the_services_of_up_follow_the_switch_and_listen_on_nothing_else() {
-    let _ports = otlp_ports();
+    let _ports = common::otlp_ports();
     let file = switch_file("up");
     // Left on by an earlier run: `up` starts with every fault off.
     std::fs::write(&file, "5\n").unwrap();

@@ -38,7 +38,7 @@ fn wait_for(child: &mut Child, timeout: Duration) -> Option<std::process::ExitSt
 #[cfg(unix)]
 #[test]
 fn up_starts_the_four_services_and_ctrl_c_stops_them_all() {
-    let _ports = otlp_ports();
+    let _ports = common::otlp_ports();
     let base = free_base_port();
     let mut up = workshop(&["up", "--port", &base.to_string()])
         .stdout(Stdio::piped())
@@ -69,14 +69,6 @@ fn up_starts_the_four_services_and_ctrl_c_stops_them_all() {
     for i in 0..4 {
         assert!(!healthy(base + i), "port {} still answers", base + i);
     }
-}
-
-/// `up` may start its built-in receiver on 4317/4318: one `up` test at a time.
-fn otlp_ports() -> std::fs::File {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let lock = std::fs::File::create(dir.join("otlp-ports.lock")).unwrap();
-    common::lock_exclusive(&lock);
-    lock
 }
 
 /// Lines of a child's pipe, as they come.
@@ -113,7 +105,7 @@ fn wait_for_line(
 #[cfg(unix)]
 #[test]
 fn up_solution_runs_the_finished_workshop_into_the_built_in_receiver() {
-    let _ports = otlp_ports();
+    let _ports = common::otlp_ports();
     assert!(
         TcpListener::bind((Ipv4Addr::LOCALHOST, 4318)).is_ok()
             && TcpListener::bind((Ipv4Addr::LOCALHOST, 4317)).is_ok(),
@@ -206,7 +198,7 @@ fn up_solution_runs_the_finished_workshop_into_the_built_in_receiver() {
 #[cfg(unix)]
 #[test]
 fn up_collector_runs_the_real_collector_in_front_of_the_built_in_receiver() {
-    let _ports = otlp_ports();
+    let _ports = common::otlp_ports();
     for port in [4317, 4318, 4319, 4320, 8888, 13133] {
         assert!(
             TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok(),

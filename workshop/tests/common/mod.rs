@@ -207,6 +207,16 @@ pub fn lock_exclusive(file: &std::fs::File) {
     fs4::FileExt::lock(file).expect("can lock a file");
 }
 
+/// `up` may start its built-in receiver on 4317/4318, which are the machine's, not one
+/// checkout's: one such test at a time on the whole machine (the lock is in the system's
+/// temporary directory, so that two clones' test runs wait for each other, not fail).
+pub fn otlp_ports() -> std::fs::File {
+    let path = std::env::temp_dir().join("iss-workshop-otlp-ports.lock");
+    let lock = std::fs::File::create(path).unwrap();
+    lock_exclusive(&lock);
+    lock
+}
+
 /// Whether a service answers `GET /healthz` on `port` with 200. (A port that accepts
 /// connections is not enough: a handed-over socket accepts before the service runs.)
 pub fn healthy(port: u16) -> bool {
