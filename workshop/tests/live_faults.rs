@@ -101,24 +101,12 @@ async fn the_worked_example_is_found_by_the_latency_panel_an_exemplar_and_the_tr
     let dir = std::env::temp_dir().join(format!("live-faults-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let switch = dir.join("fault");
-    let stack = Stack::start(
-        &binaries,
-        &[
-            (
-                "OTEL_EXPORTER_OTLP_ENDPOINT",
-                chain.wiring.otlp_http_endpoint(),
-            ),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
-            ("OTEL_METRIC_EXPORT_INTERVAL", "1000".into()),
-            ("OTEL_BSP_SCHEDULE_DELAY", "500".into()),
-            ("ISS_SOURCE", "auto".into()),
-            ("ISS_API_URL", iss.url()),
-            (
-                faults::SWITCH_VARIABLE,
-                switch.to_string_lossy().into_owned(),
-            ),
-        ],
-    );
+    let mut env = chain.services_env(iss.url());
+    env.push((
+        faults::SWITCH_VARIABLE,
+        switch.to_string_lossy().into_owned(),
+    ));
+    let stack = Stack::start(&binaries, &env);
     let stop = Arc::new(AtomicBool::new(false));
     let traffic = start_traffic(&stack, Arc::clone(&stop));
 

@@ -121,28 +121,18 @@ fn the_collector_accepts_every_overlay_and_holds_exactly_the_components_they_use
 
 /// The services of the finished workshop, exporting to the chain's collector.
 fn services(binaries: &BTreeMap<String, std::path::PathBuf>, chain: &Chain, iss: &IssApi) -> Stack {
-    Stack::start(
-        binaries,
-        &[
-            (
-                "OTEL_EXPORTER_OTLP_ENDPOINT",
-                chain.wiring.otlp_http_endpoint(),
-            ),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
-            ("OTEL_METRIC_EXPORT_INTERVAL", "1000".into()),
-            ("OTEL_BSP_SCHEDULE_DELAY", "500".into()),
-            ("ISS_SOURCE", "auto".into()),
-            ("ISS_API_URL", iss.url()),
-            // Shorter than iss-distance's wait for a hanging ISS API (1.5 s, after which it
-            // answers from its orbital model): the page times out and answers 504.
-            ("GATEWAY_TIMEOUT_MS", "1000".into()),
-            // Every request asks the ISS API, and a failure does not pause it: so each
-            // request meets the hanging API, and the slow and failed requests the dashboard
-            // and the chapters look for are there to find.
-            ("ISS_API_MAX_AGE_MS", "0".into()),
-            ("ISS_API_BACKOFF_MS", "0".into()),
-        ],
-    )
+    let mut env = chain.services_env(iss.url());
+    env.extend([
+        // Shorter than iss-distance's wait for a hanging ISS API (1.5 s, after which it
+        // answers from its orbital model): the page times out and answers 504.
+        ("GATEWAY_TIMEOUT_MS", "1000".into()),
+        // Every request asks the ISS API, and a failure does not pause it: so each
+        // request meets the hanging API, and the slow and failed requests the dashboard
+        // and the chapters look for are there to find.
+        ("ISS_API_MAX_AGE_MS", "0".into()),
+        ("ISS_API_BACKOFF_MS", "0".into()),
+    ]);
+    Stack::start(binaries, &env)
 }
 
 /// Browser-like traffic (no traceparent, as a page's form would send): places found and
@@ -201,6 +191,31 @@ async fn scenario(stack: &Stack, iss: &IssApi) -> usize {
 struct PromqlRound {
     problems: Vec<String>,
     lines: Vec<String>,
+}
+
+/// Runs every PromQL query in the real Prometheus until each finds what it should (at
+/// most a minute: the data comes every few seconds), then asserts that they did.
+async fn promql_finds_everything(
+    chain: &Chain,
+    queries: &[Query],
+    vars: &Variables,
+    tempo_prefixes: &[(&'static str, String)],
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let round = loop {
+        let round = run_promql(chain, queries, vars, tempo_prefixes).await;
+        if round.problems.is_empty() || Instant::now() > deadline {
+            break round;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    eprintln!("PromQL, in Prometheus:\n  {}", round.lines.join("\n  "));
+    assert!(
+        round.problems.is_empty(),
+        "{}\n{}",
+        round.problems.join("\n"),
+        chain.logs()
+    );
 }
 
 async fn run_promql(
@@ -323,21 +338,7 @@ async fn every_query_of_the_dashboards_and_chapters_finds_the_finished_workshops
 
     // PromQL: in the real Prometheus, once the data is there (metrics every second, span
     // metrics every 5 s; at most a minute).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let round = loop {
-        let round = run_promql(&chain, &queries, &vars, &tempo_prefixes).await;
-        if round.problems.is_empty() || Instant::now() > deadline {
-            break round;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
-    eprintln!("PromQL, in Prometheus:\n  {}", round.lines.join("\n  "));
-    assert!(
-        round.problems.is_empty(),
-        "{}\n{}",
-        round.problems.join("\n"),
-        chain.logs()
-    );
+    promql_finds_everything(&chain, &queries, &vars, &tempo_prefixes).await;
 
     // Exemplars: the datasource links them to traces by `trace_id`; they must name traces
     // that really reached Tempo.
@@ -875,21 +876,7 @@ async fn the_collector_chapters_queries_find_what_the_finished_config_does() {
         trace_id: String::new(),
     };
     // The tail sampler decides after 5 s, Prometheus scrapes the collector every 5 s.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let round = loop {
-        let round = run_promql(&chain, &queries, &vars, &[]).await;
-        if round.problems.is_empty() || Instant::now() > deadline {
-            break round;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
-    eprintln!("PromQL, in Prometheus:\n  {}", round.lines.join("\n  "));
-    assert!(
-        round.problems.is_empty(),
-        "{}\n{}",
-        round.problems.join("\n"),
-        chain.logs()
-    );
+    promql_finds_everything(&chain, &queries, &vars, &[]).await;
 
     let spans = chain.tempo.spans();
     let logs: Vec<_> = chain.loki.logs().iter().map(log_line).collect();

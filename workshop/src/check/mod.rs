@@ -275,13 +275,8 @@ async fn observe(
         ),
         ("NO_COLOR", "1".to_owned()),
         ("RUST_LOG", "info".to_owned()),
-        ("ISS_SOURCE", "api".to_owned()),
-        ("ISS_API_URL", stub.url()),
-        // One ISS API call per request, whatever the one before got: the stub changes its
-        // answer from step to step, and the checks count the calls by answer.
-        ("ISS_API_MAX_AGE_MS", "0".to_owned()),
-        ("ISS_API_BACKOFF_MS", "0".to_owned()),
     ]);
+    env.extend(stub.services_env());
     let options = Options {
         capture: true,
         echo: args.verbose,

@@ -77,6 +77,19 @@ impl IssStub {
         format!("http://{}/iss-now.json", self.addr)
     }
 
+    /// The services' environment for asking this stub, strictly (`ISS_SOURCE=api`), once per
+    /// request whatever the one before got: the stub changes its answer from step to step,
+    /// and the checks count the calls by answer, so no position is kept and no failure
+    /// pauses the API (iss-distance's defaults for a free public API).
+    pub fn services_env(&self) -> [(&'static str, String); 4] {
+        [
+            ("ISS_SOURCE", "api".to_owned()),
+            ("ISS_API_URL", self.url()),
+            ("ISS_API_MAX_AGE_MS", "0".to_owned()),
+            ("ISS_API_BACKOFF_MS", "0".to_owned()),
+        ]
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

@@ -171,6 +171,22 @@ impl Chain {
         lines
     }
 
+    /// The environment of services that export to this chain's collector, quickly (metrics
+    /// every second, spans every half second), and ask `iss_api_url` for the ISS position.
+    pub fn services_env(&self, iss_api_url: String) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                self.wiring.otlp_http_endpoint(),
+            ),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "1000".into()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "500".into()),
+            ("ISS_SOURCE", "auto".into()),
+            ("ISS_API_URL", iss_api_url),
+        ]
+    }
+
     /// What the programs printed, for a failure message.
     pub fn logs(&self) -> String {
         format!(

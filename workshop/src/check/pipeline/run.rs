@@ -282,16 +282,11 @@ fn wiring_env(
         ("OTEL_BSP_SCHEDULE_DELAY", "200".to_owned()),
         ("OTEL_BLRP_SCHEDULE_DELAY", "200".to_owned()),
         ("RUST_LOG", "info".to_owned()),
-        ("ISS_SOURCE", "api".to_owned()),
-        ("ISS_API_URL", stub.url()),
-        // Every request asks the stub, whatever the one before got: a position kept from
-        // the last run (or a pause after its failures) would answer for the stub's new mind.
-        ("ISS_API_MAX_AGE_MS", "0".to_owned()),
-        ("ISS_API_BACKOFF_MS", "0".to_owned()),
         ("ISS_API_TIMEOUT_MS", after(3_000)),
         ("UPSTREAM_TIMEOUT_MS", after(4_000)),
         ("GATEWAY_TIMEOUT_MS", after(5_000)),
     ]);
+    env.extend(stub.services_env());
     env
 }
 
