@@ -136,3 +136,98 @@ pub fn check_collector_endpoints(cfg: &Value, listeners: &Listeners, file: &str)
     }
     problems
 }
+
+/// The connectors that turn spans into metrics for Prometheus.
+const SPANS_TO_METRICS: [&str; 2] = ["span_metrics", "service_graph"];
+
+/// The pipelines of a config: name, receivers, processors, exporters.
+fn pipeline_lists(cfg: &Value) -> Vec<(String, Vec<String>, Vec<String>, Vec<String>)> {
+    get(cfg, &["service", "pipelines"])
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .map(|(name, p)| {
+            (
+                name.as_str().unwrap_or("?").to_owned(),
+                strings(p.get("receivers")),
+                strings(p.get("processors")),
+                strings(p.get("exporters")),
+            )
+        })
+        .collect()
+}
+
+/// The RED metrics (`span_metrics`) and the service graph (`service_graph`) are computed in
+/// the collector, from every span: each connector is fed by a traces pipeline, no traces
+/// pipeline that feeds it samples (`tail_sampling`), and a metrics pipeline takes its
+/// output. A sampler in front of one would count a tenth of the calls, and inflate the
+/// share of errors (every error trace is kept).
+pub fn check_span_metrics_before_sampling(cfg: &Value, file: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let pipelines = pipeline_lists(cfg);
+    for connector in SPANS_TO_METRICS {
+        let ids: Vec<String> = keys(cfg.get("connectors"))
+            .into_iter()
+            .filter(|id| component_type(id) == connector)
+            .collect();
+        if ids.is_empty() {
+            problems.push(format!(
+                "{file}: no `{connector}` connector: the collector must compute it from every span"
+            ));
+        }
+        for id in ids {
+            let feeding: Vec<_> = pipelines
+                .iter()
+                .filter(|(name, _, _, exporters)| {
+                    component_type(name) == "traces" && exporters.contains(&id)
+                })
+                .collect();
+            if feeding.is_empty() {
+                problems.push(format!("{file}: no traces pipeline exports to `{id}`"));
+            }
+            for (name, _, processors, _) in feeding {
+                if processors
+                    .iter()
+                    .any(|p| component_type(p) == "tail_sampling")
+                {
+                    problems.push(format!(
+                        "{file}: pipeline `{name}` samples (tail_sampling) before `{id}`: it would count only the sampled traces"
+                    ));
+                }
+            }
+            if !pipelines.iter().any(|(name, receivers, _, _)| {
+                component_type(name) == "metrics" && receivers.contains(&id)
+            }) {
+                problems.push(format!(
+                    "{file}: no metrics pipeline receives from `{id}`: its metrics go nowhere"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Once a config redacts (it defines `transform/redact`, section 6), every traces and logs
+/// pipeline that receives what the services send and exports it (to a backend, to Jaeger,
+/// to the debug exporter's console) runs that processor: an overlay's pipeline that skips
+/// it sends out what people typed.
+pub fn check_every_pipeline_redacts(cfg: &Value, file: &str) -> Vec<String> {
+    const REDACT: &str = "transform/redact";
+    if get(cfg, &["processors", REDACT]).is_none() {
+        return Vec::new();
+    }
+    let receivers: BTreeSet<String> = keys(cfg.get("receivers")).into_iter().collect();
+    pipeline_lists(cfg)
+        .into_iter()
+        .filter(|(name, pipeline_receivers, _, _)| {
+            matches!(component_type(name), "traces" | "logs")
+                && pipeline_receivers.iter().any(|r| receivers.contains(r))
+        })
+        .filter(|(_, _, processors, _)| !processors.iter().any(|p| p == REDACT))
+        .map(|(name, _, _, exporters)| {
+            format!(
+                "{file}: pipeline `{name}` sends to {exporters:?} without `{REDACT}`: what people typed leaves the collector there"
+            )
+        })
+        .collect()
+}

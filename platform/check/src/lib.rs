@@ -28,7 +28,8 @@ mod promql;
 pub use serde_yaml_ng::Value;
 
 pub use collector::{
-    check_collector_endpoints, check_collector_pipelines, component_type, used_exporters,
+    check_collector_endpoints, check_collector_pipelines, check_every_pipeline_redacts,
+    check_span_metrics_before_sampling, component_type, used_exporters,
 };
 pub use collector_self_metrics::{
     COLLECTOR_ROW_METRICS, check_collector_self_metrics, collector_telemetry_ports,

@@ -305,3 +305,59 @@ fn collector_self_metrics_checks_report_a_missing_panel_port_scrape_or_escaping(
         check_collector_self_metrics(&row, &collector, "otel-collector", &scraped(""), files);
     assert_reports(&problems, "set `metric_name_escaping_scheme: underscores`");
 }
+
+/// Section 6 gone wrong: the sampler in front of the service graph, no span metrics at all,
+/// a service graph whose metrics go nowhere, and an overlay's pipeline without the redaction.
+const SAMPLED_GRAPH: &str = r#"
+receivers:
+  otlp: {}
+processors:
+  memory_limiter: {}
+  transform/redact: {}
+  tail_sampling: {}
+connectors:
+  service_graph: {}
+exporters:
+  debug: {}
+  otlp_http/prometheus:
+    endpoint: http://prometheus:9090/api/v1/otlp
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter, transform/redact, tail_sampling]
+      exporters: [service_graph]
+    traces/debug:
+      receivers: [otlp]
+      processors: [memory_limiter]
+      exporters: [debug]
+    logs:
+      receivers: [otlp]
+      processors: [memory_limiter, transform/redact]
+      exporters: [debug]
+    metrics:
+      receivers: [otlp]
+      processors: [memory_limiter]
+      exporters: [otlp_http/prometheus]
+"#;
+
+#[test]
+fn metrics_from_sampled_spans_and_unredacted_pipelines_are_reported() {
+    let cfg = parse_yaml(SAMPLED_GRAPH, "sampled.yaml").unwrap();
+    let problems = check_span_metrics_before_sampling(&cfg, "sampled.yaml");
+    assert_reports(
+        &problems,
+        "sampled.yaml: pipeline `traces` samples (tail_sampling) before `service_graph`",
+    );
+    assert_reports(&problems, "sampled.yaml: no `span_metrics` connector");
+    assert_reports(
+        &problems,
+        "sampled.yaml: no metrics pipeline receives from `service_graph`",
+    );
+    let problems = check_every_pipeline_redacts(&cfg, "sampled.yaml");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_reports(
+        &problems,
+        "sampled.yaml: pipeline `traces/debug` sends to [\"debug\"] without `transform/redact`",
+    );
+}

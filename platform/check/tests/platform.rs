@@ -202,6 +202,16 @@ fn collector_pipelines_use_only_defined_components() {
 }
 
 #[test]
+fn the_collector_computes_the_span_metrics_and_the_service_graph_from_every_span() {
+    let mut problems = Vec::new();
+    for (label, cfg) in collector_variants() {
+        problems.extend(check_span_metrics_before_sampling(&cfg, &label));
+        problems.extend(check_every_pipeline_redacts(&cfg, &label));
+    }
+    assert_no_problems("metrics from spans", &problems);
+}
+
+#[test]
 fn collector_exporters_send_to_services_on_ports_they_listen_on() {
     let root = repo_root();
     let mut problems = Vec::new();
@@ -343,7 +353,9 @@ fn prometheus_is_started_with_the_receivers_the_collector_and_tempo_write_to() {
         problems.push(format!("{COMPOSE}: the collector sends span metrics with exemplars but Prometheus lacks --enable-feature=exemplar-storage"));
     }
 
-    // What Tempo's metrics-generator writes to Prometheus.
+    // What Tempo's metrics-generator would write to Prometheus: nothing since the
+    // collector makes the service graph; if it ever remote-writes again, Prometheus must
+    // take it, and otherwise its remote-write receiver stays closed.
     let tempo = load_yaml("platform/tempo/tempo.yaml");
     let (listeners, p) = platform_listeners(&doc, &root);
     problems.extend(p);
@@ -351,10 +363,10 @@ fn prometheus_is_started_with_the_receivers_the_collector_and_tempo_write_to() {
         .and_then(Value::as_sequence)
         .cloned()
         .unwrap_or_default();
-    if remote_writes.is_empty() {
-        problems.push(
-            "platform/tempo/tempo.yaml: the metrics-generator has no remote_write".to_owned(),
-        );
+    if remote_writes.is_empty() && has("--web.enable-remote-write-receiver") {
+        problems.push(format!(
+            "{COMPOSE}: Prometheus opens its remote-write receiver, but nothing remote-writes to it"
+        ));
     }
     for rw in &remote_writes {
         let url = get_str(rw, &["url"]).unwrap_or("");
@@ -424,7 +436,7 @@ fn prometheus_is_started_with_the_receivers_the_collector_and_tempo_write_to() {
 }
 
 #[test]
-fn tempo_receives_from_compose_and_generates_the_service_graph_but_not_span_metrics() {
+fn tempo_receives_from_compose_and_generates_neither_the_service_graph_nor_span_metrics() {
     let tempo = load_yaml("platform/tempo/tempo.yaml");
     let mut problems = Vec::new();
     const F: &str = "platform/tempo/tempo.yaml";
@@ -445,21 +457,26 @@ fn tempo_receives_from_compose_and_generates_the_service_graph_but_not_span_metr
             problems.push(format!("{F}: overrides.{k} is a legacy flat override key"));
         }
     }
+    // The collector's connectors make the RED metrics and the service graph from every
+    // span; Tempo's processors would write a second copy of each, from the sampled traces
+    // (the service graph under the very same names).
     let processors = strings(get(
         &tempo,
         &["overrides", "defaults", "metrics_generator", "processors"],
     ));
-    if !processors.iter().any(|x| x == "service-graphs") {
-        problems.push(format!(
-            "{F}: overrides.defaults.metrics_generator.processors lacks `service-graphs`"
-        ));
-    }
-    // The collector's span_metrics connector makes the RED metrics; Tempo's would be a
-    // second copy under other names.
-    if processors.iter().any(|x| x == "span-metrics") {
-        problems.push(format!(
-            "{F}: Tempo's span-metrics processor is on, but the collector's span_metrics connector already computes them"
-        ));
+    let (_, collector) = collector_variants().remove(0);
+    for (processor, connector) in [
+        ("span-metrics", "span_metrics"),
+        ("service-graphs", "service_graph"),
+    ] {
+        let in_collector = keys(collector.get("connectors"))
+            .iter()
+            .any(|id| component_type(id) == connector);
+        if processors.iter().any(|x| x == processor) && in_collector {
+            problems.push(format!(
+                "{F}: Tempo's {processor} processor is on, but the collector's {connector} connector already computes it"
+            ));
+        }
     }
     let (listeners, p) = platform_listeners(&compose(), &repo_root());
     problems.extend(p);
