@@ -23,7 +23,10 @@ use live::chain::Chain;
 use live::scenario::{IssApi, Sent, client, get};
 use live::standins::{log_line, service_graph_edges, span_view};
 use otlp_receiver::SpanKind;
-use platform_check::{Value, collector_env_defaults, merge, parse_yaml, repo_root};
+use platform_check::{
+    Value, check_every_pipeline_redacts, check_span_metrics_before_sampling,
+    collector_env_defaults, merge, parse_yaml, repo_root,
+};
 use platform_live::collector::{
     Wiring, built_components, compare_components, config_files, export_trouble, used_components,
     validate,
@@ -102,9 +105,15 @@ fn the_collector_accepts_every_overlay_and_holds_exactly_the_components_they_use
                     "`otelcol validate` refuses config.yaml + {overlays:?} ({state}):\n{e}"
                 ));
             }
-            for (kind, types) in used_components(&merged_config(&files)) {
+            let merged = merged_config(&files);
+            for (kind, types) in used_components(&merged) {
                 used.entry(kind).or_insert_with(BTreeSet::new).extend(types);
             }
+            // Once section 6 redacts, no overlay's pipeline may send out what people typed,
+            // and the span metrics and the service graph still see every span.
+            let label = format!("config.yaml + {overlays:?} ({state})");
+            problems.extend(check_every_pipeline_redacts(&merged, &label));
+            problems.extend(check_span_metrics_before_sampling(&merged, &label));
         }
     }
     let _ = std::fs::remove_dir_all(&finished);
@@ -821,7 +830,8 @@ async fn faults_leave_the_services_answering_and_the_collector_delivers_what_its
 /// The chapters of sections that change the collector's config (section 6: redaction, a
 /// filter, tail sampling) ask about what that config does: their queries run here, on the
 /// collector's config as the sections leave it, with the finished workshop's traffic
-/// through it, including stylesheet fetches and what a person might type.
+/// through it, including stylesheet fetches and what a person might type. The debug
+/// overlay is on: what it prints to the collector's log must be redacted too.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_collector_chapters_queries_find_what_the_finished_config_does() {
     let started = Instant::now();
@@ -840,7 +850,7 @@ async fn the_collector_chapters_queries_find_what_the_finished_config_does() {
     let (tree, _lock) = final_tree();
     let binaries = build(&tree);
     let mut ports = Ports::default();
-    let files = config_files(&finished, &["quiet", "jaeger"]);
+    let files = config_files(&finished, &["debug", "jaeger"]);
     let chain = Chain::start_on(&programs, &mut ports, files).await;
     let iss = IssApi::start();
     let stack = services(&binaries, &chain, &iss);
@@ -929,6 +939,19 @@ async fn the_collector_chapters_queries_find_what_the_finished_config_does() {
             problems.push(format!("a typed value reached Loki: {:?}", log.line));
         }
     }
+    // The debug overlay prints every span and log record it gets to the collector's log.
+    let printed = chain.collector_output();
+    if !printed.iter().any(|l| l.contains("rejected request")) {
+        problems.push("the debug overlay printed no log record of a rejected request".to_owned());
+    }
+    for line in printed
+        .iter()
+        .filter(|l| typed.iter().any(|t| l.contains(t)))
+    {
+        problems.push(format!(
+            "a typed value reached the collector's log (debug overlay): {line}"
+        ));
+    }
     stack.stop_cleanly(Duration::from_secs(15));
     let _ = std::fs::remove_dir_all(&finished);
     eprintln!(
@@ -936,4 +959,159 @@ async fn the_collector_chapters_queries_find_what_the_finished_config_does() {
         started.elapsed()
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Chapter 03 says why the services export cumulative sums: Prometheus 3.14, started as
+/// compose starts it, refuses a request that holds a delta sum, cumulative metrics and all.
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_refuses_delta_temporality_as_chapter_03_says() {
+    let programs = programs();
+    let repo = repo_root();
+    let mut ports = Ports::default();
+    let data = std::env::temp_dir().join(format!("iss-live-delta-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let prometheus = tokio::task::block_in_place(|| {
+        platform_live::prometheus::Prometheus::start(
+            &programs.prometheus,
+            &repo,
+            ports.take(),
+            &data,
+        )
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let sum = |name: &str, temporality: u8| {
+        serde_json::json!({"name": name, "sum": {"aggregationTemporality": temporality,
+            "isMonotonic": true, "dataPoints": [{"asInt": "3",
+            "startTimeUnixNano": (now - 5_000_000_000).to_string(), "timeUnixNano": now.to_string()}]}})
+    };
+    // 1 = delta, 2 = cumulative (OTLP's AggregationTemporality).
+    let body = serde_json::json!({"resourceMetrics": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "delta-test"}}]},
+        "scopeMetrics": [{"metrics": [sum("cumulative.calls", 2), sum("delta.calls", 1)]}]}]});
+    let response = client()
+        .post(format!(
+            "http://{}/api/v1/otlp/v1/metrics",
+            prometheus.addr()
+        ))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    let stored = prometheus
+        .query("{__name__=~\"cumulative_calls_total|delta_calls_total\"}")
+        .await
+        .unwrap();
+    let chapter = std::fs::read_to_string(repo.join("workshop/chapters/03-section-1-metrics.md"))
+        .unwrap()
+        .replace('\n', " ");
+    let _ = std::fs::remove_dir_all(&data);
+    eprintln!(
+        "Prometheus answered a delta sum with {status}: {}",
+        text.trim()
+    );
+    assert!(
+        status >= 400,
+        "Prometheus took a delta sum: {status} {text}"
+    );
+    assert!(
+        text.contains("invalid temporality and type combination"),
+        "{text}"
+    );
+    assert!(
+        chapter.contains("invalid temporality and type combination"),
+        "chapter 03 does not quote what Prometheus answers"
+    );
+    assert!(stored.is_empty(), "stored after a refusal: {stored:?}");
+}
+
+/// Chapter 08 says a capture group in an OTTL replacement needs no escaping: the collector
+/// expands only `${…}` (and turns `$$` into `$`). The real collector, on a transform that
+/// writes `$1`, sends the captured text.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ottl_replacement_takes_dollar_one_as_written() {
+    let programs = programs();
+    let mut ports = Ports::default();
+    let loki = live::chain::StandIn::start(
+        "Loki",
+        otlp_receiver::ReceiverConfig {
+            grpc: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            http: std::net::SocketAddr::from(([127, 0, 0, 1], ports.take())),
+            ..otlp_receiver::ReceiverConfig::ephemeral()
+        }
+        .with_http_path_prefix("/otlp"),
+    )
+    .await;
+    let loopback = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let wiring = Wiring::new(
+        &mut ports,
+        loopback(9),
+        loopback(9),
+        loki.config.http,
+        loopback(9),
+    );
+    let config = std::env::temp_dir().join(format!("iss-ottl-dollar-{}.yaml", std::process::id()));
+    std::fs::write(
+        &config,
+        r#"extensions:
+  health_check:
+    endpoint: ${env:OTELCOL_HEALTH_ENDPOINT}
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: ${env:OTELCOL_OTLP_HTTP_ENDPOINT}
+processors:
+  transform/groups:
+    log_statements:
+      - replace_pattern(log.body, "called \"([^\"]*)\"", "called <$1>")
+exporters:
+  otlp_http/loki:
+    endpoint: http://${env:LOKI_ADDRESS}/otlp
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [otlp]
+      processors: [transform/groups]
+      exporters: [otlp_http/loki]
+"#,
+    )
+    .unwrap();
+    let collector = tokio::task::block_in_place(|| {
+        platform_live::collector::Collector::start(
+            &programs.collector,
+            std::slice::from_ref(&config),
+            &wiring,
+        )
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let body = serde_json::json!({"resourceLogs": [{"resource": {"attributes": []},
+        "scopeLogs": [{"logRecords": [{"body": {"stringValue": "no place called \"Narnia\" in the gazetteer"}}]}]}]});
+    let sent = client()
+        .post(format!("{}/v1/logs", wiring.otlp_http_endpoint()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_success(), "{sent:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let bodies = loop {
+        let bodies: Vec<String> = loki.logs().iter().map(|l| l.body_text()).collect();
+        if !bodies.is_empty() || Instant::now() > deadline {
+            break bodies;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _ = std::fs::remove_file(&config);
+    drop(collector);
+    assert_eq!(bodies, ["no place called <Narnia> in the gazetteer"]);
 }

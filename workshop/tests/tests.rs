@@ -22,6 +22,8 @@ mod chapters;
 mod check;
 // `workshop doctor` against stand-ins for the platform.
 mod doctor;
+// What the chapters and the platform's docs say about the tools, held to the pinned versions.
+mod facts;
 // `workshop fault`: a whole round on a switch file, and with `workshop up`.
 mod fault_command;
 // Every fault is found by the troubleshooting chapter's route while on, and not before or after.
@@ -34,8 +36,13 @@ mod handover;
 mod inspect;
 // The troubleshooting chapter's worked example through the real collector and Prometheus.
 mod live_faults;
+// What a collector outage costs the services' exports, and what the SDK's retries save.
+mod live_outage;
 // The platform, live: the real Collector, Prometheus and Jaeger; every query of the files.
 mod live_platform;
+// Section 6's config, live, at the SDK's default export delay: the service graph before
+// sampling, and the waits that keep traces whole.
+mod live_sampling;
 // `workshop load` against a stand-in gateway.
 mod load;
 // The README stays true: links and commands.

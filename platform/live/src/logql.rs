@@ -18,7 +18,7 @@ pub struct LogLine {
 }
 
 /// The resource attributes Loki 3 turns into index labels by default
-/// (`distributor.otlp.default_resource_attributes_as_index_labels`, which
+/// (`distributor.otlp_config.default_resource_attributes_as_index_labels`, which
 /// platform/loki/loki.yaml keeps); everything else becomes structured metadata.
 const INDEX_LABELS: &[&str] = &[
     "service.name",

@@ -16,14 +16,14 @@ use platform_live::prometheus::{COLLECTOR_TARGET, Prometheus};
 /// that it can refuse for a while and come back where the collector expects it).
 pub struct StandIn {
     pub name: &'static str,
-    config: ReceiverConfig,
+    pub config: ReceiverConfig,
     receiver: Option<Receiver>,
     /// Everything received, across restarts.
     stores: Vec<Store>,
 }
 
 impl StandIn {
-    async fn start(name: &'static str, config: ReceiverConfig) -> StandIn {
+    pub async fn start(name: &'static str, config: ReceiverConfig) -> StandIn {
         let receiver = Receiver::start(config.clone())
             .await
             .unwrap_or_else(|e| panic!("the {name} stand-in cannot listen: {e}"));

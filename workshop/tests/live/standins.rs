@@ -105,3 +105,58 @@ pub fn service_graph_edges(spans: &[ReceivedSpan]) -> BTreeSet<(String, String)>
     }
     edges
 }
+
+/// Calls and failed calls on one edge of the service graph.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EdgeCount {
+    pub calls: u64,
+    pub failed: u64,
+}
+
+/// The service graph the collector's `service_graph` connector (v0.159.0) makes of these
+/// spans, counted as it counts: a CLIENT span and the SERVER span whose parent it is, in
+/// another service; a CLIENT span that nothing answered with a span, to the node its
+/// `peer.service`, else `server.address`, names; a SERVER span without a parent, from
+/// `user`. An edge failed when either half has status ERROR.
+pub fn service_graph_counts(spans: &[ReceivedSpan]) -> BTreeMap<(String, String), EdgeCount> {
+    let servers_by_parent: BTreeMap<(String, String), &ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.kind() == SpanKind::Server)
+        .filter_map(|s| Some(((s.trace_id(), s.parent_span_id()?), s)))
+        .collect();
+    let error = |s: &ReceivedSpan| s.status().code == StatusCode::Error;
+    let mut counts: BTreeMap<(String, String), EdgeCount> = BTreeMap::new();
+    let mut count = |client: &str, server: &str, failed: bool| {
+        let edge = counts
+            .entry((client.to_owned(), server.to_owned()))
+            .or_default();
+        edge.calls += 1;
+        edge.failed += u64::from(failed);
+    };
+    for span in spans {
+        let Some(service) = span.service_name() else {
+            continue;
+        };
+        match span.kind() {
+            SpanKind::Client => match servers_by_parent.get(&(span.trace_id(), span.span_id())) {
+                Some(server) => count(
+                    service,
+                    server.service_name().unwrap_or_default(),
+                    error(span) || error(server),
+                ),
+                None => {
+                    let peer = ["peer.service", "server.address"]
+                        .iter()
+                        .find_map(|key| span.attribute(key).map(|v| text(&v)))
+                        .unwrap_or_else(|| "unknown".to_owned());
+                    count(service, &peer, error(span));
+                }
+            },
+            SpanKind::Server if span.parent_span_id().is_none() => {
+                count("user", service, error(span));
+            }
+            _ => {}
+        }
+    }
+    counts
+}
