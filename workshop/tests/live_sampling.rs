@@ -165,7 +165,7 @@ async fn the_service_graph_counts_every_call_and_the_sampler_keeps_whole_traces_
         everything_overlay(everything.config.grpc),
     )
     .unwrap();
-    let files = config_files(&finished, &["quiet", "everything"]);
+    let files = config_files(&dest, &["quiet", "everything"]);
     let config = merged(&files);
     let decision_wait = go_duration(
         get_str(&config, &["processors", "tail_sampling", "decision_wait"])
@@ -337,6 +337,17 @@ async fn the_service_graph_counts_every_call_and_the_sampler_keeps_whole_traces_
             "the service graph in Prometheus is not that of the spans:\n  in Prometheus: {graph:?}\n  from the spans: {expected:?}\n{}",
             chain.logs()
         ));
+    }
+    // The histograms Grafana's service map reads, under the names Prometheus gives them.
+    for histogram in [
+        "traces_service_graph_request_server_seconds_bucket",
+        "traces_service_graph_request_client_seconds_bucket",
+    ] {
+        let query = format!("sum by (client, server, le) ({histogram})");
+        let series = chain.prometheus.query(&query).await.unwrap_or_default();
+        if series.is_empty() {
+            problems.push(format!("Prometheus has no {histogram}"));
+        }
     }
     if tempo.len() >= spans.len() {
         problems.push("Tempo got every span: nothing was sampled".to_owned());
