@@ -352,6 +352,26 @@ async fn the_service_graph_counts_every_call_and_the_sampler_keeps_whole_traces_
     if tempo.len() >= spans.len() {
         problems.push("Tempo got every span: nothing was sampled".to_owned());
     }
+    // The rule chapter 08 gives: decision_wait covers the longest request plus the SDK's
+    // default export delay (opentelemetry_sdk's OTEL_BSP_SCHEDULE_DELAY_DEFAULT, 5 s), since
+    // each service exports on its own timer.
+    let longest = by_trace
+        .values()
+        .map(|spans| {
+            spans
+                .iter()
+                .map(|(_, s)| s.duration())
+                .max()
+                .unwrap_or_default()
+        })
+        .max()
+        .unwrap_or_default();
+    let sdk_delay = Duration::from_secs(5);
+    if decision_wait <= longest + sdk_delay {
+        problems.push(format!(
+            "decision_wait ({decision_wait:?}) does not cover the longest request ({longest:.1?}) plus the SDK's {sdk_delay:?} export delay"
+        ));
+    }
     // The waits the config sets cover what really happens at the SDK's default delay.
     if widest >= decision_wait {
         problems.push(format!(
