@@ -150,21 +150,31 @@ fn distinct(printed: &[(&str, Attributes)]) -> Result<(), String> {
     }
 }
 
-/// The replica's instance id differs from the first geolocator's: an id derived from
-/// something fixed (the service's name, a constant) would be the same.
+/// The replica's instance id differs from the first geolocator's: an id made once (a
+/// constant) or from something fixed (the service's name) would be the same. Whether it is
+/// a UUID is the line before's business.
 fn new_at_every_start(
     evidence: &Evidence,
     replica: &Result<Attributes, String>,
 ) -> Result<(), String> {
-    let first = evidence
-        .console_resource(REPLICA_OF)
-        .and_then(|resource| instance_id(&resource))
-        .map_err(|why| format!("{REPLICA_OF}: {why}"))?;
-    let second = replica
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(instance_id)
-        .map_err(|why| format!("the second {REPLICA_OF}: {why}"))?;
+    let id = |resource: Result<&Attributes, String>, who: &str| {
+        let resource = resource?;
+        match resource.get("service.instance.id") {
+            Some(AttrValue::Empty) | None => Err(format!("{who} has no service.instance.id")),
+            Some(id) => Ok(id.to_string()),
+        }
+    };
+    let first = id(
+        evidence
+            .console_resource(REPLICA_OF)
+            .as_ref()
+            .map_err(Clone::clone),
+        REPLICA_OF,
+    )?;
+    let second = id(
+        replica.as_ref().map_err(Clone::clone),
+        &format!("the second {REPLICA_OF}"),
+    )?;
     if first == second {
         Err(format!(
             "both have service.instance.id {first}: make a new one at every start (a random UUID)"

@@ -1069,7 +1069,6 @@ fn rename_replica(evidence: &mut Evidence, from: &str, to: &str) {
 
 #[test]
 fn section0_every_service_needs_an_instance_id_that_is_a_uuid() {
-    let id = super::fixtures::instance_id("gateway");
     let mut missing = perfect();
     rename_console(
         &mut missing,
@@ -1085,11 +1084,17 @@ fn section0_every_service_needs_an_instance_id_that_is_a_uuid() {
             "Look at services/telemetry/src/resource.rs",
         ],
     );
+    // The process id: new at every start, but not a UUID.
     let mut pid = perfect();
-    rename_console(&mut pid, "gateway", &id, "48213");
+    for (n, service) in super::evidence::SERVICES.into_iter().enumerate() {
+        let id = super::fixtures::instance_id(service);
+        rename_console(&mut pid, service, &id, &format!("4821{n}"));
+    }
+    let replica = super::fixtures::instance_id(super::scenario::REPLICA_NAME);
+    rename_replica(&mut pid, &replica, "48219");
     assert_line(
         &only_failure(&pid, 0),
-        &[r#"gateway: service.instance.id "48213" is not a UUID"#],
+        &[r#"gateway: service.instance.id "48211" is not a UUID"#],
     );
 }
 
