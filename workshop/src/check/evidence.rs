@@ -64,12 +64,12 @@ pub struct Evidence {
     pub stub_calls: Vec<StubCall>,
     /// The requests between our own services, as the check's relays saw them (section 4).
     pub relayed: Vec<Relayed>,
-    /// `127.0.0.1:<port>` of every server in the run (services, stub, receiver): these
-    /// may appear in logs, unlike the client's address.
+    /// `127.0.0.1:<port>` of every server in the run (services, stub, relays, receiver):
+    /// these may appear in logs, unlike the client's address.
     pub server_addresses: Vec<String>,
     /// Where each upstream is, as the services are told (`GATEWAY_URL`, `GEOLOCATOR_URL`,
-    /// `ISS_DISTANCE_URL`, `ISS_API_URL`), by the upstream's name (a service, or
-    /// [`super::scenario::ISS_API`]).
+    /// `ISS_DISTANCE_URL`: the check's relays; `ISS_API_URL`), by the upstream's name (a
+    /// service, or [`super::scenario::ISS_API`]).
     pub upstream_urls: BTreeMap<String, String>,
     pub spans: Vec<ReceivedSpan>,
     pub logs: Vec<ReceivedLog>,
