@@ -87,6 +87,12 @@ impl Sockets {
         self.ports
     }
 
+    /// Releases every socket but `service`'s: only that one will be started (`check`
+    /// starts a second copy of one service this way).
+    pub fn keep_only(&mut self, service: &str) {
+        self.listeners.retain(|(name, _)| *name == service);
+    }
+
     /// The socket for `service`, to hand over; each one can be taken once.
     pub fn take(&mut self, service: &str) -> Option<TcpListener> {
         let at = self
@@ -133,6 +139,20 @@ mod tests {
             assert_eq!(socket.local_addr().unwrap().port(), port, "{service}");
             assert!(sockets.take(service).is_none(), "{service} taken twice");
         }
+    }
+
+    #[test]
+    fn keep_only_releases_the_other_sockets() {
+        let mut sockets = Sockets::any().unwrap();
+        let ports = sockets.ports();
+        sockets.keep_only("geolocator");
+        assert!(taken(ports.geolocator));
+        for port in [ports.frontend, ports.gateway, ports.iss_distance] {
+            assert!(!taken(port), "{port} still held");
+        }
+        assert!(sockets.take("gateway").is_none());
+        let socket = sockets.take("geolocator").unwrap();
+        assert_eq!(socket.local_addr().unwrap().port(), ports.geolocator);
     }
 
     #[test]

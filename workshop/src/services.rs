@@ -111,7 +111,8 @@ pub fn start(
     start_with(binaries, sockets, env, Options::default())
 }
 
-/// [`start`], with a choice of what happens to the environment and the output.
+/// [`start`], with a choice of what happens to the environment and the output. Only the
+/// services whose socket `sockets` still holds start (see [`Sockets::keep_only`]).
 pub fn start_with(
     binaries: &BTreeMap<String, PathBuf>,
     mut sockets: Sockets,
@@ -122,8 +123,10 @@ pub fn start_with(
         services: Vec::new(),
     };
     for (name, port) in sockets.ports().all().into_iter().rev() {
+        let Some(socket) = sockets.take(name) else {
+            continue;
+        };
         let binary = &binaries[name];
-        let socket = sockets.take(name).expect("one socket per service");
         let output = options.capture.then(Output::default);
         let (child, readers) = spawn(name, binary, socket, env, options, output.clone())
             .with_context(|| format!("cannot start {}", binary.display()))?;

@@ -66,7 +66,7 @@ fn section_0_is_not_done_on_the_uninstrumented_services() {
         .lines()
         .take_while(|l| !l.is_empty())
         .collect();
-    assert_eq!(section0.len(), 5, "{stdout}");
+    assert_eq!(section0.len(), 8, "{stdout}");
     assert_eq!(
         section0[0],
         "  ✓ every service prints `OpenTelemetry resource: {…}` at start-up"
@@ -85,7 +85,7 @@ fn section_0_is_not_done_on_the_uninstrumented_services() {
     );
     // Only the section asked for (and those before it).
     assert!(!stdout.contains("Section 1"), "{stdout}");
-    assert!(stdout.contains("4 of 9 checks fail"), "{stdout}");
+    assert!(stdout.contains("7 of 12 checks fail"), "{stdout}");
     // The services' own output is not mixed into the checklist without --verbose.
     assert!(!stderr.contains("listening on"), "{stderr}");
 
@@ -123,7 +123,7 @@ fn every_section_is_checked_over_grpc_too_and_verbose_shows_what_arrived() {
     assert!(stdout.contains("What arrived"), "{stdout}");
     assert!(
         stdout.contains(
-            "request GET gateway /distance?location=Berlin (ISS API answering 500) → 502"
+            "request GET gateway /distance?location=Berlin with baggage (ISS API answering 500) → 502"
         ),
         "{stdout}"
     );

@@ -325,6 +325,46 @@ async fn the_sampler_comes_from_the_environment() {
     );
 }
 
+/// `service.instance.id` is a new UUID at every start, unless the operator gives one in
+/// `OTEL_RESOURCE_ATTRIBUTES`: that one wins (section 0's comment says why).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_may_give_the_instance_id() {
+    const GIVEN: &str = "4d63009a-8d0f-11ee-aad7-4c796ed8e320";
+    let (tree, _lock) = final_tree();
+    let binaries = build(&tree);
+    let receiver = Receiver::start(ReceiverConfig::ephemeral()).await.unwrap();
+    let mut env = env_for(receiver.http_endpoint(), iss_stub());
+    env.push((
+        "OTEL_RESOURCE_ATTRIBUTES",
+        format!("service.instance.id={GIVEN}"),
+    ));
+    let stack = Stack::start(&binaries, &env);
+    let response = reqwest::get(stack.frontend("/?location=Berlin"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    stack.stop_cleanly(Duration::from_secs(15));
+
+    let store = receiver.store();
+    let origins: Vec<_> = store
+        .spans()
+        .into_iter()
+        .map(|s| s.origin)
+        .chain(store.logs().into_iter().map(|l| l.origin))
+        .chain(store.metrics().into_iter().map(|m| m.origin))
+        .collect();
+    let services: BTreeSet<&str> = origins.iter().filter_map(|o| o.service_name()).collect();
+    assert_eq!(services.len(), 4, "{services:?}");
+    for origin in &origins {
+        assert_eq!(
+            origin.resource.get("service.instance.id"),
+            Some(&AttrValue::String(GIVEN.into())),
+            "{:?}",
+            origin.resource
+        );
+    }
+}
+
 /// The trust boundaries of `services/service-kit/src/boundary.rs`, on the real services:
 /// each service's calls go to a recorder, and requests come in with all three headers.
 #[tokio::test(flavor = "multi_thread")]

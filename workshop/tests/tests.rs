@@ -47,6 +47,8 @@ mod live_sampling;
 mod load;
 // The README stays true: links and commands.
 mod readme;
+// Realistic mistakes in the sections' code: each fails `check N` alone, on the right lines.
+mod mistakes;
 // The workshop's promise: `check N` fails before section N and passes after it.
 mod sections;
 // `workshop branches` and `workshop solve`, on a clone of this repository.

@@ -10,7 +10,8 @@ use opentelemetry_semantic_conventions::resource::SERVICE_NAME;
 
 /// The resource of `service_name` at `version`.
 // TODO(section 0): build the resource: the SDK's own attributes, then the service's name,
-// version and environment, then what `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME` say.
+// version, environment and instance id, then what `OTEL_RESOURCE_ATTRIBUTES` and
+// `OTEL_SERVICE_NAME` say.
 pub fn build(_service_name: &'static str, _version: &'static str) -> Resource {
     Resource::builder_empty().build()
 }

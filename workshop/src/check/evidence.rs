@@ -9,6 +9,7 @@ use otlp_receiver::{
 };
 use serde_json::Value;
 
+use super::relay::Relayed;
 use super::scenario::{Outcome, Scenario};
 use super::stub::StubCall;
 
@@ -54,16 +55,21 @@ pub struct Evidence {
     pub outcomes: Vec<Outcome>,
     /// Each service's console output lines, by service name.
     pub console: BTreeMap<String, Vec<String>>,
+    /// The console output of the second copy of [`super::scenario::REPLICA_OF`], started
+    /// with `OTEL_SERVICE_NAME` (section 0).
+    pub replica: Vec<String>,
     /// `ISS_API_URL`.
     pub stub_url: String,
     /// The ISS API stub's requests, in order.
     pub stub_calls: Vec<StubCall>,
-    /// `127.0.0.1:<port>` of every server in the run (services, stub, receiver): these
-    /// may appear in logs, unlike the client's address.
+    /// The requests between our own services, as the check's relays saw them (section 4).
+    pub relayed: Vec<Relayed>,
+    /// `127.0.0.1:<port>` of every server in the run (services, stub, relays, receiver):
+    /// these may appear in logs, unlike the client's address.
     pub server_addresses: Vec<String>,
     /// Where each upstream is, as the services are told (`GATEWAY_URL`, `GEOLOCATOR_URL`,
-    /// `ISS_DISTANCE_URL`, `ISS_API_URL`), by the upstream's name (a service, or
-    /// [`super::scenario::ISS_API`]).
+    /// `ISS_DISTANCE_URL`: the check's relays; `ISS_API_URL`), by the upstream's name (a
+    /// service, or [`super::scenario::ISS_API`]).
     pub upstream_urls: BTreeMap<String, String>,
     pub spans: Vec<ReceivedSpan>,
     pub logs: Vec<ReceivedLog>,
@@ -84,28 +90,15 @@ impl Evidence {
     /// says why there is none.
     pub fn console_resource(&self, service: &str) -> Result<Attributes, String> {
         let lines = self.console.get(service).map(Vec::as_slice).unwrap_or(&[]);
-        let Some(line) = lines
-            .iter()
-            .map(|l| strip_ansi(l))
-            .find(|l| l.contains(RESOURCE_MARKER))
-        else {
-            return Err(format!(
-                "{service} printed no `{}{{…}}` line",
-                RESOURCE_MARKER
-            ));
-        };
-        let json = &line[line.find(RESOURCE_MARKER).expect("found") + RESOURCE_MARKER.len()..];
-        let mut values = serde_json::Deserializer::from_str(json).into_iter::<Value>();
-        match values.next() {
-            Some(Ok(Value::Object(map))) => Ok(map
-                .into_iter()
-                .map(|(key, value)| (key, attr_value(value)))
-                .collect()),
-            _ => Err(format!(
-                "{service}'s line does not continue with a JSON object: {}",
-                excerpt(json, 60)
-            )),
-        }
+        printed_resource(lines, service)
+    }
+
+    /// The resource the second copy of [`super::scenario::REPLICA_OF`] printed.
+    pub fn replica_resource(&self) -> Result<Attributes, String> {
+        printed_resource(
+            &self.replica,
+            &format!("the second {}", super::scenario::REPLICA_OF),
+        )
     }
 
     /// Spans of `service`, by name.
@@ -205,13 +198,35 @@ pub fn is_stub_url(url: &str, stub_url: &str) -> bool {
 /// Problems with a resource, against the contract: `service.name` as expected (or, when
 /// `service` is `None`, one of the four), a non-empty `service.version`,
 /// `deployment.environment.name` = `dev` and not the deprecated `deployment.environment`,
-/// and `workshop.check.run` = the run's id.
+/// a UUID as `service.instance.id`, and `workshop.check.run` = the run's id.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceProblems {
     pub name: Option<String>,
     pub version: Option<String>,
     pub environment: Option<String>,
+    pub instance: Option<String>,
     pub run: Option<String>,
+}
+
+/// A resource's `service.instance.id`, if it is a UUID (in any of the forms the `uuid`
+/// crate reads; the nil UUID is none: every copy would have it); else what is wrong.
+pub fn instance_id(resource: &Attributes) -> Result<uuid::Uuid, String> {
+    let id = match resource.get("service.instance.id") {
+        None => return Err("no service.instance.id".to_owned()),
+        Some(AttrValue::String(id)) => id,
+        Some(other) => {
+            return Err(format!(
+                "service.instance.id is {other}, not a string holding a UUID"
+            ));
+        }
+    };
+    match uuid::Uuid::try_parse(id) {
+        Ok(uuid) if uuid.is_nil() || uuid.is_max() => Err(format!(
+            "service.instance.id is {id:?}, a UUID that every copy would have"
+        )),
+        Ok(uuid) => Ok(uuid),
+        Err(_) => Err(format!("service.instance.id {id:?} is not a UUID")),
+    }
 }
 
 impl ResourceProblems {
@@ -243,6 +258,7 @@ impl ResourceProblems {
             )),
             (None, None) => Some("no deployment.environment.name".to_owned()),
         };
+        let instance = instance_id(resource).err();
         let run = match text("workshop.check.run") {
             Some(id) if id == run_id => None,
             Some(id) => Some(format!("workshop.check.run is {id:?}, not {run_id:?}")),
@@ -252,18 +268,43 @@ impl ResourceProblems {
             name,
             version,
             environment,
+            instance,
             run,
         }
     }
 
-    /// What the contract asks of every exported item's resource: all but the version
-    /// (section 0 checks that once, on the printed resource).
+    /// What the contract asks of every exported item's resource: all but the version and
+    /// the instance id (section 0 checks them once, on the printed resource).
     pub fn of_exported(&self) -> Vec<String> {
         [&self.name, &self.environment, &self.run]
             .into_iter()
             .flatten()
             .cloned()
             .collect()
+    }
+}
+
+/// The resource printed in `lines` (`OpenTelemetry resource: {…}`), as attributes; `Err`
+/// says why there is none, naming `who` printed them.
+fn printed_resource(lines: &[String], who: &str) -> Result<Attributes, String> {
+    let Some(line) = lines
+        .iter()
+        .map(|l| strip_ansi(l))
+        .find(|l| l.contains(RESOURCE_MARKER))
+    else {
+        return Err(format!("{who} printed no `{RESOURCE_MARKER}{{…}}` line"));
+    };
+    let json = &line[line.find(RESOURCE_MARKER).expect("found") + RESOURCE_MARKER.len()..];
+    let mut values = serde_json::Deserializer::from_str(json).into_iter::<Value>();
+    match values.next() {
+        Some(Ok(Value::Object(map))) => Ok(map
+            .into_iter()
+            .map(|(key, value)| (key, attr_value(value)))
+            .collect()),
+        _ => Err(format!(
+            "{who}'s line does not continue with a JSON object: {}",
+            excerpt(json, 60)
+        )),
     }
 }
 
@@ -336,6 +377,10 @@ mod tests {
             ("service.name", "gateway"),
             ("service.version", "0.1.0"),
             ("deployment.environment.name", "dev"),
+            (
+                "service.instance.id",
+                "627cc493-f310-47de-96bd-71410b7dec09",
+            ),
             ("workshop.check.run", "ab12"),
         ]
         .into_iter()
@@ -363,5 +408,39 @@ mod tests {
                 .unwrap()
                 .contains("deprecated")
         );
+    }
+
+    #[test]
+    fn an_instance_id_is_a_uuid_that_is_not_the_same_for_everyone() {
+        let of = |value: Option<AttrValue>| {
+            let mut resource = Attributes::new();
+            if let Some(value) = value {
+                resource.insert("service.instance.id".into(), value);
+            }
+            instance_id(&resource)
+        };
+        let id = "627cc493-f310-47de-96bd-71410b7dec09";
+        assert_eq!(of(Some(id.into())).unwrap().to_string(), id);
+        assert_eq!(of(None).unwrap_err(), "no service.instance.id");
+        assert_eq!(
+            of(Some("12345".into())).unwrap_err(),
+            r#"service.instance.id "12345" is not a UUID"#
+        );
+        assert!(
+            of(Some(AttrValue::Int(7)))
+                .unwrap_err()
+                .contains("not a string")
+        );
+        for everyone in [
+            "00000000-0000-0000-0000-000000000000",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        ] {
+            assert!(
+                of(Some(everyone.into()))
+                    .unwrap_err()
+                    .contains("every copy would have"),
+                "{everyone}"
+            );
+        }
     }
 }

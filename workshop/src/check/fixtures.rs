@@ -18,11 +18,13 @@ use otlp_receiver::proto::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, s
 use otlp_receiver::{Protocol, Store};
 
 use super::evidence::{CALCULATING_SPAN, Evidence, GETTING_SPAN, RESOURCE_MARKER, SERVICES};
+use super::relay::Relayed;
 use super::scenario::{
-    CallOutcome, ISS_API, IssAnswer, Outcome, Scenario, Step, TRACESTATE, TraceContext,
+    CallOutcome, ISS_API, IssAnswer, OUR_BAGGAGE, Outcome, REPLICA_NAME, Scenario, Step,
+    TRACESTATE, TraceContext,
 };
-use super::section5;
 use super::stub::{self, StubCall};
+use super::{section1, section3, section5};
 
 pub const RUN_ID: &str = "c0ffee0000000001";
 pub const STUB_URL: &str = "http://127.0.0.1:4000/iss-now.json";
@@ -93,17 +95,40 @@ pub fn kv(key: &str, value: impl Into<V>) -> KeyValue {
     }
 }
 
+/// Each service's `service.instance.id`, and the replica's (section 0).
+pub fn instance_id(service: &str) -> String {
+    let n = SERVICES
+        .iter()
+        .position(|s| *s == service)
+        .unwrap_or(SERVICES.len());
+    format!("6f1c9e2a-0d4b-4c7e-9a3f-{:012x}", 0xa1 + n)
+}
+
 pub fn resource(service: &str) -> Resource {
     Resource {
         attributes: vec![
             kv("service.name", service),
             kv("service.version", "0.1.0"),
             kv("deployment.environment.name", "dev"),
+            kv("service.instance.id", instance_id(service)),
             kv("workshop.check.run", RUN_ID),
             kv("telemetry.sdk.language", "rust"),
         ],
         ..Default::default()
     }
+}
+
+/// The line a service prints at start-up with its resource, as JSON (section 0).
+fn resource_line(name: &str, instance: &str) -> String {
+    let json = serde_json::json!({
+        "service.name": name,
+        "service.version": "0.1.0",
+        "deployment.environment.name": "dev",
+        "service.instance.id": instance,
+        "workshop.check.run": RUN_ID,
+        "telemetry.sdk.language": "rust",
+    });
+    format!("2026-11-20T10:00:00.000000Z  INFO telemetry: {RESOURCE_MARKER}{json}")
 }
 
 fn scope(name: &str) -> Option<InstrumentationScope> {
@@ -163,20 +188,14 @@ impl World {
         let console = SERVICES
             .iter()
             .map(|service| {
-                let json = serde_json::json!({
-                    "service.name": service,
-                    "service.version": "0.1.0",
-                    "deployment.environment.name": "dev",
-                    "workshop.check.run": RUN_ID,
-                    "telemetry.sdk.language": "rust",
-                });
                 let lines = vec![
-                    format!("2026-11-20T10:00:00.000000Z  INFO telemetry: {RESOURCE_MARKER}{json}"),
+                    resource_line(service, &instance_id(service)),
                     format!("2026-11-20T10:00:00.000100Z  INFO service_kit::server: {service} listening on http://127.0.0.1:{}", port(service)),
                 ];
                 (service.to_string(), lines)
             })
             .collect();
+        let replica = vec![resource_line(REPLICA_NAME, &instance_id(REPLICA_NAME))];
         let outcomes = scenario
             .steps
             .iter()
@@ -203,8 +222,10 @@ impl World {
                 scenario,
                 outcomes,
                 console,
+                replica,
                 stub_url: STUB_URL.into(),
                 stub_calls: Vec::new(),
+                relayed: Vec::new(),
                 server_addresses,
                 upstream_urls,
                 spans: Vec::new(),
@@ -341,6 +362,7 @@ impl World {
                 let url = format!("http://127.0.0.1:{}/distance", port("gateway"));
                 let [call] = step.calls_from("frontend").try_into().unwrap();
                 let call = self.client("frontend", &page, &url, &call);
+                self.relay("gateway", &call, None);
                 self.gateway(step, &call.trace, Some(call.span));
             }
             "gateway" => self.gateway(step, &trace, None),
@@ -354,6 +376,7 @@ impl World {
         let calls = step.calls_from("gateway");
         let url = format!("http://127.0.0.1:{}/coordinates", port("geolocator"));
         let geo = self.client("gateway", &server, &url, &calls[0]);
+        self.relay("geolocator", &geo, step.baggage());
         let found = step.status_at("geolocator").unwrap();
         self.server(
             "geolocator",
@@ -365,6 +388,7 @@ impl World {
         if let Some(call) = calls.get(1) {
             let url = format!("http://127.0.0.1:{}/distance", port("iss-distance"));
             let iss = self.client("gateway", &server, &url, call);
+            self.relay("iss-distance", &iss, step.baggage());
             self.iss_distance(step, &iss.trace, Some(iss.span));
         }
     }
@@ -438,6 +462,22 @@ impl World {
             &format!("could not get the ISS position: {reason}"),
             Some(&calculating),
         );
+    }
+
+    /// A call between two of our services, as the check's relay saw it: from section 4 on
+    /// with the trace context and the baggage the gateway got from one of ours.
+    fn relay(&mut self, to: &str, client: &Ids, baggage: Option<&str>) {
+        let propagated = self.section >= 4;
+        let continued = hex(&client.trace) == self.evidence.scenario.context.trace_id;
+        self.evidence.relayed.push(Relayed {
+            to: to.to_owned(),
+            traceparent: propagated
+                .then(|| format!("00-{}-{}-01", hex(&client.trace), hex(&client.span))),
+            tracestate: (propagated && continued).then(|| TRACESTATE.to_owned()),
+            baggage: baggage
+                .filter(|b| propagated && *b == OUR_BAGGAGE)
+                .map(str::to_owned),
+        });
     }
 
     /// A SERVER span: ERROR, with the status code as `error.type`, for a 5xx only. Before
@@ -569,7 +609,7 @@ impl World {
                 resource_spans: vec![ResourceSpans {
                     resource: Some(resource(service)),
                     scope_spans: vec![ScopeSpans {
-                        scope: scope(service),
+                        scope: scope(section3::TRACER),
                         spans: vec![span],
                         ..Default::default()
                     }],
@@ -609,7 +649,8 @@ impl World {
                 resource_logs: vec![ResourceLogs {
                     resource: Some(resource(service)),
                     scope_logs: vec![ScopeLogs {
-                        scope: scope(service),
+                        // opentelemetry-appender-tracing's logger has no name.
+                        scope: scope(""),
                         log_records: vec![record],
                         ..Default::default()
                     }],
@@ -632,6 +673,7 @@ impl World {
         };
         let counter = |name: &str, points: Vec<NumberDataPoint>| Metric {
             name: name.to_owned(),
+            unit: section1::UNIT.to_owned(),
             data: Some(metric::Data::Sum(Sum {
                 data_points: points,
                 aggregation_temporality: AggregationTemporality::Cumulative as i32,
@@ -660,7 +702,7 @@ impl World {
                 resource_metrics: vec![ResourceMetrics {
                     resource: Some(resource("iss-distance")),
                     scope_metrics: vec![ScopeMetrics {
-                        scope: scope("iss-distance"),
+                        scope: scope(section1::METER),
                         metrics,
                         ..Default::default()
                     }],
@@ -681,6 +723,9 @@ pub fn uninstrumented() -> Evidence {
             "2026-11-20T10:00:00Z  INFO service_kit::server: {service} listening on http://127.0.0.1:5000"
         )];
     }
+    evidence.replica = vec![
+        "2026-11-20T10:00:00Z  INFO service_kit::server: geolocator listening on http://127.0.0.1:5002".to_owned(),
+    ];
     evidence.stub_calls = evidence
         .scenario
         .steps

@@ -5,6 +5,9 @@
 //!
 //! - `scenario`: the requests, and every number the checks expect, derived from them;
 //! - `stub`: the ISS API stand-in, which also records the trace headers it receives;
+//! - `relay`: relays between our own services, which record the context of every hop;
+//! - `replica`: section 0's second copy of one service, started with the standard resource
+//!   variables set;
 //! - `evidence`: what a run observed, the one input of every check;
 //! - `section0` … `section6`: the checks, pure functions of the evidence;
 //! - `span_status`: the semantic conventions' status rules for SERVER and CLIENT spans;
@@ -16,6 +19,8 @@ mod evidence;
 #[cfg(test)]
 mod fixtures;
 mod pipeline;
+mod relay;
+mod replica;
 mod report;
 mod scenario;
 mod section0;
@@ -257,26 +262,14 @@ async fn observe(
     let ports = sockets.ports();
     let run_id = random_hex(8);
     let protocol = args.protocol.receiver();
-    let endpoint = match protocol {
-        Protocol::Grpc => receiver.grpc_endpoint(),
-        Protocol::Http => receiver.http_endpoint(),
-    };
     let mut env = wiring(&ports);
-    env.extend([
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
-        (
-            "OTEL_EXPORTER_OTLP_PROTOCOL",
-            evidence::protocol_name(protocol).to_owned(),
-        ),
-        ("OTEL_METRIC_EXPORT_INTERVAL", "500".to_owned()),
-        (
-            "OTEL_RESOURCE_ATTRIBUTES",
-            format!("workshop.check.run={run_id}"),
-        ),
-        ("NO_COLOR", "1".to_owned()),
-        ("RUST_LOG", "info".to_owned()),
-    ]);
+    env.extend(exporting(
+        &receiver,
+        protocol,
+        format!("workshop.check.run={run_id}"),
+    ));
     env.extend(stub.services_env());
+    let relays = relay::Relays::start(&mut env).await?;
     let options = Options {
         capture: true,
         echo: args.verbose,
@@ -287,6 +280,7 @@ async fn observe(
         parent_id: random_hex(8),
     });
     let mut running = services::start_with(binaries, sockets, &env, options)?;
+    let mut replica = replica::Replica::start(binaries, &run_id, protocol, options).await?;
     let outputs: Vec<(String, services::Output)> = ports
         .all()
         .iter()
@@ -294,7 +288,7 @@ async fn observe(
         .collect();
 
     let mut setup = Vec::new();
-    let healthy = running.wait_healthy(HEALTHY).await;
+    let (healthy, ()) = tokio::join!(running.wait_healthy(HEALTHY), replica.wait_healthy(HEALTHY));
     let outcomes = match &healthy {
         Ok(()) => scenario::drive(&scenario, &ports, |answer| stub.answer_with(answer)).await?,
         Err(_) => Vec::new(),
@@ -308,7 +302,7 @@ async fn observe(
             }
         }
     }
-    let ended = running.stop(GRACE).await;
+    let (ended, replica) = tokio::join!(running.stop(GRACE), replica.stop(GRACE));
     setup.push(Check::new(
         "the services start and answer /healthz",
         "the services' output (run with --verbose)",
@@ -367,6 +361,7 @@ async fn observe(
         .map(|(_, port)| format!("127.0.0.1:{port}"))
         .collect();
     server_addresses.push(stub.addr().to_string());
+    server_addresses.extend(relays.addrs().map(|addr| addr.to_string()));
     server_addresses.push(receiver.grpc_addr().to_string());
     server_addresses.push(receiver.http_addr().to_string());
     let upstream_urls = upstream_urls(&env);
@@ -379,8 +374,10 @@ async fn observe(
             .into_iter()
             .map(|(name, output)| (name, output.lines()))
             .collect(),
+        replica,
         stub_url: stub.url(),
         stub_calls: stub.calls(),
+        relayed: relays.calls(),
         server_addresses,
         upstream_urls,
         spans: Vec::new(),
@@ -405,7 +402,32 @@ async fn observe(
     evidence.refresh(&store);
     receiver.shutdown().await;
     stub.stop();
+    relays.stop();
     Ok((setup, evidence))
+}
+
+/// How the services export: to `receiver` over `protocol`, metrics every half second, with
+/// `resource_attributes` as `OTEL_RESOURCE_ATTRIBUTES`; plain console lines at `info`.
+fn exporting(
+    receiver: &Receiver,
+    protocol: Protocol,
+    resource_attributes: String,
+) -> Vec<(&'static str, String)> {
+    let endpoint = match protocol {
+        Protocol::Grpc => receiver.grpc_endpoint(),
+        Protocol::Http => receiver.http_endpoint(),
+    };
+    vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        (
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            evidence::protocol_name(protocol).to_owned(),
+        ),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "500".to_owned()),
+        ("OTEL_RESOURCE_ATTRIBUTES", resource_attributes),
+        ("NO_COLOR", "1".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+    ]
 }
 
 /// The upstreams' URLs in the services' environment, by the upstream's name.
@@ -467,6 +489,12 @@ fn arrived(evidence: &Evidence) -> String {
             .map_or("(no resource line)", String::as_str);
         let _ = writeln!(out, "  console {service:>12}: {resource}");
     }
+    let replica = evidence
+        .replica
+        .iter()
+        .find(|l| l.contains(evidence::RESOURCE_MARKER))
+        .map_or("(no resource line)", String::as_str);
+    let _ = writeln!(out, "  console {:>12}: {replica}", scenario::REPLICA_NAME);
     for (n, call) in evidence.stub_calls.iter().enumerate() {
         let _ = writeln!(
             out,
@@ -475,6 +503,13 @@ fn arrived(evidence: &Evidence) -> String {
             call.answer,
             call.traceparent,
             call.tracestate
+        );
+    }
+    for call in &evidence.relayed {
+        let _ = writeln!(
+            out,
+            "  call to {:>12}: traceparent {:?}, tracestate {:?}, baggage {:?}",
+            call.to, call.traceparent, call.tracestate, call.baggage
         );
     }
     for span in &evidence.spans {

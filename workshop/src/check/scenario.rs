@@ -14,6 +14,26 @@ pub const TRACESTATE: &str = "workshop=check";
 /// `baggage` the check sends with them, as a stranger would: it must go no further than the
 /// frontend.
 pub const BAGGAGE: &str = "workshop.check=from-outside";
+/// `baggage` the check sends to the gateway, as a service of ours would: it must travel on
+/// to geolocator and iss-distance, and no further (not to the ISS API).
+pub const OUR_BAGGAGE: &str = "workshop.check.ours=from-inside";
+
+/// The key of a `baggage` header's entries (`key=value;properties`, comma-separated).
+pub fn baggage_keys(header: &str) -> impl Iterator<Item = &str> {
+    header
+        .split(',')
+        .filter_map(|entry| entry.split(['=', ';']).next())
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+}
+
+/// Section 0 starts this service a second time, to see a new `service.instance.id` at every
+/// start, and `OTEL_SERVICE_NAME` honoured.
+pub const REPLICA_OF: &str = "geolocator";
+/// The second copy's `OTEL_SERVICE_NAME`: its resource must carry this name.
+pub const REPLICA_NAME: &str = "geolocator-replica";
+/// The `service.name` its `OTEL_RESOURCE_ATTRIBUTES` gives: `OTEL_SERVICE_NAME` wins over it.
+pub const REPLICA_NAME_IN_ATTRIBUTES: &str = "geolocator-from-resource-attributes";
 
 /// The upstream that iss-distance calls: the ISS API (the check's stub).
 pub const ISS_API: &str = "the ISS API";
@@ -328,6 +348,18 @@ impl Step {
         format!("{route}?{}", query.join("&"))
     }
 
+    /// The `baggage` header the check sends: a stranger's to the frontend, with the trace
+    /// context it continues; its own to the gateway, as the frontend would.
+    pub fn baggage(&self) -> Option<&'static str> {
+        match self.request {
+            Request::Page {
+                propagate: true, ..
+            } => Some(BAGGAGE),
+            Request::Distance { .. } => Some(OUR_BAGGAGE),
+            _ => None,
+        }
+    }
+
     pub fn propagates(&self) -> bool {
         matches!(
             self.request,
@@ -430,10 +462,10 @@ impl Step {
 
     /// One line describing the request, e.g. `GET frontend /?location=Berlin`.
     pub fn describe(&self) -> String {
-        let context = if self.propagates() {
-            " with traceparent"
-        } else {
-            ""
+        let context = match (self.propagates(), self.baggage()) {
+            (true, _) => " with traceparent",
+            (false, Some(_)) => " with baggage",
+            (false, None) => "",
         };
         let api = match self.iss_api {
             IssAnswer::Position => String::new(),
@@ -517,8 +549,10 @@ pub async fn drive(
         if step.propagates() {
             request = request
                 .header("traceparent", scenario.context.traceparent())
-                .header("tracestate", TRACESTATE)
-                .header("baggage", BAGGAGE);
+                .header("tracestate", TRACESTATE);
+        }
+        if let Some(baggage) = step.baggage() {
+            request = request.header("baggage", baggage);
         }
         let answer = match request.send().await {
             Ok(response) => {
@@ -629,7 +663,21 @@ mod tests {
         );
         assert_eq!(
             s.steps[6].describe(),
-            "GET gateway /distance?location=Berlin (ISS API answering 200 with an unusable position)"
+            "GET gateway /distance?location=Berlin with baggage (ISS API answering 200 with an unusable position)"
+        );
+        let baggage: Vec<Option<&str>> = s.steps.iter().map(Step::baggage).collect();
+        assert_eq!(
+            baggage,
+            [
+                None,
+                None,
+                None,
+                Some(BAGGAGE),
+                None,
+                Some(OUR_BAGGAGE),
+                Some(OUR_BAGGAGE),
+                None
+            ]
         );
     }
 
@@ -648,6 +696,18 @@ mod tests {
             let found = gazetteer.lookup(place.name()).is_some();
             assert_eq!(found, place == Place::Known(place.name()), "{place:?}");
         }
+    }
+
+    #[test]
+    fn baggage_keys_are_read_as_the_w3c_format_writes_them() {
+        let keys: Vec<&str> =
+            baggage_keys("workshop.check.ours=from-inside, session.kind=demo;p=1,=x,bare")
+                .collect();
+        assert_eq!(keys, ["workshop.check.ours", "session.kind", "bare"]);
+        assert_eq!(
+            baggage_keys(BAGGAGE).collect::<Vec<_>>(),
+            ["workshop.check"]
+        );
     }
 
     #[test]

@@ -1,8 +1,16 @@
 //! Section 0 · resource. Nothing is exported yet, so the check reads what every service
-//! prints at start-up: `OpenTelemetry resource: {…}` with the resource as JSON.
+//! prints at start-up: `OpenTelemetry resource: {…}` with the resource as JSON. Besides the
+//! four services, it starts geolocator a second time (the replica), with the standard
+//! variables set as an operator would: its resource must take the name `OTEL_SERVICE_NAME`
+//! gives, and an instance id of its own.
 
-use super::evidence::{Evidence, RESOURCE_MARKER, ResourceProblems, SERVICES};
+use std::collections::BTreeMap;
+
+use otlp_receiver::{AttrValue, Attributes};
+
+use super::evidence::{Evidence, RESOURCE_MARKER, ResourceProblems, SERVICES, instance_id};
 use super::report::{Check, list};
+use super::scenario::{REPLICA_NAME, REPLICA_NAME_IN_ATTRIBUTES, REPLICA_OF};
 
 pub const TITLE: &str = "Section 0 · resource";
 const HINT: &str = "services/telemetry/src/resource.rs";
@@ -13,10 +21,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     let mut garbled = Vec::new();
     for service in SERVICES {
         match evidence.console_resource(service) {
-            Ok(resource) => printed.push((
-                service,
-                ResourceProblems::of(&resource, Some(service), &evidence.run_id),
-            )),
+            Ok(resource) => printed.push((service, resource)),
             Err(problem) if problem.contains("printed no") => silent.push(service.to_string()),
             Err(problem) => garbled.push(problem),
         }
@@ -25,26 +30,21 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     if !silent.is_empty() {
         missing.insert(0, format!("no such line from {}", list(&silent)));
     }
+    let judged: Vec<(&str, ResourceProblems)> = printed
+        .iter()
+        .map(|(service, resource)| {
+            let problems = ResourceProblems::of(resource, Some(service), &evidence.run_id);
+            (*service, problems)
+        })
+        .collect();
     let printed_by = |pick: fn(&ResourceProblems) -> &Option<String>| -> Result<(), String> {
-        let mut problems: Vec<String> = printed
+        let problems = judged
             .iter()
             .filter_map(|(service, p)| pick(p).as_ref().map(|p| format!("{service}: {p}")))
             .collect();
-        let absent: Vec<String> = SERVICES
-            .iter()
-            .filter(|s| !printed.iter().any(|(p, _)| p == *s))
-            .map(|s| s.to_string())
-            .collect();
-        if !absent.is_empty() {
-            problems.push(format!("no resource printed by {}", list(&absent)));
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
-        }
+        verdict(problems, &printed)
     };
-    vec![
+    let mut checks = vec![
         Check::new(
             format!(
                 "every service prints `{}{{…}}` at start-up",
@@ -69,6 +69,11 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
             printed_by(|p| &p.environment),
         ),
         Check::new(
+            "service.instance.id is a UUID, a different one in each service",
+            HINT,
+            printed_by(|p| &p.instance).and_then(|()| distinct(&printed)),
+        ),
+        Check::new(
             format!(
                 "workshop.check.run = {} (OTEL_RESOURCE_ATTRIBUTES is honoured)",
                 evidence.run_id
@@ -76,5 +81,123 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
             HINT,
             printed_by(|p| &p.run),
         ),
+    ];
+    checks.extend(replica(evidence));
+    checks
+}
+
+/// What the second geolocator shows: an instance id of its own, and the name
+/// `OTEL_SERVICE_NAME` gives it.
+fn replica(evidence: &Evidence) -> [Check; 2] {
+    let replica = evidence.replica_resource();
+    [
+        Check::new(
+            format!(
+                "service.instance.id is new at every start: {REPLICA_OF} started a second time has another"
+            ),
+            HINT,
+            new_at_every_start(evidence, &replica),
+        ),
+        Check::new(
+            format!(
+                "OTEL_SERVICE_NAME is honoured: the second {REPLICA_OF}, started with OTEL_SERVICE_NAME={REPLICA_NAME}, is named so"
+            ),
+            HINT,
+            named_by_the_variable(&replica),
+        ),
     ]
+}
+
+/// The problems found in the printed resources, and the services that printed none.
+fn verdict(mut problems: Vec<String>, printed: &[(&str, Attributes)]) -> Result<(), String> {
+    let absent: Vec<String> = SERVICES
+        .iter()
+        .filter(|s| !printed.iter().any(|(p, _)| p == *s))
+        .map(|s| s.to_string())
+        .collect();
+    if !absent.is_empty() {
+        problems.push(format!("no resource printed by {}", list(&absent)));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// No two services share an instance id (a constant would be the same in all four).
+fn distinct(printed: &[(&str, Attributes)]) -> Result<(), String> {
+    let mut by_id: BTreeMap<uuid::Uuid, Vec<String>> = BTreeMap::new();
+    for (service, resource) in printed {
+        if let Ok(id) = instance_id(resource) {
+            by_id.entry(id).or_default().push(service.to_string());
+        }
+    }
+    let shared: Vec<String> = by_id
+        .into_iter()
+        .filter(|(_, services)| services.len() > 1)
+        .map(|(id, services)| {
+            format!(
+                "{} have the same service.instance.id {id}: make it at every start, not once",
+                list(&services)
+            )
+        })
+        .collect();
+    if shared.is_empty() {
+        Ok(())
+    } else {
+        Err(shared.join("; "))
+    }
+}
+
+/// The replica's instance id differs from the first geolocator's: an id made once (a
+/// constant) or from something fixed (the service's name) would be the same. Whether it is
+/// a UUID is the line before's business.
+fn new_at_every_start(
+    evidence: &Evidence,
+    replica: &Result<Attributes, String>,
+) -> Result<(), String> {
+    let id = |resource: Result<&Attributes, String>, who: &str| {
+        let resource = resource?;
+        match resource.get("service.instance.id") {
+            Some(AttrValue::Empty) | None => Err(format!("{who} has no service.instance.id")),
+            Some(id) => Ok(id.to_string()),
+        }
+    };
+    let first = id(
+        evidence
+            .console_resource(REPLICA_OF)
+            .as_ref()
+            .map_err(Clone::clone),
+        REPLICA_OF,
+    )?;
+    let second = id(
+        replica.as_ref().map_err(Clone::clone),
+        &format!("the second {REPLICA_OF}"),
+    )?;
+    if first == second {
+        Err(format!(
+            "both have service.instance.id {first}: make a new one at every start (a random UUID)"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The replica's `service.name` is its `OTEL_SERVICE_NAME`, over the name it gives itself
+/// and over `service.name` in its `OTEL_RESOURCE_ATTRIBUTES` (the specification:
+/// `OTEL_SERVICE_NAME` takes precedence).
+fn named_by_the_variable(replica: &Result<Attributes, String>) -> Result<(), String> {
+    let resource = replica.as_ref().map_err(Clone::clone)?;
+    match resource.get("service.name") {
+        Some(AttrValue::String(name)) if name == REPLICA_NAME => Ok(()),
+        Some(AttrValue::String(name)) if name == REPLICA_NAME_IN_ATTRIBUTES => Err(format!(
+            "it is {name:?}, from OTEL_RESOURCE_ATTRIBUTES: OTEL_SERVICE_NAME must win over it (read it last)"
+        )),
+        Some(AttrValue::String(name)) if name == REPLICA_OF => Err(format!(
+            "it kept its own name {name:?}: OTEL_SERVICE_NAME must win over it (read it last)"
+        )),
+        Some(other) => Err(format!("its service.name is {other}")),
+        None => Err("its resource has no service.name".to_owned()),
+    }
 }

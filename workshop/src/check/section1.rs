@@ -14,6 +14,9 @@ const PROVIDER: &str = "services/telemetry/src/metrics.rs";
 const INCOMING: &str = "services/iss-distance/src/metrics.rs";
 const ISS: &str = "services/iss-distance/src/metrics.rs";
 pub const METER: &str = "iss-distance";
+/// The counters' unit: requests, in the notation of the semantic conventions for counts
+/// (chapter 03 says so; a test reads it from the section's patch).
+pub const UNIT: &str = "{request}";
 
 pub fn check(evidence: &Evidence) -> Vec<Check> {
     let mut checks = vec![resource_of_everything(evidence), protocol(evidence)];
@@ -45,6 +48,11 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         "iss.requests is a monotonic counter with cumulative temporality",
         PROVIDER,
         counter_kind(iss),
+    ));
+    checks.push(Check::new(
+        format!("incoming.requests and iss.requests have the unit `{UNIT}`"),
+        ISS,
+        units([("incoming.requests", incoming), ("iss.requests", iss)]),
     ));
     for (call, count) in evidence.scenario.iss_calls() {
         checks.push(Check::new(
@@ -142,6 +150,30 @@ fn exported(metric: Option<&ReceivedMetric>) -> Result<(), String> {
         return Err(format!("it comes from the meter {scope:?}, not {METER:?}"));
     }
     Ok(())
+}
+
+/// Each counter that arrived has [`UNIT`] (a missing one is another line's failure).
+fn units(counters: [(&str, Option<&ReceivedMetric>); 2]) -> Result<(), String> {
+    let arrived: Vec<(&str, &ReceivedMetric)> = counters
+        .into_iter()
+        .filter_map(|(name, metric)| Some((name, metric?)))
+        .collect();
+    if arrived.is_empty() {
+        return Err("got neither counter".to_owned());
+    }
+    let wrong: Vec<String> = arrived
+        .iter()
+        .filter(|(_, metric)| metric.unit() != UNIT)
+        .map(|(name, metric)| match metric.unit() {
+            "" => format!("{name} has no unit"),
+            unit => format!("{name} has the unit {unit:?}"),
+        })
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(wrong.join(", "))
+    }
 }
 
 fn counter_kind(metric: Option<&ReceivedMetric>) -> Result<(), String> {

@@ -19,6 +19,9 @@ const HANDLER: &str = "services/iss-distance/src/lib.rs";
 const POSITION: &str = "services/iss-distance/src/position.rs";
 const BRIDGE: &str = "services/telemetry/src/lib.rs";
 const HTTP_SPANS: &str = "services/service-kit/src/spans.rs";
+/// The tracer every span comes from: named after the instrumentation that makes the spans,
+/// the `tracing` bridge, not after a service (a test reads it from the section's patch).
+pub const TRACER: &str = "tracing-opentelemetry";
 
 /// A `getting-iss-coordinates` span with what the check found about its HTTP call.
 struct Getting<'a> {
@@ -55,14 +58,17 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         .map(ToString::to_string)
         .collect();
 
-    let mut checks = vec![Check::new(
-        format!(
-            "iss-distance records a `{CALCULATING_SPAN}` span per request ({})",
-            scenario.requests_to("iss-distance")
+    let mut checks = vec![
+        tracer(evidence),
+        Check::new(
+            format!(
+                "iss-distance records a `{CALCULATING_SPAN}` span per request ({})",
+                scenario.requests_to("iss-distance")
+            ),
+            HANDLER,
+            count(calculating.len(), scenario.requests_to("iss-distance")),
         ),
-        HANDLER,
-        count(calculating.len(), scenario.requests_to("iss-distance")),
-    )];
+    ];
 
     let orphans: Vec<String> = getting
         .iter()
@@ -129,6 +135,49 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         log_context(evidence),
     ));
     checks
+}
+
+/// Every span's instrumentation scope is [`TRACER`]; the services whose spans' is not, once
+/// each.
+fn tracer(evidence: &Evidence) -> Check {
+    Check::new(
+        format!(
+            "spans come from the tracer `{TRACER}`, named after the instrumentation (the resource names the service)"
+        ),
+        BRIDGE,
+        tracer_scopes(evidence),
+    )
+}
+
+fn tracer_scopes(evidence: &Evidence) -> Result<(), String> {
+    if evidence.spans.is_empty() {
+        return Err("no spans arrived".to_owned());
+    }
+    let mut wrong: BTreeMap<String, String> = BTreeMap::new();
+    for span in &evidence.spans {
+        let scope = &span.origin.scope.name;
+        if scope != TRACER {
+            let service = span.service_name().unwrap_or("an unnamed service");
+            wrong
+                .entry(service.to_owned())
+                .or_insert_with(|| scope.clone());
+        }
+    }
+    let found: Vec<String> = wrong
+        .into_iter()
+        .map(|(service, scope)| match scope.as_str() {
+            "" => format!("{service}'s from a tracer without a name"),
+            _ if scope == service => {
+                format!("{service}'s from the tracer {scope:?}, the service's name")
+            }
+            _ => format!("{service}'s from the tracer {scope:?}"),
+        })
+        .collect();
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(first(&found, 2))
+    }
 }
 
 fn count(got: usize, expected: usize) -> Result<(), String> {

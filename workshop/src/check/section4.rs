@@ -10,13 +10,17 @@ use super::evidence::{
     CALCULATING_SPAN, Evidence, GETTING_SPAN, SERVICES, is_stub_url, short, status_code,
 };
 use super::report::{Check, counted, first, list};
-use super::scenario::{ROUTES, TRACESTATE, by_status};
+use super::scenario::{BAGGAGE, OUR_BAGGAGE, ROUTES, TRACESTATE, baggage_keys, by_status};
 
 pub const TITLE: &str = "Section 4 · distributed tracing";
 const SERVER: &str = "services/service-kit/src/spans.rs";
 const UPSTREAM: &str = "services/service-kit/src/upstream.rs";
 const PROPAGATOR: &str = "services/telemetry/src/propagation.rs";
 const BOUNDARY: &str = "services/service-kit/src/upstream.rs (self.boundary.release)";
+const EDGE: &str = "services/service-kit/src/spans.rs (callers.admit)";
+
+/// The services that the check's baggage to the gateway must reach.
+const BEHIND_THE_GATEWAY: [&str; 2] = ["geolocator", "iss-distance"];
 const POSITION: &str = "services/iss-distance/src/position.rs";
 
 /// The services that call others, in the order of a request.
@@ -129,6 +133,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         PROPAGATOR,
         tracestate_inside(evidence),
     ));
+    checks.extend(baggage(evidence));
     checks.push(Check::new(
         "nothing else of the context leaves for the ISS API: no baggage, no tracestate",
         BOUNDARY,
@@ -425,6 +430,86 @@ fn tracestate_inside(evidence: &Evidence) -> Result<(), String> {
         Ok(())
     } else {
         Err(first(&wrong.into_iter().collect::<Vec<_>>(), 2))
+    }
+}
+
+/// Baggage between our services, as the check's relays saw it: a stranger's stops at the
+/// edge, ours travels from hop to hop (and stops at the third party: the next line).
+fn baggage(evidence: &Evidence) -> [Check; 2] {
+    [
+        Check::new(
+            format!("a stranger's baggage (`{BAGGAGE}`, sent to the frontend) goes no further"),
+            EDGE,
+            stranger_stops_at_the_edge(evidence),
+        ),
+        Check::new(
+            format!(
+                "our own baggage (`{OUR_BAGGAGE}`, sent to the gateway) travels on to {}",
+                BEHIND_THE_GATEWAY.join(" and ")
+            ),
+            PROPAGATOR,
+            ours_travels_on(evidence),
+        ),
+    ]
+}
+
+/// Whether a `baggage` header holds the entry of `baggage` (the check's header, one entry).
+fn carries(header: Option<&str>, baggage: &str) -> bool {
+    let key = baggage_keys(baggage)
+        .next()
+        .expect("the check's baggage has an entry");
+    header.is_some_and(|h| baggage_keys(h).any(|k| k == key))
+}
+
+/// The check's relays between our services never saw the stranger's baggage: the frontend
+/// dropped it.
+fn stranger_stops_at_the_edge(evidence: &Evidence) -> Result<(), String> {
+    if !evidence.relayed.iter().any(|c| c.to == "gateway") {
+        return Err("no call from the frontend reached the gateway".to_owned());
+    }
+    let reached: BTreeSet<String> = evidence
+        .relayed
+        .iter()
+        .filter(|c| carries(c.baggage.as_deref(), BAGGAGE))
+        .map(|c| c.to.clone())
+        .collect();
+    if reached.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "it reached {}: the frontend takes requests from anyone, and drops their baggage",
+            list(&reached.into_iter().collect::<Vec<_>>())
+        ))
+    }
+}
+
+/// The check's baggage to the gateway reached geolocator and iss-distance with every call
+/// the gateway made for those requests.
+fn ours_travels_on(evidence: &Evidence) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for upstream in BEHIND_THE_GATEWAY {
+        let expected = evidence
+            .scenario
+            .steps
+            .iter()
+            .filter(|s| s.baggage() == Some(OUR_BAGGAGE) && s.status_at(upstream).is_some())
+            .count();
+        let got = evidence
+            .relayed
+            .iter()
+            .filter(|c| c.to == upstream && carries(c.baggage.as_deref(), OUR_BAGGAGE))
+            .count();
+        if got != expected {
+            problems.push(format!("{upstream} got it {got} times, not {expected}"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: the W3C Baggage propagator extracts and injects it",
+            problems.join(", ")
+        ))
     }
 }
 

@@ -1055,3 +1055,255 @@ fn section5_missing_metrics_say_what_is_there() {
         ],
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The promises of issue 21: service.instance.id, the standard resource variables, the
+// counters' unit, the tracer's name, and baggage hop by hop. Each broken alone fails alone.
+
+/// Replaces `from` by `to` in the replica's console.
+fn rename_replica(evidence: &mut Evidence, from: &str, to: &str) {
+    for line in &mut evidence.replica {
+        *line = line.replace(from, to);
+    }
+}
+
+#[test]
+fn section0_every_service_needs_an_instance_id_that_is_a_uuid() {
+    let mut missing = perfect();
+    rename_console(
+        &mut missing,
+        "gateway",
+        r#""service.instance.id""#,
+        r#""service.instance""#,
+    );
+    assert_line(
+        &only_failure(&missing, 0),
+        &[
+            "service.instance.id is a UUID, a different one in each service",
+            "gateway: no service.instance.id",
+            "Look at services/telemetry/src/resource.rs",
+        ],
+    );
+    // The process id: new at every start, but not a UUID.
+    let mut pid = perfect();
+    for (n, service) in super::evidence::SERVICES.into_iter().enumerate() {
+        let id = super::fixtures::instance_id(service);
+        rename_console(&mut pid, service, &id, &format!("4821{n}"));
+    }
+    let replica = super::fixtures::instance_id(super::scenario::REPLICA_NAME);
+    rename_replica(&mut pid, &replica, "48219");
+    assert_line(
+        &only_failure(&pid, 0),
+        &[r#"gateway: service.instance.id "48211" is not a UUID"#],
+    );
+}
+
+#[test]
+fn section0_a_constant_instance_id_is_shared_by_the_four() {
+    let mut evidence = perfect();
+    let constant = "627cc493-f310-47de-96bd-71410b7dec09";
+    for service in super::evidence::SERVICES {
+        let id = super::fixtures::instance_id(service);
+        rename_console(&mut evidence, service, &id, constant);
+    }
+    assert_line(
+        &only_failure(&evidence, 0),
+        &[&format!(
+            "frontend, gateway, geolocator and iss-distance have the same service.instance.id {constant}: make it at every start, not once"
+        )],
+    );
+}
+
+#[test]
+fn section0_an_instance_id_derived_from_the_name_is_the_same_at_every_start() {
+    let mut evidence = perfect();
+    let first = super::fixtures::instance_id("geolocator");
+    let second = super::fixtures::instance_id(super::scenario::REPLICA_NAME);
+    rename_replica(&mut evidence, &second, &first);
+    assert_line(
+        &only_failure(&evidence, 0),
+        &[
+            "service.instance.id is new at every start: geolocator started a second time has another",
+            &format!("both have service.instance.id {first}: make a new one at every start"),
+        ],
+    );
+}
+
+#[test]
+fn section0_otel_service_name_must_name_the_replica() {
+    use super::scenario::{REPLICA_NAME, REPLICA_NAME_IN_ATTRIBUTES};
+    let quoted = |name: &str| format!(r#""service.name":"{name}""#);
+    for (name, says) in [
+        (
+            "geolocator",
+            r#"it kept its own name "geolocator": OTEL_SERVICE_NAME must win over it"#,
+        ),
+        (
+            REPLICA_NAME_IN_ATTRIBUTES,
+            r#"it is "geolocator-from-resource-attributes", from OTEL_RESOURCE_ATTRIBUTES: OTEL_SERVICE_NAME must win over it"#,
+        ),
+    ] {
+        let mut evidence = perfect();
+        rename_replica(&mut evidence, &quoted(REPLICA_NAME), &quoted(name));
+        assert_line(
+            &only_failure(&evidence, 0),
+            &[
+                "OTEL_SERVICE_NAME is honoured: the second geolocator, started with OTEL_SERVICE_NAME=geolocator-replica, is named so",
+                says,
+            ],
+        );
+    }
+}
+
+#[test]
+fn section0_a_replica_that_printed_nothing_fails_both_of_its_lines() {
+    let mut evidence = perfect();
+    evidence.replica.clear();
+    let failed = failures(&evidence, 0);
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    for line in failed.values() {
+        assert!(
+            line.contains("the second geolocator printed no `OpenTelemetry resource: {…}` line"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn section1_the_counters_unit_is_checked() {
+    for (counter, unit, says) in [
+        (
+            "iss.requests",
+            "requests",
+            r#"iss.requests has the unit "requests""#,
+        ),
+        ("incoming.requests", "", "incoming.requests has no unit"),
+    ] {
+        let mut evidence = perfect();
+        for m in &mut evidence.metrics {
+            if m.name() == counter {
+                m.metric.unit = unit.into();
+            }
+        }
+        assert_line(
+            &only_failure(&evidence, 1),
+            &[
+                "incoming.requests and iss.requests have the unit `{request}`",
+                says,
+                "Look at services/iss-distance/src/metrics.rs",
+            ],
+        );
+    }
+}
+
+#[test]
+fn section3_the_tracer_is_named_after_the_instrumentation() {
+    let mut evidence = perfect();
+    for span in &mut evidence.spans {
+        if let Some(service) = span.service_name().map(str::to_owned) {
+            Arc::make_mut(&mut span.origin).scope.name = service;
+        }
+    }
+    assert_line(
+        &only_failure(&evidence, 3),
+        &[
+            "spans come from the tracer `tracing-opentelemetry`",
+            r#"frontend's from the tracer "frontend", the service's name"#,
+            "(and 2 more)",
+            "Look at services/telemetry/src/lib.rs",
+        ],
+    );
+}
+
+#[test]
+fn section4_a_strangers_baggage_past_the_frontend_fails_alone() {
+    let mut evidence = perfect();
+    for call in &mut evidence.relayed {
+        if call.to == "gateway" && call.tracestate.is_some() {
+            call.baggage = Some(super::scenario::BAGGAGE.to_owned());
+        }
+    }
+    assert_line(
+        &only_failure(&evidence, 4),
+        &[
+            "a stranger's baggage (`workshop.check=from-outside`, sent to the frontend) goes no further",
+            "it reached gateway: the frontend takes requests from anyone, and drops their baggage",
+            "Look at services/service-kit/src/spans.rs (callers.admit)",
+        ],
+    );
+}
+
+#[test]
+fn section4_our_baggage_not_carried_on_fails_alone() {
+    let mut evidence = perfect();
+    for call in &mut evidence.relayed {
+        if call.to == "iss-distance" {
+            call.baggage = None;
+        }
+    }
+    assert_line(
+        &only_failure(&evidence, 4),
+        &[
+            "our own baggage (`workshop.check.ours=from-inside`, sent to the gateway) travels on to geolocator and iss-distance",
+            "iss-distance got it 0 times, not 2: the W3C Baggage propagator extracts and injects it",
+            "Look at services/telemetry/src/propagation.rs",
+        ],
+    );
+    // Carried, but beside other entries: still carried.
+    let mut evidence = perfect();
+    for call in &mut evidence.relayed {
+        if let Some(baggage) = &mut call.baggage {
+            *baggage = format!("session.kind=demo,{baggage}");
+        }
+    }
+    assert_eq!(failures(&evidence, 4), Default::default());
+}
+
+#[test]
+fn section4_our_baggage_leaking_to_the_third_party_fails_alone() {
+    let mut evidence = perfect();
+    for call in &mut evidence.stub_calls {
+        call.baggage = Some(super::scenario::OUR_BAGGAGE.to_owned());
+    }
+    assert_line(
+        &only_failure(&evidence, 4),
+        &[
+            "nothing else of the context leaves for the ISS API",
+            r#"baggage "workshop.check.ours=from-inside""#,
+        ],
+    );
+}
+
+/// What the checks expect is what the sections type: the counters' unit and meter, the
+/// tracer's name (the chapters show the patches' lines, `tests/chapters.rs` checks that).
+#[test]
+fn the_checks_expect_what_the_patches_type() {
+    let steps = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("steps");
+    let patch = |name: &str| std::fs::read_to_string(steps.join(name)).unwrap();
+    let added = |text: &str, call: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with('+'))
+            .filter_map(|l| {
+                let at = l.find(call)? + call.len();
+                let rest = &l[at..];
+                Some(rest[..rest.find('"')?].to_owned())
+            })
+            .collect()
+    };
+    let metrics = patch("section-1-metrics.patch");
+    assert_eq!(
+        added(&metrics, ".with_unit(\""),
+        [super::section1::UNIT, super::section1::UNIT]
+    );
+    assert_eq!(
+        added(&metrics, "global::meter(\""),
+        [super::section1::METER, super::section1::METER]
+    );
+    let tracing = patch("section-3-tracing.patch");
+    assert_eq!(
+        added(&tracing, "provider.tracer(\""),
+        [super::section3::TRACER]
+    );
+    let http = patch("section-5-instrumentation-libraries.patch");
+    assert_eq!(added(&http, "global::meter(\""), [super::section5::METER]);
+}
