@@ -1055,3 +1055,156 @@ fn every_command_that_sets_a_variable_shows_powershell_too() {
     assert!(checked >= 3, "only {checked} variables set in sh blocks");
     assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
 }
+
+// ---------------------------------------------------------------------------------------
+// 5. What the prose says about the sections is true of the patches.
+
+/// The documents that speak of the section branches: the chapters and both READMEs of the
+/// workshop, and the repository's.
+fn documents_about_branches() -> Vec<(PathBuf, String)> {
+    let mut docs = documents();
+    for extra in ["README.md", "workshop/steps/README.md"] {
+        let path = workspace().join(extra);
+        let text = read(&path);
+        docs.push((path, text));
+    }
+    docs
+}
+
+/// `section-6-collector.patch` → `section-6-collector`.
+fn branch_of(patch: &Path) -> String {
+    patch.file_stem().unwrap().to_string_lossy().into_owned()
+}
+
+const NUMBER_WORDS: [&str; 11] = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+];
+
+/// `workshop branches` makes one branch per patch: a range written `section-0-… …
+/// section-N-…` runs from the first to the last, and "the N branches" counts them all.
+#[test]
+fn the_branches_named_are_the_ones_branches_makes() {
+    let patches = patches();
+    let first = branch_of(&patches[0]);
+    let last = branch_of(patches.last().unwrap());
+    let count = NUMBER_WORDS[patches.len()];
+    let mut problems = Vec::new();
+    let mut ranges = 0;
+    for (path, text) in documents_about_branches() {
+        for (n, line) in text.lines().enumerate() {
+            let at = format!("{}:{}", display(&path), n + 1);
+            let words: Vec<&str> = line
+                .split(|c: char| c.is_whitespace() || "`,;:()".contains(c))
+                .filter(|w| !w.is_empty())
+                .collect();
+            for (i, word) in words.iter().enumerate() {
+                if matches!(*word, "…" | "...")
+                    && let (Some(from), Some(to)) =
+                        (i.checked_sub(1).map(|j| words[j]), words.get(i + 1))
+                    && from.starts_with("section-")
+                    && to.starts_with("section-")
+                {
+                    ranges += 1;
+                    if (from, *to) != (first.as_str(), last.as_str()) {
+                        problems.push(format!(
+                            "{at}: `{from} … {to}`, but the branches are {first} … {last}"
+                        ));
+                    }
+                }
+                if *word == "branches"
+                    && i >= 1
+                    && let Some(number) = NUMBER_WORDS.iter().find(|w| **w == words[i - 1])
+                    && *number != count
+                {
+                    problems.push(format!(
+                        "{at}: \"{number} branches\", but `branches` makes {count}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(ranges >= 1, "no range of branches is named anywhere");
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+/// Chapter 00's list of "the code you will touch": each item names a directory and the
+/// sections that change it (`Sections 0 to 4`, `section 5`), and those are exactly the
+/// sections whose patches change files in it; every directory a patch changes is there.
+#[test]
+fn chapter_00_names_the_sections_that_change_each_part_of_the_code() {
+    let text = read(&chapters_dir().join(AT_HOME));
+    let list = text
+        .split_once("The code you will touch:")
+        .expect("chapter 00 lists the code you will touch")
+        .1;
+    // The list's items: from each `- ` to the next, until the first line that is neither.
+    let mut items: Vec<String> = Vec::new();
+    for line in list.lines().skip_while(|l| l.trim().is_empty()) {
+        if let Some(item) = line.strip_prefix("- ") {
+            items.push(item.to_owned());
+        } else if line.starts_with("  ") && !items.is_empty() {
+            let last = items.last_mut().unwrap();
+            last.push(' ');
+            last.push_str(line.trim());
+        } else {
+            break;
+        }
+    }
+    let mut changed: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    for patch in patches() {
+        for file in typed_lines(&read(&patch)).keys() {
+            let dir = file.split('/').take(2).collect::<Vec<_>>().join("/");
+            changed
+                .entry(dir)
+                .or_default()
+                .insert(section_number(&patch));
+        }
+    }
+    let mut problems = Vec::new();
+    let mut listed = BTreeSet::new();
+    for item in &items {
+        let path = item
+            .split('`')
+            .nth(1)
+            .unwrap_or_else(|| panic!("an item without a `path`: {item}"));
+        let dir = path.split('/').take(2).collect::<Vec<_>>().join("/");
+        listed.insert(dir.clone());
+        let said = sections_named(item);
+        let really = changed.get(&dir).cloned().unwrap_or_default();
+        if said != really {
+            problems.push(format!(
+                "{dir}: the chapter names sections {said:?}, the patches that change it are {really:?}: {item}"
+            ));
+        }
+    }
+    for dir in changed.keys().filter(|d| !listed.contains(*d)) {
+        problems.push(format!(
+            "{dir} is changed by {:?} but not listed",
+            changed[dir]
+        ));
+    }
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+/// The section numbers a sentence names: `Section 4`, `sections 1 to 3`, `section 5`.
+fn sections_named(text: &str) -> BTreeSet<usize> {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || ",.;:()".contains(c))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out = BTreeSet::new();
+    for (i, word) in words.iter().enumerate() {
+        if !matches!(word.to_lowercase().as_str(), "section" | "sections") {
+            continue;
+        }
+        let number = |j: usize| words.get(j).and_then(|w| w.parse::<usize>().ok());
+        let Some(from) = number(i + 1) else { continue };
+        match (words.get(i + 2), number(i + 3)) {
+            (Some(&"to"), Some(to)) => out.extend(from..=to),
+            _ => {
+                out.insert(from);
+            }
+        }
+    }
+    out
+}
