@@ -1208,3 +1208,131 @@ fn sections_named(text: &str) -> BTreeSet<usize> {
     }
     out
 }
+
+/// The paragraph just before a block (before its annotation): what tells the reader what
+/// to do with it.
+fn introduction(markdown: &str, block: &Block) -> String {
+    let lines: Vec<&str> = markdown.lines().collect();
+    // `block.line` is the fence's 1-based number; the annotation is the line above it.
+    let mut at = block.line.saturating_sub(2);
+    let mut paragraph = Vec::new();
+    while at > 0 && lines[at - 1].trim().is_empty() {
+        at -= 1;
+    }
+    while at > 0 && !lines[at - 1].trim().is_empty() && !lines[at - 1].starts_with("```") {
+        paragraph.push(lines[at - 1].trim());
+        at -= 1;
+    }
+    paragraph.reverse();
+    paragraph.join(" ")
+}
+
+/// The lines every `+` of a patch adds, by file, as a multiset (a line added twice counts
+/// twice).
+fn added_lines(patch: &str) -> BTreeMap<String, BTreeMap<String, usize>> {
+    let mut files: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for chunk in patch.split("\ndiff --git ").skip(1) {
+        let name = chunk
+            .lines()
+            .next()
+            .unwrap_or("")
+            .rsplit(" b/")
+            .next()
+            .unwrap_or("");
+        let added = files.entry(name.to_owned()).or_default();
+        for line in chunk.lines().skip(1) {
+            if let Some(body) = line.strip_prefix('+')
+                && !line.starts_with("+++")
+            {
+                *added.entry(body.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    files
+}
+
+/// A block that shows what to type, and lines that are there already: taken literally, an
+/// instruction "replace the comment by:" would type those twice. So the paragraph before
+/// such a block either says the block shows how the code reads afterwards ("… reads:"), or
+/// replaces a whole item that holds those lines (a function, the `use` lines, a pipeline, a
+/// line it quotes).
+#[test]
+fn a_block_with_lines_already_there_says_it_shows_the_result() {
+    let mut problems = Vec::new();
+    let mut with_kept = 0;
+    for (chapter, section) in CHAPTERS {
+        let Some(n) = section else { continue };
+        let text = read(&chapters_dir().join(chapter));
+        for block in blocks(&text).into_iter().filter(shows_typed_code) {
+            let Some(annotation) = &block.annotation else {
+                continue;
+            };
+            let (path, state) = parse_annotation(annotation, State::Section(n));
+            let patches = match state {
+                State::Main => continue,
+                State::Section(m) => vec![patch_of(m)],
+                State::Optional(m) => optional_patches(m),
+            };
+            let mut added: BTreeMap<String, usize> = BTreeMap::new();
+            for patch in &patches {
+                for (line, count) in added_lines(&read(patch)).remove(&path).unwrap_or_default() {
+                    *added.entry(line).or_default() += count;
+                }
+            }
+            let mut kept = Vec::new();
+            let mut typed = 0;
+            for line in block.body.iter().filter(|l| !l.trim().is_empty()) {
+                match added.get_mut(line) {
+                    Some(count) if *count > 0 => {
+                        *count -= 1;
+                        typed += 1;
+                    }
+                    _ => kept.push(line.trim().to_owned()),
+                }
+            }
+            if kept.is_empty() || typed == 0 {
+                continue;
+            }
+            with_kept += 1;
+            let intro = introduction(&text, &block);
+            let quoted: Vec<&str> = intro.split('`').skip(1).step_by(2).collect();
+            let lower = intro.to_lowercase();
+            let shows_result = intro.contains(" reads:") || intro.contains(" read:");
+            let whole_item = [
+                "replace the function",
+                "replace the two empty functions",
+                "replace its `use` line",
+            ]
+            .iter()
+            .any(|item| lower.contains(item))
+                // "replace the `traces` pipeline"
+                || lower.split("replace the `").skip(1).any(|rest| {
+                    rest.split_once('`')
+                        .is_some_and(|(_, after)| after.starts_with(" pipeline"))
+                })
+                // "Replace `ask_api`", and the block is that function.
+                || quoted.iter().any(|q| {
+                    lower.contains(&format!("replace `{}`", q.to_lowercase()))
+                        && block.body.iter().any(|l| l.contains(&format!("fn {q}(")))
+                })
+                // "Replace the line `use std::time::Duration;`"
+                || kept.iter().all(|k| quoted.contains(&k.as_str()));
+            let names_item = shows_result || whole_item;
+            if !names_item {
+                problems.push(format!(
+                    "{chapter}:{}: the block shows {} line(s) already in {path} ({:?}…), but \
+                     the paragraph before it neither says the code then reads so nor replaces \
+                     a whole item: {intro:?}",
+                    block.line,
+                    kept.len(),
+                    kept[0]
+                ));
+            }
+        }
+    }
+    assert!(
+        with_kept >= 5,
+        "only {with_kept} blocks show lines already there"
+    );
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
