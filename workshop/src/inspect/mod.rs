@@ -46,8 +46,9 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4318")]
     http: SocketAddr,
     /// Instead of receiving, follow the receiver of a running `workshop up` through its tap
-    /// (its OTLP/HTTP address, e.g. http://127.0.0.1:4318). This happens by itself when
-    /// the HTTP port is taken by such a receiver.
+    /// (its OTLP/HTTP address, e.g. http://127.0.0.1:4318), from what it already holds; when
+    /// it stops, wait for it to come back. This happens by itself when the HTTP port is
+    /// taken by such a receiver.
     #[arg(long, value_name = "URL", conflicts_with_all = ["grpc", "http"])]
     from: Option<String>,
     /// Show only this service (repeat for several); traces that touch it are shown whole.
@@ -175,8 +176,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             eprintln!("workshop inspect: following the receiver at {url}");
             let store = Store::default();
             let endpoint = url.trim_end_matches("/v1/tap").to_owned();
-            let mut options =
-                ViewOptions::auto(format!("following {url}"), endpoint, filter.clone());
+            let mut options = ViewOptions::auto(format!("following {url}"), endpoint, filter);
             options.lines |= args.lines;
             options.sieve_from(&args);
             let (link, watched) = watch::channel(Link::Following);
