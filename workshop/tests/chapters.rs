@@ -1055,3 +1055,284 @@ fn every_command_that_sets_a_variable_shows_powershell_too() {
     assert!(checked >= 3, "only {checked} variables set in sh blocks");
     assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
 }
+
+// ---------------------------------------------------------------------------------------
+// 5. What the prose says about the sections is true of the patches.
+
+/// The documents that speak of the section branches: the chapters and both READMEs of the
+/// workshop, and the repository's.
+fn documents_about_branches() -> Vec<(PathBuf, String)> {
+    let mut docs = documents();
+    for extra in ["README.md", "workshop/steps/README.md"] {
+        let path = workspace().join(extra);
+        let text = read(&path);
+        docs.push((path, text));
+    }
+    docs
+}
+
+/// `section-6-collector.patch` → `section-6-collector`.
+fn branch_of(patch: &Path) -> String {
+    patch.file_stem().unwrap().to_string_lossy().into_owned()
+}
+
+const NUMBER_WORDS: [&str; 11] = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+];
+
+/// `workshop branches` makes one branch per patch: a range written `section-0-… …
+/// section-N-…` runs from the first to the last, and "the N branches" counts them all.
+#[test]
+fn the_branches_named_are_the_ones_branches_makes() {
+    let patches = patches();
+    let first = branch_of(&patches[0]);
+    let last = branch_of(patches.last().unwrap());
+    let count = NUMBER_WORDS[patches.len()];
+    let mut problems = Vec::new();
+    let mut ranges = 0;
+    for (path, text) in documents_about_branches() {
+        for (n, line) in text.lines().enumerate() {
+            let at = format!("{}:{}", display(&path), n + 1);
+            let words: Vec<&str> = line
+                .split(|c: char| c.is_whitespace() || "`,;:()".contains(c))
+                .filter(|w| !w.is_empty())
+                .collect();
+            for (i, word) in words.iter().enumerate() {
+                if matches!(*word, "…" | "...")
+                    && let (Some(from), Some(to)) =
+                        (i.checked_sub(1).map(|j| words[j]), words.get(i + 1))
+                    && from.starts_with("section-")
+                    && to.starts_with("section-")
+                {
+                    ranges += 1;
+                    if (from, *to) != (first.as_str(), last.as_str()) {
+                        problems.push(format!(
+                            "{at}: `{from} … {to}`, but the branches are {first} … {last}"
+                        ));
+                    }
+                }
+                if *word == "branches"
+                    && i >= 1
+                    && let Some(number) = NUMBER_WORDS.iter().find(|w| **w == words[i - 1])
+                    && *number != count
+                {
+                    problems.push(format!(
+                        "{at}: \"{number} branches\", but `branches` makes {count}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(ranges >= 1, "no range of branches is named anywhere");
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+/// Chapter 00's list of "the code you will touch": each item names a directory and the
+/// sections that change it (`Sections 0 to 4`, `section 5`), and those are exactly the
+/// sections whose patches change files in it; every directory a patch changes is there.
+#[test]
+fn chapter_00_names_the_sections_that_change_each_part_of_the_code() {
+    let text = read(&chapters_dir().join(AT_HOME));
+    let list = text
+        .split_once("The code you will touch:")
+        .expect("chapter 00 lists the code you will touch")
+        .1;
+    // The list's items: from each `- ` to the next, until the first line that is neither.
+    let mut items: Vec<String> = Vec::new();
+    for line in list.lines().skip_while(|l| l.trim().is_empty()) {
+        if let Some(item) = line.strip_prefix("- ") {
+            items.push(item.to_owned());
+        } else if line.starts_with("  ") && !items.is_empty() {
+            let last = items.last_mut().unwrap();
+            last.push(' ');
+            last.push_str(line.trim());
+        } else {
+            break;
+        }
+    }
+    let mut changed: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    for patch in patches() {
+        for file in typed_lines(&read(&patch)).keys() {
+            let dir = file.split('/').take(2).collect::<Vec<_>>().join("/");
+            changed
+                .entry(dir)
+                .or_default()
+                .insert(section_number(&patch));
+        }
+    }
+    let mut problems = Vec::new();
+    let mut listed = BTreeSet::new();
+    for item in &items {
+        let path = item
+            .split('`')
+            .nth(1)
+            .unwrap_or_else(|| panic!("an item without a `path`: {item}"));
+        let dir = path.split('/').take(2).collect::<Vec<_>>().join("/");
+        listed.insert(dir.clone());
+        let said = sections_named(item);
+        let really = changed.get(&dir).cloned().unwrap_or_default();
+        if said != really {
+            problems.push(format!(
+                "{dir}: the chapter names sections {said:?}, the patches that change it are {really:?}: {item}"
+            ));
+        }
+    }
+    for dir in changed.keys().filter(|d| !listed.contains(*d)) {
+        problems.push(format!(
+            "{dir} is changed by {:?} but not listed",
+            changed[dir]
+        ));
+    }
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+/// The section numbers a sentence names: `Section 4`, `sections 1 to 3`, `section 5`.
+fn sections_named(text: &str) -> BTreeSet<usize> {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || ",.;:()".contains(c))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out = BTreeSet::new();
+    for (i, word) in words.iter().enumerate() {
+        if !matches!(word.to_lowercase().as_str(), "section" | "sections") {
+            continue;
+        }
+        let number = |j: usize| words.get(j).and_then(|w| w.parse::<usize>().ok());
+        let Some(from) = number(i + 1) else { continue };
+        match (words.get(i + 2), number(i + 3)) {
+            (Some(&"to"), Some(to)) => out.extend(from..=to),
+            _ => {
+                out.insert(from);
+            }
+        }
+    }
+    out
+}
+
+/// The paragraph just before a block (before its annotation): what tells the reader what
+/// to do with it.
+fn introduction(markdown: &str, block: &Block) -> String {
+    let lines: Vec<&str> = markdown.lines().collect();
+    // `block.line` is the fence's 1-based number; the annotation is the line above it.
+    let mut at = block.line.saturating_sub(2);
+    let mut paragraph = Vec::new();
+    while at > 0 && lines[at - 1].trim().is_empty() {
+        at -= 1;
+    }
+    while at > 0 && !lines[at - 1].trim().is_empty() && !lines[at - 1].starts_with("```") {
+        paragraph.push(lines[at - 1].trim());
+        at -= 1;
+    }
+    paragraph.reverse();
+    paragraph.join(" ")
+}
+
+/// The lines every `+` of a patch adds, by file, as a multiset (a line added twice counts
+/// twice).
+fn added_lines(patch: &str) -> BTreeMap<String, BTreeMap<String, usize>> {
+    let mut files: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for chunk in patch.split("\ndiff --git ").skip(1) {
+        let name = chunk
+            .lines()
+            .next()
+            .unwrap_or("")
+            .rsplit(" b/")
+            .next()
+            .unwrap_or("");
+        let added = files.entry(name.to_owned()).or_default();
+        for line in chunk.lines().skip(1) {
+            if let Some(body) = line.strip_prefix('+')
+                && !line.starts_with("+++")
+            {
+                *added.entry(body.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    files
+}
+
+/// A block that shows what to type, and lines that are there already: taken literally, an
+/// instruction "replace the comment by:" would type those twice. So the paragraph before
+/// such a block either says the block shows how the code reads afterwards ("… reads:"), or
+/// replaces a whole item that holds those lines (a function, the `use` lines, a pipeline, a
+/// line it quotes).
+#[test]
+fn a_block_with_lines_already_there_says_it_shows_the_result() {
+    let mut problems = Vec::new();
+    let mut with_kept = 0;
+    for (chapter, section) in CHAPTERS {
+        let Some(n) = section else { continue };
+        let text = read(&chapters_dir().join(chapter));
+        for block in blocks(&text).into_iter().filter(shows_typed_code) {
+            let Some(annotation) = &block.annotation else {
+                continue;
+            };
+            let (path, state) = parse_annotation(annotation, State::Section(n));
+            let patches = match state {
+                State::Main => continue,
+                State::Section(m) => vec![patch_of(m)],
+                State::Optional(m) => optional_patches(m),
+            };
+            let mut added: BTreeMap<String, usize> = BTreeMap::new();
+            for patch in &patches {
+                for (line, count) in added_lines(&read(patch)).remove(&path).unwrap_or_default() {
+                    *added.entry(line).or_default() += count;
+                }
+            }
+            let mut kept = Vec::new();
+            let mut typed = 0;
+            for line in block.body.iter().filter(|l| !l.trim().is_empty()) {
+                match added.get_mut(line) {
+                    Some(count) if *count > 0 => {
+                        *count -= 1;
+                        typed += 1;
+                    }
+                    _ => kept.push(line.trim().to_owned()),
+                }
+            }
+            if kept.is_empty() || typed == 0 {
+                continue;
+            }
+            with_kept += 1;
+            let intro = introduction(&text, &block);
+            let quoted: Vec<&str> = intro.split('`').skip(1).step_by(2).collect();
+            let lower = intro.to_lowercase();
+            let shows_result = intro.contains(" reads:") || intro.contains(" read:");
+            let whole_item = [
+                "replace the function",
+                "replace the two empty functions",
+                "replace its `use` line",
+            ]
+            .iter()
+            .any(|item| lower.contains(item))
+                // "replace the `traces` pipeline"
+                || lower.split("replace the `").skip(1).any(|rest| {
+                    rest.split_once('`')
+                        .is_some_and(|(_, after)| after.starts_with(" pipeline"))
+                })
+                // "Replace `ask_api`", and the block is that function.
+                || quoted.iter().any(|q| {
+                    lower.contains(&format!("replace `{}`", q.to_lowercase()))
+                        && block.body.iter().any(|l| l.contains(&format!("fn {q}(")))
+                })
+                // "Replace the line `use std::time::Duration;`"
+                || kept.iter().all(|k| quoted.contains(&k.as_str()));
+            let names_item = shows_result || whole_item;
+            if !names_item {
+                problems.push(format!(
+                    "{chapter}:{}: the block shows {} line(s) already in {path} ({:?}…), but \
+                     the paragraph before it neither says the code then reads so nor replaces \
+                     a whole item: {intro:?}",
+                    block.line,
+                    kept.len(),
+                    kept[0]
+                ));
+            }
+        }
+    }
+    assert!(
+        with_kept >= 5,
+        "only {with_kept} blocks show lines already there"
+    );
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}

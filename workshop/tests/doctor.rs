@@ -244,6 +244,22 @@ impl Run {
             .unwrap_or_else(|| panic!("no path ({letter}) in\n{}", self.stdout))
     }
 
+    /// Check `name` stands in the way of path (b), not of path (a). (Whether (a) is ready
+    /// depends on the services' ports too, which tests running alongside may take.)
+    fn assert_blocks_only_path_b(&self, name: &str) {
+        let blocking = |letter| {
+            let (_, line) = self.path(letter);
+            line.split_once("to fix first (✗ above): ")
+                .is_some_and(|(_, names)| names.split(", ").any(|n| n == name))
+        };
+        assert!(blocking("b"), "{name} blocks path (b):\n{}", self.stdout);
+        assert!(
+            !blocking("a"),
+            "{name} does not block path (a):\n{}",
+            self.stdout
+        );
+    }
+
     /// The last line: which path to take now.
     fn take(&self) -> &str {
         self.stdout.lines().last().unwrap_or_default()
@@ -284,9 +300,22 @@ async fn doctor_with(
 ) -> Run {
     let port = port.to_string();
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_workshop"));
+    command.args(["doctor", "--prometheus", platform, "--grafana", platform]);
+    // `extra` may point these elsewhere. A collector's health check and metrics are looked
+    // for on a closed port unless a test gives some: another test's collector may be on
+    // this machine's 13133 and 8888.
+    let closed = format!("http://127.0.0.1:{}", common::closed_port());
+    for (option, default) in [
+        ("--otlp", platform),
+        ("--otlp-grpc", platform),
+        ("--collector-health", &closed),
+        ("--collector-metrics", &closed),
+    ] {
+        if !extra.contains(&option) {
+            command.args([option, default]);
+        }
+    }
     command
-        .args(["doctor", "--prometheus", platform, "--grafana", platform])
-        .args(["--otlp", platform, "--otlp-grpc", platform])
         .args(["--port", &port, "--timeout", "2s"])
         .args(extra)
         .envs(env.iter().copied())
@@ -349,7 +378,13 @@ async fn a_platform_that_answers_everything_is_all_ticks() {
     run.assert(
         &format!("port {p} (OTLP/HTTP)"),
         "✓",
-        "in use by an OTLP receiver",
+        "in use by an OTLP receiver without a tap, a collector",
+        None,
+    );
+    run.assert(
+        "collector",
+        "✓",
+        "is a collector, not the workshop's built-in receiver (it has no tap)",
         None,
     );
     run.assert(
@@ -384,6 +419,114 @@ async fn a_platform_that_answers_everything_is_all_ticks() {
     ] {
         assert!(seen.contains(expected), "{expected} in\n{seen}");
     }
+}
+
+/// `workshop up` runs with its built-in receiver on the OTLP ports: that is path (a) at work,
+/// and the collector line must not pass it off as the platform's collector.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg(unix)]
+async fn with_up_running_the_collector_line_names_ups_receiver() {
+    let (addr, _) = platform(Platform::Good).await;
+    // The receiver `up` starts, as it is.
+    let receiver = otlp_receiver::Receiver::start(otlp_receiver::ReceiverConfig::ephemeral())
+        .await
+        .unwrap();
+    let docker = good_docker();
+    let otlp = receiver.http_endpoint();
+    let grpc = receiver.grpc_endpoint();
+    let run = doctor(
+        &format!("http://{addr}"),
+        common::free_base_port(),
+        &docker.path("docker"),
+        &["--otlp", &otlp, "--otlp-grpc", &grpc],
+    )
+    .await;
+    run.assert(
+        "collector",
+        "✗",
+        &format!(
+            "{otlp} is the workshop's built-in OTLP receiver (`workshop up`'s, or `workshop \
+             inspect`'s: it has a tap, /v1/tap), not the platform's collector"
+        ),
+        Some("For path (b): stop `workshop up` (Ctrl-C), start the platform"),
+    );
+    run.assert(
+        &format!("port {} (OTLP/HTTP)", receiver.http_addr().port()),
+        "✓",
+        "in use by the workshop's built-in OTLP receiver (it has a tap)",
+        None,
+    );
+    run.assert_blocks_only_path_b("collector");
+    receiver.shutdown().await;
+}
+
+/// `workshop up --collector` runs the real collector on the OTLP ports, outside Docker: its
+/// health check (13133) and metrics (8888) answer on this machine, which compose never
+/// publishes. The stand-in answers as the real one (contrib 0.159.0) does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg(unix)]
+async fn a_collector_outside_docker_is_told_from_the_platforms() {
+    let (addr, _) = platform(Platform::Good).await;
+    let collector = serve(
+        axum::Router::new()
+            .route(
+                "/v1/traces",
+                post(|| async {
+                    (
+                        [("content-type", "application/json")],
+                        r#"{"partialSuccess":{}}"#,
+                    )
+                }),
+            )
+            .route(
+                "/",
+                get(|| async {
+                    axum::Json(json!({
+                        "status": "Server available",
+                        "upSince": "2026-12-07T21:31:01.10092401Z",
+                        "uptime": "2.884208618s"
+                    }))
+                }),
+            )
+            .route(
+                "/metrics",
+                get(|| async { "otelcol_process_uptime 2.906926075\n" }),
+            ),
+    )
+    .await;
+    let collector = format!("http://{collector}");
+    let docker = good_docker();
+    let run = doctor(
+        &format!("http://{addr}"),
+        common::free_base_port(),
+        &docker.path("docker"),
+        &[
+            "--otlp",
+            &collector,
+            "--collector-health",
+            &collector,
+            "--collector-metrics",
+            &collector,
+        ],
+    )
+    .await;
+    run.assert(
+        "collector",
+        "✗",
+        &format!(
+            "{collector} is an OpenTelemetry Collector running on this machine outside Docker \
+             (its health check on {collector} says \"Server available\", its own metrics are on \
+             {collector}/metrics; compose publishes neither): `workshop up --collector`'s"
+        ),
+        Some("then `workshop up` without --collector"),
+    );
+    run.assert(
+        &format!("port {} (OTLP/HTTP)", collector.rsplit(':').next().unwrap()),
+        "✓",
+        "in use by an OTLP receiver without a tap, a collector",
+        None,
+    );
+    run.assert_blocks_only_path_b("collector");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -114,10 +114,36 @@ impl Inspector {
         }
     }
 
+    /// Waits until `needle` is on stderr `times` times (a message that comes again).
+    fn wait_stderr_times(&self, needle: &str, times: usize) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let stderr = self.stderr.lock().unwrap().clone();
+            if stderr.iter().filter(|l| l.contains(needle)).count() >= times {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "inspect did not print {needle:?} {times} times to stderr: {stderr:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     /// SIGTERM, then it must exit successfully within a few seconds.
     #[cfg(unix)]
-    fn stop(mut self) -> Vec<String> {
-        common::signal(self.child.id(), nix::sys::signal::Signal::SIGTERM);
+    fn stop(self) -> Vec<String> {
+        self.signal_and_exit(nix::sys::signal::Signal::SIGTERM)
+    }
+
+    /// `signal`, then it must exit successfully within a few seconds.
+    #[cfg(unix)]
+    fn signal_and_exit(mut self, signal: nix::sys::signal::Signal) -> Vec<String> {
+        common::signal(self.child.id(), signal);
         let status = self.wait_exit(Duration::from_secs(15));
         assert!(status.success(), "inspect ended with {status}");
         self.lines()
@@ -696,7 +722,7 @@ async fn a_receiver_on_the_port_is_followed_through_its_tap() {
     let store = receiver.store();
     assert!(
         store
-            .wait_until(Duration::from_secs(10), |s| s.tap_listeners() > 0)
+            .wait_until(Duration::from_secs(10), |s| s.followers() > 0)
             .await
     );
     let endpoint = receiver.http_endpoint();
@@ -710,6 +736,259 @@ async fn a_receiver_on_the_port_is_followed_through_its_tap() {
     .await
     .unwrap();
     receiver.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Following `workshop up`'s receiver: what it already holds, and across its restarts (every
+// section restarts `up`).
+
+/// What a span line says that makes it one span: its trace and span ids.
+fn span_ids(lines: &[String]) -> Vec<String> {
+    kind_lines(lines, "span")
+        .iter()
+        .map(|l| {
+            format!(
+                "{}/{}",
+                field(l, "trace").unwrap(),
+                field(l, "span").unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Every span printed once; `traces` checkout traces in all.
+fn each_span_once(lines: &[String], traces: usize) -> Result<(), String> {
+    let ids = span_ids(lines);
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    if unique.len() != ids.len() {
+        return Err(format!("a span was printed twice: {ids:#?}"));
+    }
+    let checkouts = lines
+        .iter()
+        .filter(|l| l.contains("name=\"GET /checkout\""))
+        .count();
+    if checkouts != traces {
+        return Err(format!("{checkouts} GET /checkout spans, not {traces}"));
+    }
+    Ok(())
+}
+
+/// A receiver as `workshop up` runs it, on `http` (port 0: a free one).
+#[cfg(unix)]
+async fn up_receiver(http: SocketAddr) -> otlp_receiver::Receiver {
+    let config = otlp_receiver::ReceiverConfig {
+        http,
+        ..otlp_receiver::ReceiverConfig::ephemeral()
+    };
+    otlp_receiver::Receiver::start(config).await.unwrap()
+}
+
+/// Python's SDK sends its sample to `receiver`, which then holds all of it.
+#[cfg(unix)]
+async fn emit_to(receiver: &otlp_receiver::Receiver) {
+    let endpoint = receiver.http_endpoint();
+    let before = receiver.store().spans().len();
+    tokio::task::spawn_blocking(move || emit("http", &endpoint))
+        .await
+        .unwrap();
+    let held = receiver
+        .store()
+        .wait_until(PATIENCE, |s| s.spans().len() >= before + 2)
+        .await;
+    assert!(held, "the receiver got the spans: {:?}", receiver.store());
+}
+
+/// The chapters start inspect after sending requests: what the receiver got before is
+/// shown, once.
+#[tokio::test(flavor = "multi_thread")]
+#[cfg(unix)]
+async fn what_the_receiver_held_before_inspect_started_is_shown() {
+    python();
+    let receiver = up_receiver("127.0.0.1:0".parse().unwrap()).await;
+    emit_to(&receiver).await;
+    let inspector = Inspector::start(&["--from", &receiver.http_endpoint()]);
+    tokio::task::spawn_blocking(move || {
+        inspector.wait_until(python_check);
+        let lines = inspector.stop();
+        each_span_once(&lines, 1).unwrap();
+    })
+    .await
+    .unwrap();
+    receiver.shutdown().await;
+}
+
+/// `up` stops: inspect says so and waits; `up` starts again: inspect follows the new
+/// receiver, from what that one already holds; Ctrl-C while it waits ends it cleanly.
+#[tokio::test(flavor = "multi_thread")]
+#[cfg(unix)]
+async fn when_the_receiver_restarts_inspect_says_so_and_follows_the_new_one() {
+    python();
+    let first = up_receiver("127.0.0.1:0".parse().unwrap()).await;
+    let http = first.http_addr();
+    let inspector = Inspector::start(&["--from", &first.http_endpoint()]);
+    emit_to(&first).await;
+    let inspector = tokio::task::spawn_blocking(move || {
+        inspector.wait_until(python_check);
+        inspector
+    })
+    .await
+    .unwrap();
+
+    first.shutdown().await;
+    let mut inspector = tokio::task::spawn_blocking(move || {
+        inspector.wait_stderr("went away (did `workshop up` stop?); waiting for it to come back");
+        inspector
+    })
+    .await
+    .unwrap();
+    assert!(inspector.running(), "inspect waits for the receiver");
+
+    // The new receiver gets its first data before or after inspect finds it: either way,
+    // it is shown, once, next to the first receiver's.
+    let second = up_receiver(http).await;
+    emit_to(&second).await;
+    let inspector = tokio::task::spawn_blocking(move || {
+        inspector.wait_stderr("a new receiver is at");
+        inspector.wait_until(|lines| each_span_once(lines, 2));
+        inspector
+    })
+    .await
+    .unwrap();
+
+    second.shutdown().await;
+    tokio::task::spawn_blocking(move || {
+        inspector.wait_stderr_times("went away", 2);
+        let lines = inspector.signal_and_exit(nix::sys::signal::Signal::SIGINT);
+        each_span_once(&lines, 2).unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+/// Stands between inspect and a receiver: `cut` breaks the connections it carries, as a
+/// network would, while the receiver stays up.
+#[cfg(unix)]
+struct Proxy {
+    addr: SocketAddr,
+    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+#[cfg(unix)]
+impl Proxy {
+    async fn start(to: SocketAddr) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let carried = Arc::clone(&connections);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let connection = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                carried.lock().unwrap().push(connection);
+            }
+        });
+        Proxy { addr, connections }
+    }
+
+    fn cut(&self) {
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+}
+
+/// The connection breaks but the receiver stays: inspect reconnects and gets only what came
+/// after the last request it saw, though the receiver still holds everything.
+#[tokio::test(flavor = "multi_thread")]
+#[cfg(unix)]
+async fn a_broken_connection_to_the_same_receiver_shows_nothing_twice() {
+    python();
+    let receiver = up_receiver("127.0.0.1:0".parse().unwrap()).await;
+    let proxy = Proxy::start(receiver.http_addr()).await;
+    let inspector = Inspector::start(&["--from", &format!("http://{}", proxy.addr)]);
+    emit_to(&receiver).await;
+    let inspector = tokio::task::spawn_blocking(move || {
+        inspector.wait_until(python_check);
+        inspector
+    })
+    .await
+    .unwrap();
+
+    proxy.cut();
+    let inspector = tokio::task::spawn_blocking(move || {
+        inspector.wait_stderr("went away");
+        inspector.wait_stderr("is back: following it again");
+        inspector
+    })
+    .await
+    .unwrap();
+    emit_to(&receiver).await;
+    tokio::task::spawn_blocking(move || {
+        inspector.wait_until(|lines| each_span_once(lines, 2));
+        let lines = inspector.stop();
+        each_span_once(&lines, 2).unwrap();
+    })
+    .await
+    .unwrap();
+    receiver.shutdown().await;
+}
+
+/// The same in a terminal: the backlog on the screen, a line while the receiver is gone,
+/// gone again when it is back, and Ctrl-C while waiting gives the terminal back.
+#[test]
+#[cfg(unix)]
+fn the_screen_says_when_the_receiver_is_gone_and_follows_it_when_back() {
+    python();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let first = runtime.block_on(up_receiver("127.0.0.1:0".parse().unwrap()));
+    let http = first.http_addr();
+    runtime.block_on(emit_to(&first));
+    let command = format!(
+        "env NO_COLOR=1 '{}' inspect --from http://{http}; \
+         echo \"inspect exited with $?\"; exec sleep 600",
+        env!("CARGO_BIN_EXE_workshop")
+    );
+    let pane = Pane::start(&command);
+    pane.wait_for("what the receiver held is not on the screen", |s| {
+        s.contains("└─ SELECT stock") && s.contains("WARN  python-check")
+    });
+
+    runtime.block_on(first.shutdown());
+    let gone = "went away (did `workshop up` stop?)";
+    pane.wait_for("the screen does not say the receiver went away", |s| {
+        s.contains(gone) && s.contains("└─ SELECT stock")
+    });
+    assert_eq!(pane.variable("alternate_on"), "1", "still the view");
+
+    let second = runtime.block_on(up_receiver(http));
+    runtime.block_on(emit_to(&second));
+    let screen = pane.wait_for("the view did not follow the new receiver", |s| {
+        !s.contains(gone) && s.contains("── Traces (2)")
+    });
+    assert_eq!(
+        screen.matches("└─ SELECT stock").count(),
+        2,
+        "each trace once: {screen}"
+    );
+
+    runtime.block_on(second.shutdown());
+    pane.wait_for(
+        "the screen does not say the receiver went away again",
+        |s| s.contains(gone),
+    );
+    pane.keys("C-c");
+    let screen = pane.wait_for("Ctrl-C did not end the waiting view", |s| {
+        s.contains("inspect exited")
+    });
+    assert!(screen.contains("inspect exited with 0"), "{screen}");
+    assert_eq!(
+        pane.variable("alternate_on"),
+        "0",
+        "the terminal is restored"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,6 +6,10 @@
 //! every request and call is in the HTTP histograms. Section 6 changes the collector's
 //! config instead of the services: its check runs the real collector (built by
 //! `cargo run -p platform-live --bin build-platform`).
+//!
+//! An optional exercise that promises something `check` does not look at is tried too:
+//! chapter 04's structured fields put the rejected parameter on the log record, as the
+//! chapter's LogQL filter expects.
 
 use crate::common;
 use common::{
@@ -78,6 +82,11 @@ fn each_section_fails_its_check_before_and_passes_after() {
                 text(&with.stdout),
                 text(&with.stderr)
             );
+            #[cfg(unix)]
+            if let Some(promise) = promises::of(&optional) {
+                // `check` has just built the services of this state.
+                promise(&clone.dir);
+            }
             clone.unapply(&optional);
         }
     }
@@ -99,4 +108,127 @@ fn the_final_state_also_passes_over_grpc() {
         text(&output.stdout),
         text(&output.stderr)
     );
+}
+
+/// The promises of optional exercises that `check` does not see (Unix: the service gets
+/// its socket handed over, as `workshop up` does).
+#[cfg(unix)]
+mod promises {
+    use super::common::{self, target_dir, text};
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    /// What an optional exercise promises that `check` does not see, by its patch.
+    pub fn of(optional: &Path) -> Option<fn(&Path)> {
+        match optional.file_name()?.to_str()? {
+            "section-2-structured-fields.patch" => Some(the_rejected_parameter_is_a_field),
+            _ => None,
+        }
+    }
+
+    /// The filter chapter 04 gives for its structured fields, `| key="value"`: the attribute
+    /// the warning about a rejected request must carry.
+    fn structured_field_of_chapter_04() -> (String, String) {
+        let chapter = std::fs::read_to_string(
+            common::workspace().join("workshop/chapters/04-section-2-logs.md"),
+        )
+        .unwrap();
+        let step = chapter
+            .split_once("structured fields")
+            .expect("chapter 04 has its structured fields step")
+            .1;
+        let query = step
+            .split("```logql\n")
+            .nth(1)
+            .and_then(|block| block.lines().next())
+            .expect("the step shows a LogQL query");
+        let filter = query
+            .rsplit_once("| ")
+            .expect("a filter after the braces")
+            .1;
+        let (key, value) = filter.split_once('=').expect("`key=\"value\"`");
+        (key.to_owned(), value.trim_matches('"').to_owned())
+    }
+
+    /// The executable of `package` in the tree's build by `check` (into the `sections` target).
+    fn built(tree: &Path, package: &str) -> PathBuf {
+        let output = std::process::Command::new(env!("CARGO"))
+            .current_dir(tree)
+            .env("CARGO_TARGET_DIR", target_dir("sections"))
+            .args(["build", "--message-format=json", "-p", package])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find_map(|m| {
+                (m["target"]["name"] == package)
+                    .then(|| m["executable"].as_str().map(PathBuf::from))
+                    .flatten()
+            })
+            .expect("cargo names the executable")
+    }
+
+    /// iss-distance, sent the chapter's bad request, warns with the field as an attribute of
+    /// the log record, next to the message `check 2` looks for.
+    fn the_rejected_parameter_is_a_field(tree: &Path) {
+        let (key, value) = structured_field_of_chapter_04();
+        let binary = built(tree, "iss-distance");
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let receiver = runtime
+            .block_on(otlp_receiver::Receiver::start(
+                otlp_receiver::ReceiverConfig::ephemeral(),
+            ))
+            .unwrap();
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let mut command = std::process::Command::new(binary);
+        command
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint())
+            .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+            .env("ISS_SOURCE", "model")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        common::hand_over(&mut command, socket);
+        let mut service = command.spawn().unwrap();
+        let store = receiver.store();
+        let warned = runtime.block_on(async {
+            let url = format!("http://127.0.0.1:{port}/distance?latitude=abc&longitude=1");
+            let client = reqwest::Client::new();
+            let answered = async {
+                loop {
+                    if let Ok(response) = client.get(&url).send().await {
+                        return response.status();
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            };
+            let status = tokio::time::timeout(Duration::from_secs(30), answered)
+                .await
+                .expect("iss-distance answers");
+            assert_eq!(status, 400);
+            store
+                .wait_until(Duration::from_secs(30), |s| {
+                    s.logs().iter().any(|l| l.attribute(&key).is_some())
+                })
+                .await
+        });
+        let _ = service.kill();
+        let _ = service.wait();
+        let logs = store.logs();
+        assert!(warned, "no log record with the attribute {key}: {logs:#?}");
+        let record = logs.iter().find(|l| l.attribute(&key).is_some()).unwrap();
+        assert_eq!(record.level(), otlp_receiver::Level::Warn, "{record:#?}");
+        assert_eq!(
+            record.attributes().into_iter().collect::<Vec<_>>(),
+            [(key.clone(), otlp_receiver::AttrValue::from(value.as_str()))],
+            "the field, and only it, is an attribute: {record:#?}"
+        );
+        assert!(
+            record.body_text().starts_with("rejected request: latitude"),
+            "the message stays: {record:#?}"
+        );
+        runtime.block_on(receiver.shutdown());
+    }
 }

@@ -17,23 +17,37 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse
 use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::watch;
 use tower_http::cors::CorsLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 
 use crate::origin::Protocol;
 use crate::store::Store;
+use crate::tap::Tap;
 
-/// The OTLP/HTTP routes. Layers, outermost first:
+/// The OTLP/HTTP routes, and the tap (which ends when `stopped` turns true). Layers,
+/// outermost first:
 /// - CORS open to any origin, so browser SDKs on any workshop page can post here;
 /// - gzip request decompression (other encodings get 415 from tower-http);
 /// - a body limit applied to the *decompressed* body, answered with 413.
-pub(crate) fn router(store: Store, max_bytes: usize, prefix: &str) -> Router {
+pub(crate) fn router(
+    store: Store,
+    stopped: watch::Receiver<bool>,
+    max_bytes: usize,
+    prefix: &str,
+) -> Router {
+    let tap = Router::new()
+        .route("/v1/tap", get(crate::tap::stream))
+        .with_state(Tap {
+            store: store.clone(),
+            stopped,
+        });
     let routes = Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/metrics", post(metrics))
         .route("/v1/logs", post(logs))
-        .route("/v1/tap", get(crate::tap::stream))
-        .with_state(store);
+        .with_state(store)
+        .merge(tap);
     let routes = if prefix.is_empty() {
         routes
     } else {

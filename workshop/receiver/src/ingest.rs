@@ -1,7 +1,8 @@
 //! Unpacks OTLP export requests (resource → scope → items) into flat received items.
 //!
 //! Both transports decode into the same request types, so this is the one place that
-//! walks the nesting; gRPC and HTTP only decide the [`Protocol`].
+//! walks the nesting; gRPC and HTTP only decide the [`Protocol`]. `crate::repack` is the
+//! way back, for the tap.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -12,7 +13,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use crate::log::ReceivedLog;
 use crate::metric::ReceivedMetric;
-use crate::origin::{Origin, Protocol};
+use crate::origin::{Origin, Protocol, Sent};
 use crate::span::ReceivedSpan;
 
 pub(crate) fn spans(request: ExportTraceServiceRequest, protocol: Protocol) -> Vec<ReceivedSpan> {
@@ -20,12 +21,13 @@ pub(crate) fn spans(request: ExportTraceServiceRequest, protocol: Protocol) -> V
     let mut out = Vec::new();
     for resource_spans in request.resource_spans {
         for scope_spans in resource_spans.scope_spans {
-            let origin = Arc::new(Origin::new(
-                resource_spans.resource.as_ref(),
-                scope_spans.scope.as_ref(),
-                protocol,
-                now,
-            ));
+            let sent = Sent {
+                resource: resource_spans.resource.clone(),
+                resource_schema_url: resource_spans.schema_url.clone(),
+                scope: scope_spans.scope,
+                scope_schema_url: scope_spans.schema_url,
+            };
+            let origin = Arc::new(Origin::new(sent, protocol, now));
             out.extend(scope_spans.spans.into_iter().map(|span| ReceivedSpan {
                 origin: origin.clone(),
                 span,
@@ -40,12 +42,13 @@ pub(crate) fn logs(request: ExportLogsServiceRequest, protocol: Protocol) -> Vec
     let mut out = Vec::new();
     for resource_logs in request.resource_logs {
         for scope_logs in resource_logs.scope_logs {
-            let origin = Arc::new(Origin::new(
-                resource_logs.resource.as_ref(),
-                scope_logs.scope.as_ref(),
-                protocol,
-                now,
-            ));
+            let sent = Sent {
+                resource: resource_logs.resource.clone(),
+                resource_schema_url: resource_logs.schema_url.clone(),
+                scope: scope_logs.scope,
+                scope_schema_url: scope_logs.schema_url,
+            };
+            let origin = Arc::new(Origin::new(sent, protocol, now));
             out.extend(
                 scope_logs
                     .log_records
@@ -68,12 +71,13 @@ pub(crate) fn metrics(
     let mut out = Vec::new();
     for resource_metrics in request.resource_metrics {
         for scope_metrics in resource_metrics.scope_metrics {
-            let origin = Arc::new(Origin::new(
-                resource_metrics.resource.as_ref(),
-                scope_metrics.scope.as_ref(),
-                protocol,
-                now,
-            ));
+            let sent = Sent {
+                resource: resource_metrics.resource.clone(),
+                resource_schema_url: resource_metrics.schema_url.clone(),
+                scope: scope_metrics.scope,
+                scope_schema_url: scope_metrics.schema_url,
+            };
+            let origin = Arc::new(Origin::new(sent, protocol, now));
             out.extend(
                 scope_metrics
                     .metrics

@@ -35,6 +35,7 @@ mod log;
 mod metric;
 mod origin;
 mod receiver;
+mod repack;
 mod span;
 mod stats;
 mod store;
@@ -49,7 +50,7 @@ pub use origin::{Origin, Protocol, Scope};
 pub use receiver::Receiver;
 pub use span::{ReceivedSpan, SpanKind, SpanStatus, StatusCode};
 pub use stats::{ByProtocol, SignalStats, Stats};
-pub use store::{Arrival, Store};
+pub use store::{Arrival, Batch, Follow, Store};
 pub use value::{AttrValue, Attributes, hex};
 
 /// The generated OTLP types, for callers that need the raw protos.

@@ -46,22 +46,32 @@ pub struct Origin {
     pub protocol: Protocol,
     /// When the receiver decoded the request (the receiver's clock, not the SDK's).
     pub received_at: SystemTime,
+    /// The group's resource and scope as they came, for the tap to send on unchanged.
+    pub(crate) sent: Sent,
+}
+
+/// A group's resource and scope in their proto form, schema URLs included: what the tap
+/// needs to rebuild an export request (see `crate::repack`) that says what the SDK said.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Sent {
+    pub resource: Option<Resource>,
+    pub resource_schema_url: String,
+    pub scope: Option<InstrumentationScope>,
+    pub scope_schema_url: String,
 }
 
 impl Origin {
-    pub(crate) fn new(
-        resource: Option<&Resource>,
-        scope: Option<&InstrumentationScope>,
-        protocol: Protocol,
-        received_at: SystemTime,
-    ) -> Self {
+    pub(crate) fn new(sent: Sent, protocol: Protocol, received_at: SystemTime) -> Self {
         Origin {
-            resource: resource
+            resource: sent
+                .resource
+                .as_ref()
                 .map(|r| attributes(&r.attributes))
                 .unwrap_or_default(),
-            scope: scope.map(scope_of).unwrap_or_default(),
+            scope: sent.scope.as_ref().map(scope_of).unwrap_or_default(),
             protocol,
             received_at,
+            sent,
         }
     }
 

@@ -54,7 +54,12 @@ impl Receiver {
                 tracing::error!(error = %e, "OTLP/gRPC server stopped");
             }
         });
-        let router = http::router(store.clone(), max_bytes, &config.http_path_prefix);
+        let router = http::router(
+            store.clone(),
+            stopped.clone(),
+            max_bytes,
+            &config.http_path_prefix,
+        );
         let http =
             axum::serve(http_listener, router).with_graceful_shutdown(until_stopped(stopped));
         let http = tokio::spawn(async move {

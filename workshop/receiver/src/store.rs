@@ -17,16 +17,9 @@ use crate::origin::Protocol;
 use crate::span::ReceivedSpan;
 use crate::stats::Stats;
 
-/// One export request as it arrived, as the store publishes it to followers (the tap).
-#[derive(Clone, Debug)]
-pub enum Tapped {
-    Traces(Arc<ExportTraceServiceRequest>, Protocol),
-    Metrics(Arc<ExportMetricsServiceRequest>, Protocol),
-    Logs(Arc<ExportLogsServiceRequest>, Protocol),
-}
-
-/// How many batches a slow [`Store::subscribe`]r may fall behind before it sees
-/// `RecvError::Lagged` (it can then re-read the store).
+/// How many batches a slow follower ([`Store::follow`], [`Store::subscribe`]) may fall
+/// behind before it sees `RecvError::Lagged` (it can then follow again from the last batch
+/// it saw: the store still holds what it missed, unless that was evicted).
 const ARRIVAL_BACKLOG: usize = 1024;
 
 /// One decoded export request's worth of items, announced to subscribers.
@@ -54,6 +47,23 @@ impl Arrival {
     }
 }
 
+/// The items of one export request, with the request's number in this store: 1 for the
+/// first, and one more for each request after it, whichever its signal or transport.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    pub seq: u64,
+    pub arrival: Arrival,
+}
+
+/// What a follower starts from: the stored items of the requests after the one it asked
+/// for, oldest first, then every batch that arrives from then on. Taken at one instant,
+/// so nothing is in both and nothing falls between them.
+#[derive(Debug)]
+pub struct Follow {
+    pub backlog: Vec<Batch>,
+    pub live: broadcast::Receiver<Batch>,
+}
+
 /// Handle to the received telemetry. Cloning is cheap and every clone sees the same data.
 ///
 /// Reads return copies (`Vec`s of clones) so callers never hold the lock while asserting
@@ -64,10 +74,13 @@ pub struct Store {
 }
 
 struct Inner {
+    /// Which store this is, to followers: a follower that reconnects can tell whether it
+    /// is the store it followed before (then it asks for what came after the last batch it
+    /// saw) or a new one, say of a restarted `workshop up` (then everything is new).
+    instance: u64,
     state: Mutex<State>,
-    arrivals: broadcast::Sender<Arrival>,
-    /// The raw requests, for the tap (see `crate::tap`); cloned only while someone listens.
-    tap: broadcast::Sender<Tapped>,
+    /// Every batch, sent while the state's lock is held: see [`Store::follow`].
+    batches: broadcast::Sender<Batch>,
     /// Bumped after every change; `wait_until` re-checks its predicate on each bump.
     /// A `watch` never lags, unlike the broadcast channel.
     version: watch::Sender<u64>,
@@ -79,6 +92,8 @@ struct State {
     metrics: SignalBuffer<ReceivedMetric>,
     requests: crate::stats::ByProtocol,
     http_rejected: u64,
+    /// The number of the last export request taken (0 before the first).
+    seq: u64,
 }
 
 impl Store {
@@ -90,12 +105,13 @@ impl Store {
             metrics: SignalBuffer::new(limits.max_metric_points, |m| m.point_count().max(1)),
             requests: Default::default(),
             http_rejected: 0,
+            seq: 0,
         };
         Store {
             inner: Arc::new(Inner {
+                instance: random_instance(),
                 state: Mutex::new(state),
-                arrivals: broadcast::channel(ARRIVAL_BACKLOG).0,
-                tap: broadcast::channel(ARRIVAL_BACKLOG).0,
+                batches: broadcast::channel(ARRIVAL_BACKLOG).0,
                 version: watch::channel(0).0,
             }),
         }
@@ -103,24 +119,38 @@ impl Store {
 
     /// Records a trace export. The servers call this; tests can too, to seed a store.
     pub fn ingest_traces(&self, request: ExportTraceServiceRequest, protocol: Protocol) {
-        self.publish(|| Tapped::Traces(Arc::new(request.clone()), protocol));
-        let spans: Arc<[ReceivedSpan]> = ingest::spans(request, protocol).into();
-        self.update(protocol, |state| state.spans.push(protocol, &spans));
-        self.announce(Arrival::Spans(spans));
+        let spans = ingest::spans(request, protocol);
+        self.take(protocol, Arrival::Spans(spans.into()));
     }
 
     pub fn ingest_logs(&self, request: ExportLogsServiceRequest, protocol: Protocol) {
-        self.publish(|| Tapped::Logs(Arc::new(request.clone()), protocol));
-        let logs: Arc<[ReceivedLog]> = ingest::logs(request, protocol).into();
-        self.update(protocol, |state| state.logs.push(protocol, &logs));
-        self.announce(Arrival::Logs(logs));
+        let logs = ingest::logs(request, protocol);
+        self.take(protocol, Arrival::Logs(logs.into()));
     }
 
     pub fn ingest_metrics(&self, request: ExportMetricsServiceRequest, protocol: Protocol) {
-        self.publish(|| Tapped::Metrics(Arc::new(request.clone()), protocol));
-        let metrics: Arc<[ReceivedMetric]> = ingest::metrics(request, protocol).into();
-        self.update(protocol, |state| state.metrics.push(protocol, &metrics));
-        self.announce(Arrival::Metrics(metrics));
+        let metrics = ingest::metrics(request, protocol);
+        self.take(protocol, Arrival::Metrics(metrics.into()));
+    }
+
+    /// Numbers one request's items, stores them and tells the followers, all under the
+    /// lock: a [`Store::follow`] sees a batch either in its backlog or live, never both.
+    fn take(&self, protocol: Protocol, arrival: Arrival) {
+        let mut state = self.state();
+        state.requests.add(protocol, 1);
+        state.seq += 1;
+        let seq = state.seq;
+        match &arrival {
+            Arrival::Spans(spans) => state.spans.push(protocol, seq, spans),
+            Arrival::Logs(logs) => state.logs.push(protocol, seq, logs),
+            Arrival::Metrics(metrics) => state.metrics.push(protocol, seq, metrics),
+        }
+        if !arrival.is_empty() {
+            // An error only means nobody follows right now.
+            let _ = self.inner.batches.send(Batch { seq, arrival });
+        }
+        drop(state);
+        self.changed();
     }
 
     /// All stored spans, oldest first.
@@ -159,30 +189,36 @@ impl Store {
     }
 
     /// Live feed of every decoded request, for a viewer. Only arrivals after this call
-    /// are delivered; read the store first for what is already there.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arrival> {
-        self.inner.arrivals.subscribe()
+    /// are delivered; [`Store::follow`] gives what is already there too.
+    pub fn subscribe(&self) -> broadcast::Receiver<Batch> {
+        self.follow(u64::MAX).live
     }
 
-    /// Live feed of every raw export request, for the tap. Only requests after this call
-    /// are delivered.
-    pub fn tap(&self) -> broadcast::Receiver<Tapped> {
-        let listener = self.inner.tap.subscribe();
-        // Waiters on `tap_listeners` re-check.
+    /// What is stored of the requests after number `after` (0: everything), and every
+    /// batch from then on: see [`Follow`]. The tap and the viewers start here.
+    pub fn follow(&self, after: u64) -> Follow {
+        let state = self.state();
+        let live = self.inner.batches.subscribe();
+        let backlog = if after >= state.seq {
+            Vec::new()
+        } else {
+            state.batches_after(after)
+        };
+        drop(state);
+        // Waiters on `followers` re-check.
         self.changed();
-        listener
+        Follow { backlog, live }
     }
 
-    /// How many tap listeners there are (a follower can wait until it is one).
-    pub fn tap_listeners(&self) -> usize {
-        self.inner.tap.receiver_count()
+    /// How many follow this store live (the tap's connections and viewers), so that a
+    /// test can wait until one is.
+    pub fn followers(&self) -> usize {
+        self.inner.batches.receiver_count()
     }
 
-    /// Sends a request to the tap's listeners, if there are any (no copy otherwise).
-    fn publish(&self, tapped: impl FnOnce() -> Tapped) {
-        if self.inner.tap.receiver_count() > 0 {
-            let _ = self.inner.tap.send(tapped());
-        }
+    /// This store's identity for followers (see `Inner::instance`).
+    pub fn instance(&self) -> u64 {
+        self.inner.instance
     }
 
     /// Waits until `pred` holds, re-checking after every change; false on timeout.
@@ -226,21 +262,6 @@ impl Store {
         self.changed();
     }
 
-    fn update(&self, protocol: Protocol, change: impl FnOnce(&mut State)) {
-        let mut state = self.state();
-        state.requests.add(protocol, 1);
-        change(&mut state);
-        drop(state);
-        self.changed();
-    }
-
-    fn announce(&self, arrival: Arrival) {
-        if !arrival.is_empty() {
-            // An error only means nobody is subscribed right now.
-            let _ = self.inner.arrivals.send(arrival);
-        }
-    }
-
     fn changed(&self) {
         self.inner.version.send_modify(|v| *v += 1);
     }
@@ -253,6 +274,51 @@ impl Store {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+impl State {
+    /// The stored items of the requests after number `after`, one batch per request, in
+    /// the order the requests came.
+    fn batches_after(&self, after: u64) -> Vec<Batch> {
+        fn batches<T>(
+            buffer: &SignalBuffer<T>,
+            after: u64,
+            arrival: impl Fn(Arc<[T]>) -> Arrival,
+        ) -> impl Iterator<Item = Batch>
+        where
+            T: Clone,
+        {
+            let found = buffer.batches_after(after);
+            found.into_iter().map(move |(seq, items)| Batch {
+                seq,
+                arrival: arrival(items.into()),
+            })
+        }
+        let mut all: Vec<Batch> = batches(&self.spans, after, Arrival::Spans)
+            .chain(batches(&self.logs, after, Arrival::Logs))
+            .chain(batches(&self.metrics, after, Arrival::Metrics))
+            .collect();
+        // Each request is one signal, so its number is in one of the three lists only.
+        all.sort_by_key(|batch| batch.seq);
+        all
+    }
+}
+
+/// A number that tells this store from any other a follower may have followed: the
+/// standard library's per-process random hash keys (no dependency needed for 64 random
+/// bits that only have to differ), mixed with the time and a count within this process.
+fn random_instance() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static MADE: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(MADE.fetch_add(1, Ordering::Relaxed));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    hasher.write_u128(now.as_nanos());
+    // 0 is what a follower sends when it has followed nothing yet.
+    hasher.finish().max(1)
 }
 
 impl Default for Store {

@@ -118,12 +118,65 @@ async fn subscribers_get_each_batch() {
     store.ingest_traces(trace_request("svc", &["a", "b"]), Protocol::Http);
     store.ingest_metrics(gauge_request("g", 1), Protocol::Grpc);
 
-    match arrivals.recv().await.unwrap() {
+    match arrivals.recv().await.unwrap().arrival {
         Arrival::Spans(spans) => {
             assert_eq!(spans.len(), 2);
             assert_eq!(spans[0].service_name(), Some("svc"));
         }
         other => panic!("expected spans, got {other:?}"),
     }
-    assert!(matches!(arrivals.recv().await.unwrap(), Arrival::Metrics(m) if m[0].name() == "g"));
+    assert!(
+        matches!(arrivals.recv().await.unwrap().arrival, Arrival::Metrics(m) if m[0].name() == "g")
+    );
+}
+
+#[test]
+fn a_follower_starts_from_what_is_stored_in_the_order_it_came() {
+    let store = limited(2);
+    store.ingest_traces(trace_request("svc", &["a"]), Protocol::Http);
+    store.ingest_metrics(gauge_request("g", 1), Protocol::Grpc);
+    store.ingest_traces(trace_request("svc", &["b"]), Protocol::Http);
+    let follow = store.follow(0);
+    let backlog: Vec<(u64, usize)> = follow
+        .backlog
+        .iter()
+        .map(|b| (b.seq, b.arrival.len()))
+        .collect();
+    assert_eq!(
+        backlog,
+        [(1, 1), (2, 1), (3, 1)],
+        "requests by number, signals mixed"
+    );
+    assert!(matches!(&follow.backlog[1].arrival, Arrival::Metrics(m) if m[0].name() == "g"));
+    assert_eq!(
+        store.follow(2).backlog.len(),
+        1,
+        "only what came after request 2"
+    );
+    assert!(store.follow(3).backlog.is_empty());
+
+    // Evicted items are gone from the backlog too: it is what the store holds.
+    store.ingest_traces(trace_request("svc", &["c"]), Protocol::Http);
+    let spans: Vec<u64> = store
+        .follow(0)
+        .backlog
+        .iter()
+        .filter(|b| matches!(b.arrival, Arrival::Spans(_)))
+        .map(|b| b.seq)
+        .collect();
+    assert_eq!(spans, [3, 4]);
+}
+
+#[tokio::test]
+async fn what_arrives_after_follow_is_live_and_not_in_the_backlog() {
+    let store = Store::default();
+    store.ingest_traces(trace_request("svc", &["a"]), Protocol::Http);
+    let mut follow = store.follow(0);
+    store.ingest_traces(trace_request("svc", &["b"]), Protocol::Http);
+    assert_eq!(follow.backlog.len(), 1);
+    assert_eq!(follow.live.recv().await.unwrap().seq, 2);
+    assert!(
+        follow.live.try_recv().is_err(),
+        "request 1 is not sent live"
+    );
 }

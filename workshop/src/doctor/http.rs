@@ -74,6 +74,23 @@ impl Probe<'_> {
         .await
     }
 
+    /// Whether `base` has the tap of the workshop's own OTLP receiver (`GET /v1/tap`
+    /// answering a stream of OTLP/JSON lines), which `workshop up` and `workshop inspect`
+    /// run and a collector does not have (it answers 404). Only the answer's head is read:
+    /// the stream never ends.
+    pub async fn has_tap(&self, base: &reqwest::Url) -> bool {
+        match self.http.get(join(base, "/v1/tap")).send().await {
+            Ok(response) => {
+                response.status().is_success()
+                    && response
+                        .headers()
+                        .get(reqwest::header::CONTENT_TYPE)
+                        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-ndjson"))
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Whether the macOS AirPlay Receiver answers at `base` (its server header says
     /// AirTunes).
     pub async fn is_airplay(&self, base: &reqwest::Url) -> bool {

@@ -15,8 +15,9 @@
 //!   or taken by what should be there (the check asks), or taken by something else;
 //! - [`docker`]: the client, the Compose plugin (2.22+ for the all-in-compose `watch`), the
 //!   daemon;
-//! - [`platform`]: the collector, Prometheus, Grafana, and Loki and Tempo through Grafana
-//!   (they are not published), ready or not; then [`data`]: whether data arrives in each;
+//! - [`platform`]: the collector (told from the workshop's own receiver and from a collector
+//!   outside Docker), Prometheus, Grafana, and Loki and Tempo through Grafana (they are not
+//!   published), ready or not; then [`data`]: whether data arrives in each;
 //! - [`otelcol`]: section 6's OpenTelemetry Collector program, which `check 6` and `up
 //!   --collector` without Docker run (`WORKSHOP_OTELCOL`, or the `build-platform` build);
 //! - under them, [`command`] and [`http`]: how a command and an HTTP call are made and what
@@ -62,6 +63,14 @@ pub struct Args {
     /// The collector's OTLP/HTTP base URL.
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4318", value_parser = parse_url)]
     otlp: Box<reqwest::Url>,
+    /// Where a collector running on this machine outside Docker (`up --collector`) answers
+    /// its health check; compose does not publish it. Tells that collector from the
+    /// platform's.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:13133", value_parser = parse_url)]
+    collector_health: Box<reqwest::Url>,
+    /// Where such a collector serves its own metrics (`/metrics`).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8888", value_parser = parse_url)]
+    collector_metrics: Box<reqwest::Url>,
     /// The collector's OTLP gRPC address (only checked to speak HTTP/2).
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4317", value_parser = parse_url)]
     otlp_grpc: Box<reqwest::Url>,
@@ -167,6 +176,8 @@ async fn gather(args: &Args) -> anyhow::Result<Evidence> {
         prometheus: (*args.prometheus).clone(),
         grafana: (*args.grafana).clone(),
         otlp: (*args.otlp).clone(),
+        collector_health: (*args.collector_health).clone(),
+        collector_metrics: (*args.collector_metrics).clone(),
     };
     let wanted = ports::wanted(
         args.port,

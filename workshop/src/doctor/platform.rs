@@ -3,9 +3,14 @@
 //!
 //! Only Grafana (3000), Prometheus (9090) and the collector's OTLP ports (4317, 4318) are
 //! published by docker-compose.yml. So the collector is checked by an OTLP/HTTP export of an
-//! empty request (its health check on 13133 is not published), and Loki and Tempo by
-//! Grafana's datasource health API (uids `loki` and `tempo`, from
-//! platform/grafana/provisioning/datasources/datasources.yaml).
+//! empty request, and Loki and Tempo by Grafana's datasource health API (uids `loki` and
+//! `tempo`, from platform/grafana/provisioning/datasources/datasources.yaml).
+//!
+//! Something else may answer OTLP on 4318, and the attendee must know which, for only the
+//! platform's collector feeds Prometheus, Loki and Tempo: `workshop up`'s built-in receiver
+//! (or `workshop inspect`'s) has a tap (`GET /v1/tap`), which no collector has; a collector
+//! that runs on this machine outside Docker (`workshop up --collector`) answers its health
+//! check on 13133 and its own metrics on 8888, which compose does not publish.
 
 use serde_json::Value;
 
@@ -21,6 +26,9 @@ pub struct Urls {
     pub prometheus: reqwest::Url,
     pub grafana: reqwest::Url,
     pub otlp: reqwest::Url,
+    /// Where a collector outside Docker answers its health check, and its own metrics.
+    pub collector_health: reqwest::Url,
+    pub collector_metrics: reqwest::Url,
 }
 
 /// What each part answered to its readiness question.
@@ -28,6 +36,12 @@ pub struct Urls {
 pub struct Seen {
     pub urls: Urls,
     pub collector: Answer,
+    /// Whether the OTLP/HTTP port has a tap: the workshop's own receiver.
+    pub tap: bool,
+    /// The answers of a collector's health check (`GET /`) and metrics (`GET /metrics`)
+    /// on this machine.
+    pub collector_health: Answer,
+    pub collector_metrics: Answer,
     pub prometheus: Answer,
     pub grafana: Answer,
     pub loki: Answer,
@@ -35,8 +49,11 @@ pub struct Seen {
 }
 
 pub async fn probe(probe: &Probe<'_>, urls: &Urls) -> Seen {
-    let (collector, prometheus, grafana, loki, tempo) = tokio::join!(
+    let (collector, tap, collector_health, collector_metrics, prometheus, grafana, loki, tempo) = tokio::join!(
         probe.otlp_export(&urls.otlp),
+        probe.has_tap(&urls.otlp),
+        probe.get(&urls.collector_health, "/", &[]),
+        probe.get(&urls.collector_metrics, "/metrics", &[]),
         probe.get(&urls.prometheus, "/-/ready", &[]),
         probe.get(&urls.grafana, "/api/health", &[]),
         probe.get(&urls.grafana, "/api/datasources/uid/loki/health", &[]),
@@ -45,6 +62,9 @@ pub async fn probe(probe: &Probe<'_>, urls: &Urls) -> Seen {
     Seen {
         urls: urls.clone(),
         collector,
+        tap,
+        collector_health,
+        collector_metrics,
         prometheus,
         grafana,
         loki,
@@ -55,7 +75,7 @@ pub async fn probe(probe: &Probe<'_>, urls: &Urls) -> Seen {
 /// The collector, Prometheus, Grafana, Loki and Tempo lines, in that order.
 pub fn judge(seen: &Seen) -> Vec<Check> {
     vec![
-        collector(&seen.urls.otlp, &seen.collector),
+        collector(seen),
         prometheus(&seen.urls.prometheus, &seen.prometheus),
         grafana(&seen.urls.grafana, &seen.grafana),
         datasource("Loki", "loki", &seen.loki),
@@ -72,17 +92,48 @@ fn unreachable(name: &str, url: &reqwest::Url, answer: &Answer, option: &str) ->
     )
 }
 
-fn collector(otlp: &reqwest::Url, answer: &Answer) -> Check {
+fn collector(seen: &Seen) -> Check {
     let name = "collector";
+    let (otlp, answer) = (&seen.urls.otlp, &seen.collector);
     match answer {
-        Answer::Got { status: 200, .. } => ok(
+        Answer::Got { status: 200, .. } if seen.tap => fail(
             name,
             format!(
-                "{} accepts OTLP/HTTP (an empty trace export; its health check on 13133 is not \
-                 published)",
+                "{} is the workshop's built-in OTLP receiver (`workshop up`'s, or `workshop \
+                 inspect`'s: it has a tap, /v1/tap), not the platform's collector: what the \
+                 services send stays there, where `inspect` shows it, and Prometheus, Loki and \
+                 Tempo get none of it",
                 show(otlp)
             ),
+            "for path (a) this is as it should be. For path (b): stop `workshop up` (Ctrl-C), \
+             start the platform (`docker compose up -d`), then `workshop up` again: it sends to \
+             the collector when one listens on 4318",
         ),
+        Answer::Got { status: 200, .. } => match outside_docker(seen) {
+            Some(evidence) => fail(
+                name,
+                format!(
+                    "{} is an OpenTelemetry Collector running on this machine outside Docker \
+                     ({evidence}; compose publishes neither): `workshop up --collector`'s, \
+                     which sends what it lets through to `up`'s own receiver on 4320 (`inspect \
+                     --from http://127.0.0.1:4320` shows it), not to Prometheus, Loki or Tempo",
+                    show(otlp)
+                ),
+                "for section 6 without Docker this is as it should be. For path (b): stop \
+                 `workshop up --collector` (Ctrl-C), start the platform (`docker compose up \
+                 -d`), then `workshop up` without --collector",
+            ),
+            None => ok(
+                name,
+                format!(
+                    "{} accepts OTLP/HTTP (an empty trace export) and is a collector, not the \
+                     workshop's built-in receiver (it has no tap); its health check (13133) and \
+                     metrics (8888) are not published, so the data lines below tell whether it \
+                     forwards",
+                    show(otlp)
+                ),
+            ),
+        },
         Answer::Got { status, .. } => fail(
             name,
             format!(
@@ -100,6 +151,33 @@ fn collector(otlp: &reqwest::Url, answer: &Answer) -> Check {
         ),
         _ => unreachable(name, otlp, answer, "--otlp"),
     }
+}
+
+/// What shows a collector running outside Docker: its health check's status (the
+/// `health_check` extension answers `{"status":"Server available",…}`) or its own metrics
+/// (`otelcol_process_uptime`), on this machine's ports, which compose does not publish.
+fn outside_docker(seen: &Seen) -> Option<String> {
+    let mut evidence = Vec::new();
+    if let Answer::Got { status: 200, .. } = seen.collector_health
+        && let Some(health) = seen
+            .collector_health
+            .json()
+            .and_then(|v| v.get("status").and_then(Value::as_str).map(str::to_owned))
+    {
+        evidence.push(format!(
+            "its health check on {} says {health:?}",
+            show(&seen.urls.collector_health)
+        ));
+    }
+    if let Answer::Got { status: 200, body } = &seen.collector_metrics
+        && body.contains("otelcol_process_uptime")
+    {
+        evidence.push(format!(
+            "its own metrics are on {}",
+            join(&seen.urls.collector_metrics, "/metrics")
+        ));
+    }
+    (!evidence.is_empty()).then(|| evidence.join(", "))
 }
 
 fn prometheus(url: &reqwest::Url, answer: &Answer) -> Check {

@@ -42,6 +42,11 @@ impl Expected {
 #[derive(Clone, Debug)]
 pub enum Reply {
     Http(Answer),
+    /// An OTLP/HTTP export's answer, and whether the port has the workshop receiver's tap.
+    Otlp {
+        export: Answer,
+        tap: bool,
+    },
     /// Whether it answered an HTTP/2 handshake, as a gRPC server does.
     Http2(Result<bool, String>),
 }
@@ -112,7 +117,10 @@ async fn probe_port(probe: &Probe<'_>, port: u16, expected: Expected, timeout: D
         Expected::Service(_) => Reply::Http(probe.get(&base, "/healthz", &[]).await),
         Expected::Grafana => Reply::Http(probe.get(&base, "/api/health", &[]).await),
         Expected::Prometheus => Reply::Http(probe.get(&base, "/-/ready", &[]).await),
-        Expected::OtlpHttp => Reply::Http(probe.otlp_export(&base).await),
+        Expected::OtlpHttp => {
+            let (export, tap) = tokio::join!(probe.otlp_export(&base), probe.has_tap(&base));
+            Reply::Otlp { export, tap }
+        }
         Expected::OtlpGrpc => {
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
             Reply::Http2(speaks_http2(addr, timeout).await)
@@ -146,9 +154,25 @@ fn holder_of(expected: Expected, reply: &Reply) -> Option<&'static str> {
         {
             Some("in use by Prometheus (answers /-/ready)")
         }
-        (Expected::OtlpHttp, Reply::Http(Answer::Got { status: 200, .. })) => Some(
-            "in use by an OTLP receiver: the platform's collector, or the one `workshop up` \
-             starts when no collector is running",
+        (
+            Expected::OtlpHttp,
+            Reply::Otlp {
+                export: Answer::Got { status: 200, .. },
+                tap: true,
+            },
+        ) => Some(
+            "in use by the workshop's built-in OTLP receiver (it has a tap): `workshop up` \
+             started it, as no collector was running, or `workshop inspect` did",
+        ),
+        (
+            Expected::OtlpHttp,
+            Reply::Otlp {
+                export: Answer::Got { status: 200, .. },
+                tap: false,
+            },
+        ) => Some(
+            "in use by an OTLP receiver without a tap, a collector: the platform's, or the one \
+             `workshop up --collector` runs",
         ),
         (Expected::OtlpGrpc, Reply::Http2(Ok(true))) => Some(
             "in use by an HTTP/2 (gRPC) server: the platform's collector, or the receiver \
@@ -285,7 +309,17 @@ mod tests {
                 Expected::Prometheus,
                 got(200, "Prometheus Server is Ready."),
             ),
-            taken(4318, Expected::OtlpHttp, got(200, "{}")),
+            taken(
+                4318,
+                Expected::OtlpHttp,
+                Reply::Otlp {
+                    export: Answer::Got {
+                        status: 200,
+                        body: "{}".into(),
+                    },
+                    tap: false,
+                },
+            ),
             taken(4317, Expected::OtlpGrpc, Reply::Http2(Ok(true))),
         ];
         let checks = judge(&seen, "linux");
@@ -295,6 +329,37 @@ mod tests {
         let needs: Vec<Need> = checks.iter().map(|c| c.need).collect();
         use Need::{Both, Docker};
         assert_eq!(needs, [Both, Both, Docker, Docker, Both, Both]);
+    }
+
+    #[test]
+    fn the_workshops_receiver_is_told_from_a_collector_by_its_tap() {
+        let otlp = |tap| Reply::Otlp {
+            export: Answer::Got {
+                status: 200,
+                body: "{}".into(),
+            },
+            tap,
+        };
+        let checks = judge(
+            &[
+                taken(4318, Expected::OtlpHttp, otlp(true)),
+                taken(4318, Expected::OtlpHttp, otlp(false)),
+            ],
+            "linux",
+        );
+        assert!(checks.iter().all(|c| c.status == Status::Ok), "{checks:#?}");
+        assert!(
+            checks[0]
+                .detail
+                .starts_with("in use by the workshop's built-in OTLP receiver (it has a tap)"),
+            "{checks:#?}"
+        );
+        assert!(
+            checks[1]
+                .detail
+                .starts_with("in use by an OTLP receiver without a tap, a collector"),
+            "{checks:#?}"
+        );
     }
 
     #[test]

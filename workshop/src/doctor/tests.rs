@@ -66,8 +66,13 @@ fn perfect() -> Evidence {
                 prometheus: url("http://127.0.0.1:9090"),
                 grafana: url("http://127.0.0.1:3000"),
                 otlp: url("http://127.0.0.1:4318"),
+                collector_health: url("http://127.0.0.1:13133"),
+                collector_metrics: url("http://127.0.0.1:8888"),
             },
             collector: got(200, "{}"),
+            tap: false,
+            collector_health: Answer::Unreachable("Connection refused".into()),
+            collector_metrics: Answer::Unreachable("Connection refused".into()),
             prometheus: got(200, "Prometheus Server is Ready."),
             grafana: got(200, json!({"database": "ok", "version": "12.0.0"})),
             loki: got(200, &ok_datasource),
@@ -236,6 +241,66 @@ fn an_unreachable_platform_says_to_start_it() {
         "POST http://127.0.0.1:4318/v1/traces answered 404 Not Found",
         "not an OTLP receiver",
     );
+}
+
+#[test]
+fn the_platforms_collector_is_told_from_the_workshops_receiver_and_from_up_collector() {
+    let evidence = perfect();
+    assert_line(
+        &line(&evidence, "collector"),
+        Status::Ok,
+        "accepts OTLP/HTTP (an empty trace export) and is a collector, not the workshop's \
+         built-in receiver (it has no tap)",
+        "",
+    );
+
+    // `workshop up` holds 4318 with its own receiver: path (a) as it should be, not (b).
+    let mut up = perfect();
+    up.platform.tap = true;
+    assert_line(
+        &line(&up, "collector"),
+        Status::Fail,
+        "http://127.0.0.1:4318 is the workshop's built-in OTLP receiver (`workshop up`'s",
+        "For path (b): stop `workshop up` (Ctrl-C), start the platform (`docker compose up -d`)",
+    );
+    assert!(
+        line(&up, "collector")
+            .detail
+            .contains("Prometheus, Loki and Tempo get none of it")
+    );
+    assert_eq!(missing(&up, Path::Docker), ["collector"]);
+    assert_eq!(missing(&up, Path::WithoutDocker), [] as [&str; 0]);
+
+    // `up --collector`: a real collector, but outside Docker, sending to `up`'s receiver.
+    // Its answers as the real one (0.159.0) gives them.
+    let mut real = perfect();
+    real.platform.collector_health = got(
+        200,
+        json!({"status": "Server available", "upSince": "2026-12-07T21:31:01.10092401Z", "uptime": "2.884208618s"}),
+    );
+    let outside = "http://127.0.0.1:4318 is an OpenTelemetry Collector running on this machine \
+                   outside Docker (its health check on http://127.0.0.1:13133 says \"Server available\"";
+    assert_line(
+        &line(&real, "collector"),
+        Status::Fail,
+        outside,
+        "then `workshop up` without --collector",
+    );
+    assert!(line(&real, "collector").detail.contains("on 4320"));
+    // Its own metrics alone tell it too.
+    let mut metrics_only = perfect();
+    metrics_only.platform.collector_metrics = got(200, "otelcol_process_uptime 2.906926075\n");
+    assert_line(
+        &line(&metrics_only, "collector"),
+        Status::Fail,
+        "(its own metrics are on http://127.0.0.1:8888/metrics; compose publishes neither)",
+        "`workshop up --collector`",
+    );
+    // Whatever else answers there is no collector's health check.
+    let mut stranger = perfect();
+    stranger.platform.collector_health = got(200, "<html>hello</html>");
+    stranger.platform.collector_metrics = got(200, "go_goroutines 8\n");
+    assert_eq!(line(&stranger, "collector").status, Status::Ok);
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! our services or any other OpenTelemetry SDK.
 //!
 //! It starts a receiver on the standard OTLP ports (or follows the tap of one that
-//! `workshop up` already runs there) and shows what arrives: traces as indented span trees,
+//! `workshop up` already runs there, from what that one already holds, and through `up`'s
+//! restarts: [`follow`]) and shows what arrives: traces as indented span trees,
 //! the latest value of every metric stream, and log records linked to their traces by
 //! trace id. On a terminal the view refreshes in place; otherwise (or with `--lines`) it
 //! prints one line per item, for scripts and tests.
@@ -11,6 +12,7 @@
 //! pieces are in [`model`] (trees, streams, filter), [`render`] (the screen) and [`lines`]
 //! (the one-line forms).
 
+mod follow;
 pub mod lines;
 pub mod model;
 pub mod render;
@@ -18,16 +20,19 @@ mod term;
 #[cfg(test)]
 mod tests;
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use otlp_receiver::{Arrival, Receiver, ReceiverConfig, Store};
-use tokio::sync::broadcast::error::RecvError;
+use otlp_receiver::{Arrival, Batch, Receiver, ReceiverConfig, Store};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::watch;
 
 use crate::stop::StopSignal;
+use follow::{Link, open_tap, tap_url};
 use model::{Filter, Sieve};
 use render::{Focus, ViewState};
 use term::Key;
@@ -41,8 +46,9 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4318")]
     http: SocketAddr,
     /// Instead of receiving, follow the receiver of a running `workshop up` through its tap
-    /// (its OTLP/HTTP address, e.g. http://127.0.0.1:4318). This happens by itself when
-    /// the HTTP port is taken by such a receiver.
+    /// (its OTLP/HTTP address, e.g. http://127.0.0.1:4318), from what it already holds; when
+    /// it stops, wait for it to come back. This happens by itself when the HTTP port is
+    /// taken by such a receiver.
     #[arg(long, value_name = "URL", conflicts_with_all = ["grpc", "http"])]
     from: Option<String>,
     /// Show only this service (repeat for several); traces that touch it are shown whole.
@@ -82,6 +88,8 @@ pub struct ViewOptions {
     pub slow: Duration,
     /// One line per item instead of the refreshing screen.
     pub lines: bool,
+    /// When following a receiver someone else runs: how the follower stands with it.
+    pub link: Option<watch::Receiver<Link>>,
 }
 
 impl ViewOptions {
@@ -103,6 +111,7 @@ impl ViewOptions {
             sieve: Sieve::default(),
             slow: SLOW,
             lines: !std::io::stdout().is_terminal(),
+            link: None,
         }
     }
 }
@@ -122,7 +131,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
 
     let source = match &args.from {
-        Some(url) => Source::Tap(tap_url(url)),
+        Some(url) => {
+            let url = tap_url(url);
+            let response = open_tap(&url)
+                .await
+                .with_context(|| format!("cannot follow the receiver's tap at {url}"))?;
+            Source::Tap(url, response)
+        }
         None => choose_source(&args).await?,
     };
     match source {
@@ -157,21 +172,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             };
             run_view(store, options, stop).await
         }
-        Source::Tap(url) => {
-            let response = open_tap(&url)
-                .await
-                .with_context(|| format!("cannot follow the receiver's tap at {url}"))?;
+        Source::Tap(url, response) => {
             eprintln!("workshop inspect: following the receiver at {url}");
             let store = Store::default();
             let endpoint = url.trim_end_matches("/v1/tap").to_owned();
             let mut options = ViewOptions::auto(format!("following {url}"), endpoint, filter);
             options.lines |= args.lines;
             options.sieve_from(&args);
-            let feed = follow(response, store.clone());
+            let (link, watched) = watch::channel(Link::Following);
+            options.link = Some(watched);
+            let feed = follow::follow(url, response, store.clone(), link);
+            // The follower never ends by itself: it waits for the receiver to come back.
             let stop = async move {
                 tokio::select! {
                     () = until => {}
-                    () = feed => eprintln!("workshop inspect: the receiver at {url} closed its tap (did `workshop up` stop?)"),
+                    () = feed => {}
                 }
             };
             run_view(store, options, stop).await
@@ -181,7 +196,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
 enum Source {
     Listen,
-    Tap(String),
+    /// A receiver's tap, already answering.
+    Tap(String, reqwest::Response),
 }
 
 /// Listen when both ports are free; follow a receiver with a tap that holds the HTTP
@@ -195,8 +211,8 @@ async fn choose_source(args: &Args) -> anyhow::Result<Source> {
             bail!("cannot listen for OTLP/{what} on {addr}: {error}");
         }
         let url = tap_url(&format!("http://{}", args.http));
-        if open_tap(&url).await.is_ok() {
-            return Ok(Source::Tap(url));
+        if let Ok(response) = open_tap(&url).await {
+            return Ok(Source::Tap(url, response));
         }
         let option = if what == "gRPC" { "--grpc" } else { "--http" };
         bail!(
@@ -207,56 +223,6 @@ async fn choose_source(args: &Args) -> anyhow::Result<Source> {
     Ok(Source::Listen)
 }
 
-/// `http://host:port` (or a full tap URL) to the tap's URL.
-fn tap_url(base: &str) -> String {
-    let base = base.trim_end_matches('/');
-    let base = if base.contains("://") {
-        base.to_owned()
-    } else {
-        format!("http://{base}")
-    };
-    if base.ends_with("/v1/tap") {
-        base
-    } else {
-        format!("{base}/v1/tap")
-    }
-}
-
-/// Connects to a tap; an answer that is not a tap's is an error.
-async fn open_tap(url: &str) -> anyhow::Result<reqwest::Response> {
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .build()?;
-    let response = tokio::time::timeout(Duration::from_secs(2), client.get(url).send())
-        .await
-        .context("no answer within 2 s")??;
-    let ndjson = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-ndjson"));
-    if !response.status().is_success() || !ndjson {
-        bail!("answered {} without a tap", response.status());
-    }
-    Ok(response)
-}
-
-/// Feeds tap lines into `store` until the tap closes.
-async fn follow(mut response: reqwest::Response, store: Store) {
-    let mut pending: Vec<u8> = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        pending.extend_from_slice(&chunk);
-        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line);
-            if !line.trim().is_empty()
-                && let Err(error) = otlp_receiver::tap::ingest_line(&store, &line)
-            {
-                eprintln!("workshop inspect: skipped a tap line: {error}");
-            }
-        }
-    }
-}
-
 /// Shows what arrives in `store` until `stop` completes: the refreshing screen, or one
 /// line per item (items already in the store first) with `options.lines`.
 pub async fn run_view(
@@ -265,7 +231,7 @@ pub async fn run_view(
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     if options.lines {
-        print_lines(store, &options.filter, options.sieve, stop).await;
+        print_lines(store, &options, stop).await;
         Ok(())
     } else {
         show_screen(store, options, stop).await;
@@ -273,51 +239,71 @@ pub async fn run_view(
     }
 }
 
-/// The one-line-per-item form. Stops quietly when stdout is closed (e.g. `| head`).
-async fn print_lines(store: Store, filter: &Filter, sieve: Sieve, stop: impl Future<Output = ()>) {
-    let mut arrivals = store.subscribe();
-    let existing = [
-        Arrival::Spans(store.spans().into()),
-        Arrival::Metrics(store.metrics().into()),
-        Arrival::Logs(store.logs().into()),
-    ];
-    for arrival in &existing {
-        if print_arrival(arrival, filter, sieve).is_err() {
-            return;
-        }
-    }
+/// The one-line-per-item form: what the store holds, in the order it came, then each
+/// batch as it arrives; on stderr, when the receiver followed goes away and comes back.
+/// Stops quietly when stdout is closed (e.g. `| head`).
+async fn print_lines(store: Store, options: &ViewOptions, stop: impl Future<Output = ()>) {
+    let (filter, sieve) = (&options.filter, options.sieve);
+    let mut link = options.link.clone();
+    let follow = store.follow(0);
+    let mut pending: VecDeque<Batch> = follow.backlog.into();
+    let mut live = follow.live;
+    // The number of the last batch printed: none is printed twice.
+    let mut last = 0;
     tokio::pin!(stop);
     let mut stopping = false;
     loop {
-        let arrival = if stopping {
+        let received = if let Some(batch) = pending.pop_front() {
+            Ok(batch)
+        } else if stopping {
             // Stopped: print what is still queued, then end.
-            match arrivals.try_recv() {
-                Ok(arrival) => Ok(arrival),
-                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
-                    Err(RecvError::Lagged(n))
-                }
+            match live.try_recv() {
+                Ok(batch) => Ok(batch),
+                Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
                 Err(_) => return,
             }
         } else {
             tokio::select! {
                 () = &mut stop => { stopping = true; continue; }
-                arrival = arrivals.recv() => arrival,
+                changed = link_changed(&mut link) => {
+                    if let Some(message) = changed.message(&options.endpoint) {
+                        eprintln!("workshop inspect: {message}");
+                    }
+                    continue;
+                }
+                received = live.recv() => received,
             }
         };
-        match arrival {
-            Ok(arrival) => {
-                if print_arrival(&arrival, filter, sieve).is_err() {
+        match received {
+            Ok(batch) if batch.seq <= last => {}
+            Ok(batch) => {
+                last = batch.seq;
+                if print_arrival(&batch.arrival, filter, sieve).is_err() {
                     return;
                 }
             }
-            Err(RecvError::Lagged(missed)) => {
-                eprintln!(
-                    "workshop inspect: printing fell behind; {missed} export requests not shown"
-                );
+            // Fell behind the live feed: what was missed is still in the store (unless
+            // evicted by then), so go on from the last batch printed.
+            Err(RecvError::Lagged(_)) => {
+                let again = store.follow(last);
+                pending = again.backlog.into();
+                live = again.live;
             }
             Err(RecvError::Closed) => return,
         }
     }
+}
+
+/// The next change of the link, if there is a link; otherwise (or once its follower is
+/// gone) never.
+async fn link_changed(link: &mut Option<watch::Receiver<Link>>) -> Link {
+    if let Some(watched) = link {
+        if watched.changed().await.is_ok() {
+            return *watched.borrow_and_update();
+        }
+        *link = None;
+    }
+    std::future::pending().await
 }
 
 fn print_arrival(arrival: &Arrival, filter: &Filter, sieve: Sieve) -> std::io::Result<()> {
@@ -362,7 +348,9 @@ async fn show_screen(store: Store, options: ViewOptions, stop: impl Future<Outpu
         focus: Focus::All,
         source: options.source.clone(),
         endpoint: options.endpoint.clone(),
+        link: None,
     };
+    let mut link = options.link.clone();
     // Services to cycle through with `s`: all, then each one seen.
     let (screen, mut keys) = term::Screen::enter();
     let mut arrivals = store.subscribe();
@@ -375,6 +363,14 @@ async fn show_screen(store: Store, options: ViewOptions, stop: impl Future<Outpu
         tokio::select! {
             () = &mut stop => break,
             _ = arrivals.recv() => dirty = true,
+            changed = link_changed(&mut link) => {
+                // Only a receiver that is gone is worth a line: once it is back, the data
+                // says so.
+                state.link = (changed == Link::Lost)
+                    .then(|| changed.message(&options.endpoint))
+                    .flatten();
+                dirty = true;
+            }
             key = keys.recv(), if !keys.is_closed() => {
                 match key {
                     Some(Key::Char('q' | 'Q') | Key::Interrupt) => break,

@@ -138,6 +138,8 @@ pub struct ViewState {
     pub source: String,
     /// The OTLP/HTTP endpoint to point an SDK at, for the hint while nothing has arrived.
     pub endpoint: String,
+    /// What to say about the receiver followed, when it is gone (see `follow::Link`).
+    pub link: Option<String>,
 }
 
 /// The whole screen for a `width` × `height` terminal.
@@ -257,7 +259,11 @@ fn header(state: &ViewState, stats: &Stats, services: &[String]) -> Vec<Line> {
         "   q quit · s service · e errors · d slow · t m l a sections",
         Style::Dim,
     );
-    vec![first, second]
+    let mut lines = vec![first, second];
+    if let Some(link) = &state.link {
+        lines.push(Line::new().push(link.clone(), Style::Red));
+    }
+    lines
 }
 
 /// `with an error, 1.00 s or longer`; `None` when every trace is shown.

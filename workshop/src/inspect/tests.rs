@@ -344,6 +344,7 @@ fn the_screen_fits_the_terminal_and_logs_link_to_traces() {
         focus: Focus::All,
         source: "gRPC 127.0.0.1:4317  HTTP 127.0.0.1:4318".into(),
         endpoint: "http://127.0.0.1:4318".into(),
+        link: None,
     };
     let full = texts(&render::screen(&store, &state, 120, 40));
     assert!(full[0].starts_with("workshop inspect"), "{full:#?}");
@@ -423,11 +424,11 @@ fn durations_and_services_on_the_command_line() {
     assert!(super::parse_duration("5 parsecs").is_err());
     assert!(super::parse_service(" ").is_err());
     assert_eq!(
-        super::tap_url("127.0.0.1:4318"),
+        super::follow::tap_url("127.0.0.1:4318"),
         "http://127.0.0.1:4318/v1/tap"
     );
     assert_eq!(
-        super::tap_url("http://127.0.0.1:4318/v1/tap"),
+        super::follow::tap_url("http://127.0.0.1:4318/v1/tap"),
         "http://127.0.0.1:4318/v1/tap"
     );
 }
@@ -583,6 +584,7 @@ fn the_sieve_keeps_failed_or_slow_traces_and_says_so_in_the_header() {
         focus: Focus::Traces,
         source: "test".into(),
         endpoint: "http://127.0.0.1:4318".into(),
+        link: None,
     };
     let screen = texts(&render::screen(&store, &state, 120, 40));
     assert!(
