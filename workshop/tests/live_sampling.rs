@@ -98,9 +98,12 @@ async fn pages(stack: &Stack, iss: &IssApi) -> usize {
     sent
 }
 
+/// One trace's spans, each with the moment it reached the collector.
+type Arrivals<'a> = Vec<(SystemTime, &'a ReceivedSpan)>;
+
 /// When each span reached the collector (its arrival at the unsampled stand-in), by trace.
-fn arrivals(spans: &[ReceivedSpan]) -> BTreeMap<String, Vec<(SystemTime, &ReceivedSpan)>> {
-    let mut out: BTreeMap<String, Vec<(SystemTime, &ReceivedSpan)>> = BTreeMap::new();
+fn arrivals(spans: &[ReceivedSpan]) -> BTreeMap<String, Arrivals<'_>> {
+    let mut out: BTreeMap<String, Arrivals<'_>> = BTreeMap::new();
     for span in spans {
         out.entry(span.trace_id())
             .or_default()
@@ -254,7 +257,7 @@ async fn the_service_graph_counts_every_call_and_the_sampler_keeps_whole_traces_
             *counts.entry(span.trace_id()).or_default() += 1;
             counts
         });
-    let must_keep: Vec<(&String, &Vec<(SystemTime, &ReceivedSpan)>, &str)> = by_trace
+    let must_keep: Vec<(&String, &Arrivals<'_>, &str)> = by_trace
         .iter()
         .filter_map(|(trace, spans)| {
             let error = spans

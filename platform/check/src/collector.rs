@@ -140,19 +140,32 @@ pub fn check_collector_endpoints(cfg: &Value, listeners: &Listeners, file: &str)
 /// The connectors that turn spans into metrics for Prometheus.
 const SPANS_TO_METRICS: [&str; 2] = ["span_metrics", "service_graph"];
 
-/// The pipelines of a config: name, receivers, processors, exporters.
-fn pipeline_lists(cfg: &Value) -> Vec<(String, Vec<String>, Vec<String>, Vec<String>)> {
+/// One pipeline of a config, by the names of its components.
+struct Pipeline {
+    name: String,
+    receivers: Vec<String>,
+    processors: Vec<String>,
+    exporters: Vec<String>,
+}
+
+impl Pipeline {
+    /// `traces`, `metrics` or `logs`.
+    fn signal(&self) -> &str {
+        component_type(&self.name)
+    }
+}
+
+/// The pipelines of a config.
+fn pipelines(cfg: &Value) -> Vec<Pipeline> {
     get(cfg, &["service", "pipelines"])
         .and_then(Value::as_mapping)
         .into_iter()
         .flatten()
-        .map(|(name, p)| {
-            (
-                name.as_str().unwrap_or("?").to_owned(),
-                strings(p.get("receivers")),
-                strings(p.get("processors")),
-                strings(p.get("exporters")),
-            )
+        .map(|(name, p)| Pipeline {
+            name: name.as_str().unwrap_or("?").to_owned(),
+            receivers: strings(p.get("receivers")),
+            processors: strings(p.get("processors")),
+            exporters: strings(p.get("exporters")),
         })
         .collect()
 }
@@ -164,7 +177,7 @@ fn pipeline_lists(cfg: &Value) -> Vec<(String, Vec<String>, Vec<String>, Vec<Str
 /// share of errors (every error trace is kept).
 pub fn check_span_metrics_before_sampling(cfg: &Value, file: &str) -> Vec<String> {
     let mut problems = Vec::new();
-    let pipelines = pipeline_lists(cfg);
+    let pipelines = pipelines(cfg);
     for connector in SPANS_TO_METRICS {
         let ids: Vec<String> = keys(cfg.get("connectors"))
             .into_iter()
@@ -178,26 +191,27 @@ pub fn check_span_metrics_before_sampling(cfg: &Value, file: &str) -> Vec<String
         for id in ids {
             let feeding: Vec<_> = pipelines
                 .iter()
-                .filter(|(name, _, _, exporters)| {
-                    component_type(name) == "traces" && exporters.contains(&id)
-                })
+                .filter(|p| p.signal() == "traces" && p.exporters.contains(&id))
                 .collect();
             if feeding.is_empty() {
                 problems.push(format!("{file}: no traces pipeline exports to `{id}`"));
             }
-            for (name, _, processors, _) in feeding {
-                if processors
+            for pipeline in feeding {
+                if pipeline
+                    .processors
                     .iter()
                     .any(|p| component_type(p) == "tail_sampling")
                 {
+                    let name = &pipeline.name;
                     problems.push(format!(
                         "{file}: pipeline `{name}` samples (tail_sampling) before `{id}`: it would count only the sampled traces"
                     ));
                 }
             }
-            if !pipelines.iter().any(|(name, receivers, _, _)| {
-                component_type(name) == "metrics" && receivers.contains(&id)
-            }) {
+            if !pipelines
+                .iter()
+                .any(|p| p.signal() == "metrics" && p.receivers.contains(&id))
+            {
                 problems.push(format!(
                     "{file}: no metrics pipeline receives from `{id}`: its metrics go nowhere"
                 ));
@@ -217,14 +231,14 @@ pub fn check_every_pipeline_redacts(cfg: &Value, file: &str) -> Vec<String> {
         return Vec::new();
     }
     let receivers: BTreeSet<String> = keys(cfg.get("receivers")).into_iter().collect();
-    pipeline_lists(cfg)
+    pipelines(cfg)
         .into_iter()
-        .filter(|(name, pipeline_receivers, _, _)| {
-            matches!(component_type(name), "traces" | "logs")
-                && pipeline_receivers.iter().any(|r| receivers.contains(r))
+        .filter(|p| {
+            matches!(p.signal(), "traces" | "logs")
+                && p.receivers.iter().any(|r| receivers.contains(r))
         })
-        .filter(|(_, _, processors, _)| !processors.iter().any(|p| p == REDACT))
-        .map(|(name, _, _, exporters)| {
+        .filter(|p| !p.processors.iter().any(|name| name == REDACT))
+        .map(|Pipeline { name, exporters, .. }| {
             format!(
                 "{file}: pipeline `{name}` sends to {exporters:?} without `{REDACT}`: what people typed leaves the collector there"
             )
