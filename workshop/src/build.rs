@@ -1,6 +1,7 @@
 //! Building the service binaries with cargo, and finding where cargo put them.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -52,28 +53,33 @@ pub async fn build_services(
     workspace: &Path,
     release: bool,
 ) -> anyhow::Result<BTreeMap<String, PathBuf>> {
-    build_services_into(workspace, release, target_dir_override()).await
+    let env: Vec<(&str, OsString)> = target_dir_override()
+        .map(|dir| ("CARGO_TARGET_DIR", dir.into_os_string()))
+        .into_iter()
+        .collect();
+    build_services_with(workspace, release, &env).await
 }
 
-/// Like [`build_services`], into `target_dir` when one is given.
-pub async fn build_services_into(
+/// Like [`build_services`], with `env` set for cargo.
+///
+/// The packages are always the four services, selected alike by every command (`up`,
+/// `check`, `bench`, `prepare`): cargo resolves the dependencies' features for the packages
+/// a build selects, and the same selection finds what `workshop prepare` compiled.
+pub async fn build_services_with(
     workspace: &Path,
     release: bool,
-    target_dir: Option<PathBuf>,
+    env: &[(&str, OsString)],
 ) -> anyhow::Result<BTreeMap<String, PathBuf>> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = Command::new(cargo());
     command
         .current_dir(workspace)
         .args(["build", "--message-format=json-render-diagnostics"])
         .args(SERVICES.iter().flat_map(|s| ["-p", s]))
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
         .kill_on_drop(true);
     if release {
         command.arg("--release");
-    }
-    if let Some(target) = target_dir {
-        command.env("CARGO_TARGET_DIR", target);
     }
     let mut child = command.spawn().context("cannot run cargo")?;
     let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
@@ -95,4 +101,36 @@ pub async fn build_services_into(
         }
     }
     Ok(executables)
+}
+
+/// The cargo that runs us (`cargo run` says which in `CARGO`), else the one on the `PATH`.
+pub fn cargo() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// Where cargo puts what it builds for `workspace` (its `target/`, or wherever
+/// `CARGO_TARGET_DIR` or a `.cargo/config.toml` says), as `cargo metadata` tells.
+pub async fn target_directory(workspace: &Path) -> anyhow::Result<PathBuf> {
+    #[derive(Deserialize)]
+    struct Metadata {
+        target_directory: PathBuf,
+    }
+    let mut command = Command::new(cargo());
+    command
+        .current_dir(workspace)
+        .args(["metadata", "--format-version=1", "--no-deps", "--offline"])
+        .stderr(Stdio::inherit());
+    if let Some(dir) = target_dir_override() {
+        command.env("CARGO_TARGET_DIR", dir);
+    }
+    let output = command
+        .output()
+        .await
+        .context("cannot run cargo metadata")?;
+    if !output.status.success() {
+        bail!("cargo metadata failed in {}", workspace.display());
+    }
+    let metadata: Metadata =
+        serde_json::from_slice(&output.stdout).context("cargo metadata's answer")?;
+    Ok(metadata.target_directory)
 }
