@@ -38,6 +38,9 @@ mod live_faults;
 mod live_platform;
 // `workshop load` against a stand-in gateway.
 mod load;
+// Chapter 00's preparation compiles everything the day runs; the day compiles only edits.
+#[cfg(unix)]
+mod preparation;
 // The README stays true: links and commands.
 mod readme;
 // The workshop's promise: `check N` fails before section N and passes after it.
