@@ -5,18 +5,20 @@
 //! It is built into the attendee's target directory, so that it reuses every dependency
 //! already compiled there (`workshop prepare` builds it with them, the day before). Its own
 //! crates have the same names and the same paths inside their workspace as the attendee's,
-//! which cargo would take for the same crates (it hashes a member by its path relative to
-//! the workspace root), each build then replacing the other's. They are built without
-//! incremental compilation, which cargo counts in their hash: a tree that nobody edits
-//! gains nothing from it, and the two builds stay apart. The executables are then copied
-//! out of `target/debug/`, where the next build of the attendee's code puts its own.
+//! which cargo takes for the same crates (it hashes a member by its path relative to the
+//! workspace root): each build would replace the other's, or worse, find the other's fresh
+//! and hand it over. So they are built with one codegen unit fewer than cargo's default
+//! (a profile override for them alone, which cargo counts in their hash and which changes
+//! nothing else), and without incremental compilation (a tree nobody edits gains nothing
+//! from it). The executables are then copied out of `target/debug/`, where the next build
+//! of the attendee's code puts its own.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::build::{build_services_with, target_directory};
+use crate::build::{build_services_with, metadata};
 use crate::steps::{self, steps};
 
 /// Builds the finished workshop (see the module's comment) and returns each service's
@@ -27,7 +29,20 @@ pub async fn build(
     release: bool,
 ) -> anyhow::Result<BTreeMap<String, PathBuf>> {
     let tree = prepare(repo, base)?;
-    let target = target_directory(repo).await?;
+    let target = metadata(repo).await?.target_directory;
+    let profile = if release { "release" } else { "dev" };
+    let codegen_units = if release { 15 } else { 255 };
+    let apart: Vec<String> = metadata(&tree)
+        .await?
+        .services_closure()
+        .iter()
+        .flat_map(|name| {
+            [
+                "--config".to_owned(),
+                format!("profile.{profile}.package.{name}.codegen-units={codegen_units}"),
+            ]
+        })
+        .collect();
     let built = build_services_with(
         &tree,
         release,
@@ -35,6 +50,7 @@ pub async fn build(
             ("CARGO_TARGET_DIR", target.into_os_string()),
             ("CARGO_INCREMENTAL", "0".into()),
         ],
+        &apart,
     )
     .await?;
     let bin = repo.join("target/solution/bin");
