@@ -204,8 +204,13 @@ impl Day {
             // Its own process group: stopped as Ctrl-C would stop it.
             .process_group(0);
         let child = child.spawn().unwrap_or_else(|e| panic!("`{command}`: {e}"));
-        let output = watch(child, longest);
-        compiled(&output)
+        let started = Instant::now();
+        let compiled = compiled(&watch(child, longest));
+        eprintln!(
+            "preparation: `{command}` ({:.0} s): compiled {compiled:?}",
+            started.elapsed().as_secs_f64()
+        );
+        compiled
     }
 
     /// `command`'s words, with the ports made the test's own.
