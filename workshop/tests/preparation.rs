@@ -12,6 +12,9 @@
 //! (`FRONTEND_PORT`, `--port`), `load` sends to them (`--base`), and the OTLP ports are
 //! held (`common::otlp_ports`). Then an edit in iss-distance, and the sections' own edits
 //! (`solve`), must each recompile exactly their crates and those above them.
+//!
+//! Seen to fail: with reqwest left out of `workspace-hack/Cargo.toml`, chapter 08's `cargo
+//! run -p platform-live --bin build-platform -- otelcol` compiled platform-live again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
