@@ -217,7 +217,7 @@ impl Day {
     }
 
     /// `command`'s words, with the ports made the test's own.
-    fn isolated<'a>(&self, command: &'a str) -> Vec<String> {
+    fn isolated(&self, command: &str) -> Vec<String> {
         let mut words: Vec<String> = program(command).into_iter().map(String::from).collect();
         if let Some(at) = words.iter().position(|w| w == "--port") {
             words[at + 1] = self.base.to_string();
