@@ -20,14 +20,15 @@ up_once() {
   local name=$1; shift
   /usr/bin/time -f "$name $T" -a -o "$out" cargo run -p workshop -- up --port 5100 "$@" \
     > "$out.$name.log" 2>&1 &
-  local timer=$! cargo workshop
+  local timer=$! workshop
   for _ in $(seq 1 900); do
     curl -sf http://127.0.0.1:5100/healthz > /dev/null 2>&1 && break
     kill -0 "$timer" 2> /dev/null || break
     sleep 1
   done
   sleep 2
-  cargo=$(pgrep -P "$timer"); workshop=$(pgrep -P "$cargo")
+  # `cargo run` replaces itself with the program on Unix: the workshop is time's child.
+  workshop=$(pgrep -P "$timer" -f 'debug/workshop up')
   [ -n "$workshop" ] && kill -INT "$workshop"
   wait "$timer"
 }
