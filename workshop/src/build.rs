@@ -1,6 +1,7 @@
 //! Building the service binaries with cargo, and finding where cargo put them.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -52,28 +53,35 @@ pub async fn build_services(
     workspace: &Path,
     release: bool,
 ) -> anyhow::Result<BTreeMap<String, PathBuf>> {
-    build_services_into(workspace, release, target_dir_override()).await
+    let env: Vec<(&str, OsString)> = target_dir_override()
+        .map(|dir| ("CARGO_TARGET_DIR", dir.into_os_string()))
+        .into_iter()
+        .collect();
+    build_services_with(workspace, release, &env, &[]).await
 }
 
-/// Like [`build_services`], into `target_dir` when one is given.
-pub async fn build_services_into(
+/// Like [`build_services`], with `env` set for cargo and `args` added to its command line.
+///
+/// The packages are always the four services, selected alike by every command (`up`,
+/// `check`, `bench`, `prepare`): cargo resolves the dependencies' features for the packages
+/// a build selects, and the same selection finds what `workshop prepare` compiled.
+pub async fn build_services_with(
     workspace: &Path,
     release: bool,
-    target_dir: Option<PathBuf>,
+    env: &[(&str, OsString)],
+    args: &[String],
 ) -> anyhow::Result<BTreeMap<String, PathBuf>> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = Command::new(cargo());
     command
         .current_dir(workspace)
         .args(["build", "--message-format=json-render-diagnostics"])
         .args(SERVICES.iter().flat_map(|s| ["-p", s]))
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
         .kill_on_drop(true);
     if release {
         command.arg("--release");
-    }
-    if let Some(target) = target_dir {
-        command.env("CARGO_TARGET_DIR", target);
     }
     let mut child = command.spawn().context("cannot run cargo")?;
     let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
@@ -95,4 +103,107 @@ pub async fn build_services_into(
         }
     }
     Ok(executables)
+}
+
+/// The cargo that runs us (`cargo run` says which in `CARGO`), else the one on the `PATH`.
+pub fn cargo() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// What `cargo metadata` says of a workspace, as far as we use it.
+#[derive(Deserialize)]
+pub struct Metadata {
+    /// Where cargo puts what it builds (its `target/`, or wherever `CARGO_TARGET_DIR` or a
+    /// `.cargo/config.toml` says).
+    pub target_directory: PathBuf,
+    packages: Vec<Package>,
+    resolve: Resolve,
+}
+
+#[derive(Deserialize)]
+struct Package {
+    id: String,
+    name: String,
+    /// None for a package of the workspace (a path).
+    source: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Resolve {
+    nodes: Vec<Node>,
+}
+
+#[derive(Deserialize)]
+struct Node {
+    id: String,
+    deps: Vec<NodeDep>,
+}
+
+#[derive(Deserialize)]
+struct NodeDep {
+    pkg: String,
+    dep_kinds: Vec<DepKind>,
+}
+
+#[derive(Deserialize)]
+struct DepKind {
+    /// None for a normal dependency, `dev` or `build` otherwise.
+    kind: Option<String>,
+}
+
+impl Metadata {
+    /// The workspace's own packages that building the services compiles: the services and
+    /// the path packages they depend on (not their tests' dependencies).
+    pub fn services_closure(&self) -> Vec<String> {
+        let local = |id: &str| {
+            self.packages
+                .iter()
+                .find(|p| p.id == id && p.source.is_none())
+        };
+        let mut todo: Vec<&str> = self
+            .packages
+            .iter()
+            .filter(|p| p.source.is_none() && SERVICES.contains(&p.name.as_str()))
+            .map(|p| p.id.as_str())
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(id) = todo.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            let node = self.resolve.nodes.iter().find(|n| n.id == id);
+            for dep in node.into_iter().flat_map(|n| &n.deps) {
+                let normal = dep
+                    .dep_kinds
+                    .iter()
+                    .any(|k| k.kind.as_deref() != Some("dev"));
+                if normal && local(&dep.pkg).is_some() {
+                    todo.push(&dep.pkg);
+                }
+            }
+        }
+        seen.into_iter()
+            .filter_map(|id| local(id).map(|p| p.name.clone()))
+            .collect()
+    }
+}
+
+/// `cargo metadata` of `workspace`, offline (everything is fetched by then).
+pub async fn metadata(workspace: &Path) -> anyhow::Result<Metadata> {
+    let mut command = Command::new(cargo());
+    command
+        .current_dir(workspace)
+        .args(["metadata", "--format-version=1", "--offline"])
+        .stderr(Stdio::inherit());
+    if let Some(dir) = target_dir_override() {
+        command.env("CARGO_TARGET_DIR", dir);
+    }
+    let output = command
+        .output()
+        .await
+        .context("cannot run cargo metadata")?;
+    if !output.status.success() {
+        bail!("cargo metadata failed in {}", workspace.display());
+    }
+    serde_json::from_slice(&output.stdout).context("cargo metadata's answer")
 }

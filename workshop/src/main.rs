@@ -12,6 +12,7 @@ mod inspect;
 mod latency;
 mod load;
 mod ports;
+mod prepare;
 mod process;
 mod services;
 mod solution;
@@ -32,6 +33,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Compile everything the workshop's commands run (the day before, chapter 00): your
+    /// services, the finished workshop, this command itself.
+    Prepare(prepare::Args),
     /// Build and run the four services natively; Ctrl-C stops them all.
     Up(up::Args),
     /// Load-test GET /distance through the gateway (release builds, local ISS API stub).
@@ -61,6 +65,7 @@ async fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Prepare(args) => prepare::run(args).await,
         Command::Up(args) => up::run(args).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Check(args) => check::run(args).await,

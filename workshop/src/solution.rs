@@ -1,17 +1,86 @@
 //! `up --solution`: the finished workshop (the base commit with every section applied),
 //! checked out and built apart from the attendee's working tree, so that they can see where
 //! they are heading without touching their own code.
+//!
+//! It is built into the attendee's target directory, so that it reuses every dependency
+//! already compiled there (`workshop prepare` builds it with them, the day before). Its own
+//! crates have the same names and the same paths inside their workspace as the attendee's,
+//! which cargo takes for the same crates (it hashes a member by its path relative to the
+//! workspace root): each build would replace the other's, or worse, find the other's fresh
+//! and hand it over. So they are built with one codegen unit fewer than cargo's default
+//! (a profile override for them alone, which cargo counts in their hash and which changes
+//! nothing else), and without incremental compilation (a tree nobody edits gains nothing
+//! from it). The executables are then copied out of `target/debug/`, where the next build
+//! of the attendee's code puts its own.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::build::{build_services_with, metadata};
 use crate::steps::{self, steps};
 
-/// A worktree of `base` with every section applied, under `target/solution/`, made anew
-/// when the base or the patches change. Returns the tree and the target directory to build
-/// it into (its own: two copies of the workspace must never share one).
-pub fn prepare(repo: &Path, base: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+/// Builds the finished workshop (see the module's comment) and returns each service's
+/// executable, by name: copies under `target/solution/bin/`.
+pub async fn build(
+    repo: &Path,
+    base: &str,
+    release: bool,
+) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let tree = prepare(repo, base)?;
+    let target = metadata(repo).await?.target_directory;
+    let profile = if release { "release" } else { "dev" };
+    let codegen_units = if release { 15 } else { 255 };
+    let apart: Vec<String> = metadata(&tree)
+        .await?
+        .services_closure()
+        .iter()
+        .flat_map(|name| {
+            [
+                "--config".to_owned(),
+                format!("profile.{profile}.package.{name}.codegen-units={codegen_units}"),
+            ]
+        })
+        .collect();
+    let built = build_services_with(
+        &tree,
+        release,
+        &[
+            ("CARGO_TARGET_DIR", target.into_os_string()),
+            ("CARGO_INCREMENTAL", "0".into()),
+        ],
+        &apart,
+    )
+    .await?;
+    let bin = repo.join("target/solution/bin");
+    std::fs::create_dir_all(&bin).with_context(|| format!("cannot create {}", bin.display()))?;
+    let mut copies = BTreeMap::new();
+    for (name, executable) in built {
+        let copy = bin.join(executable.file_name().context("an executable has a name")?);
+        copy_if_changed(&executable, &copy)?;
+        copies.insert(name, copy);
+    }
+    Ok(copies)
+}
+
+/// Copies `from` to `to` unless `to` is already the same build (same length, not older).
+fn copy_if_changed(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let source = std::fs::metadata(from).with_context(|| format!("{}", from.display()))?;
+    if let Ok(copy) = std::fs::metadata(to)
+        && copy.len() == source.len()
+        && copy.modified()? >= source.modified()?
+    {
+        return Ok(());
+    }
+    std::fs::copy(from, to)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    Ok(())
+}
+
+/// A worktree of `base` with every section applied, under `target/solution/tree`, made
+/// anew when the base or the patches change.
+pub fn prepare(repo: &Path, base: &str) -> anyhow::Result<PathBuf> {
     let dir = repo.join("target/solution");
     let tree = dir.join("tree");
     let steps = steps(repo)?;
@@ -48,7 +117,7 @@ pub fn prepare(repo: &Path, base: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
         }
         std::fs::write(dir.join("stamp"), stamp)?;
     }
-    Ok((tree, dir.join("target")))
+    Ok(tree)
 }
 
 /// Changes whenever any patch changes (length and a simple checksum of every byte).

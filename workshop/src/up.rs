@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::build::{build_services, build_services_into, workspace_root};
+use crate::build::{build_services, workspace_root};
 use crate::collector::{self, Collector};
 use crate::fault;
 use crate::ports::{Ports, Sockets};
@@ -42,7 +42,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         None => Collector::find_or_start().await?,
         Some(program) => {
             let tree = if args.solution {
-                solution::prepare(&workspace_root(), &args.base)?.0
+                solution::prepare(&workspace_root(), &args.base)?
             } else {
                 workspace_root()
             };
@@ -102,8 +102,7 @@ async fn build(
     if !args.solution {
         return build_services(&workspace_root(), args.release).await;
     }
-    let (tree, target) = solution::prepare(&workspace_root(), &args.base)?;
-    build_services_into(&tree, args.release, Some(target)).await
+    solution::build(&workspace_root(), &args.base, args.release).await
 }
 
 /// Every 10 s, when something new arrived at the built-in receiver, says so in one line.

@@ -807,7 +807,7 @@ fn every_grafana_explore_link_queries_what_the_chapter_shows() {
 // 3. Commands exist.
 
 /// The commands of the ```sh blocks: one per line, without prompts and comments.
-fn commands(markdown: &str) -> Vec<(usize, String)> {
+pub(crate) fn commands(markdown: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     for block in blocks(markdown) {
         if block.lang != "sh" {

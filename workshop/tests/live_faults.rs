@@ -27,11 +27,11 @@ use live::scenario::{IssApi, client};
 use live::standins::{log_line, span_view};
 use otlp_receiver::SpanKind;
 use platform_check::repo_root;
-use platform_live::logql::LogQuery;
+use platform_harness::logql::LogQuery;
+use platform_harness::queries::{Variables, chapter_queries, datasource_queries, instantiate};
+use platform_harness::traceql::SpanFilter;
 use platform_live::process::Ports;
 use platform_live::programs::Programs;
-use platform_live::queries::{Variables, chapter_queries, datasource_queries, instantiate};
-use platform_live::traceql::SpanFilter;
 
 const CHAPTER: &str = "workshop/chapters/09-find-the-fault.md";
 

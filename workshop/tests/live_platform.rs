@@ -27,20 +27,20 @@ use platform_check::{
     Value, check_every_pipeline_redacts, check_span_metrics_before_sampling,
     collector_env_defaults, merge, parse_yaml, repo_root,
 };
-use platform_live::collector::{
-    Wiring, built_components, compare_components, config_files, export_trouble, used_components,
-    validate,
+use platform_harness::collector::{
+    built_components, compare_components, export_trouble, used_components, validate,
 };
-use platform_live::logql::{LogLine, LogQuery};
-use platform_live::process::Ports;
-use platform_live::programs::Programs;
-use platform_live::prometheus::check_config;
-use platform_live::queries::{
+use platform_harness::logql::{LogLine, LogQuery};
+use platform_harness::prometheus::check_config;
+use platform_harness::queries::{
     Language, Query, Variables, chapter_queries, dashboard_queries, datasource_queries,
     instantiate, judge, only_tempo_answers, tempo_generated_prefixes,
 };
-use platform_live::sections::{collector_chapters, finished_collector_config};
-use platform_live::traceql::SpanFilter;
+use platform_harness::sections::{collector_chapters, finished_collector_config};
+use platform_harness::traceql::SpanFilter;
+use platform_live::collector::{Wiring, config_files};
+use platform_live::process::Ports;
+use platform_live::programs::Programs;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -877,7 +877,7 @@ async fn the_collector_chapters_queries_find_what_the_finished_config_does() {
         .iter()
         .flat_map(|chapter| {
             let text = std::fs::read_to_string(repo.join(chapter)).unwrap();
-            platform_live::queries::queries_of_markdown(chapter, &text)
+            platform_harness::queries::queries_of_markdown(chapter, &text)
         })
         .collect();
     let vars = Variables {
@@ -971,7 +971,7 @@ async fn prometheus_refuses_delta_temporality_as_chapter_03_says() {
     let data = std::env::temp_dir().join(format!("iss-live-delta-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let prometheus = tokio::task::block_in_place(|| {
-        platform_live::prometheus::Prometheus::start(
+        platform_harness::prometheus::Prometheus::start(
             &programs.prometheus,
             &repo,
             ports.take(),

@@ -45,6 +45,9 @@ mod live_platform;
 mod live_sampling;
 // `workshop load` against a stand-in gateway.
 mod load;
+// Chapter 00's preparation compiles everything the day runs; the day compiles only edits.
+#[cfg(unix)]
+mod preparation;
 // The README stays true: links and commands.
 mod readme;
 // Realistic mistakes in the sections' code: each fails `check N` alone, on the right lines.

@@ -6,11 +6,11 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use otlp_receiver::{Receiver, ReceiverConfig, Store};
+use platform_harness::jaeger::Jaeger;
+use platform_harness::prometheus::{COLLECTOR_TARGET, Prometheus};
 use platform_live::collector::{Collector, Wiring, config_files};
-use platform_live::jaeger::Jaeger;
 use platform_live::process::Ports;
 use platform_live::programs::Programs;
-use platform_live::prometheus::{COLLECTOR_TARGET, Prometheus};
 
 /// A backend that does not run here, stood in for by an OTLP receiver on a fixed port (so
 /// that it can refuse for a while and come back where the collector expects it).

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use otlp_receiver::{AttrValue, ReceivedLog, ReceivedSpan, SpanKind, StatusCode};
-use platform_live::logql::{self, LogLine};
-use platform_live::traceql::{SpanView, Value};
+use platform_harness::logql::{self, LogLine};
+use platform_harness::traceql::{SpanView, Value};
 
 fn value(v: &AttrValue) -> Option<Value> {
     match v {

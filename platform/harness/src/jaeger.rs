@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use platform_check::{command_args, compose_services, flag_values, host_path_of, load_yaml};
 
-use crate::process::{Ports, Running, http_ok, wait_for};
+use platform_live::process::{Ports, Running, http_ok, wait_for};
 
 pub struct Jaeger {
     pub otlp_grpc: u16,
@@ -71,7 +71,7 @@ impl Jaeger {
     /// Jaeger does not know the trace (yet).
     pub async fn trace_services(&self, trace_id: &str) -> Result<BTreeSet<String>, String> {
         let url = format!("http://127.0.0.1:{}/api/traces/{trace_id}", self.query_http);
-        let response = crate::http::client()
+        let response = platform_live::http::client()
             .get(&url)
             .send()
             .await

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use platform_check::{command_args, compose_services, host_path_of, load_yaml};
 
-use crate::process::{Running, http_ok, wait_for};
+use platform_live::process::{Running, http_ok, wait_for};
 
 /// The flags of the `prometheus` service in docker-compose.yml, with the two that name
 /// places in the container turned into places here: the config file (the repository's,
@@ -160,7 +160,7 @@ impl Prometheus {
         params: &[(&str, String)],
     ) -> Result<serde_json::Value, String> {
         let url = format!("http://127.0.0.1:{}/api/v1/{endpoint}", self.port);
-        crate::http::client()
+        platform_live::http::client()
             .get(&url)
             .query(params)
             .send()

@@ -5,7 +5,7 @@
 //! to leave the collector.
 //!
 //! ```sh
-//! cargo run --release -p platform-live --bin bench-span-metrics [-- SPANS]
+//! cargo run --release -p platform-harness --bin bench-span-metrics [-- SPANS]
 //! ```
 //!
 //! The backends are OTLP receivers (the project's own): nothing else needs to run. The

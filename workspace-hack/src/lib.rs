@@ -1,0 +1,1 @@
+//! Empty: its Cargo.toml is what matters (see there why).
