@@ -19,10 +19,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use otlp_receiver::{ReceivedSpan, ReceiverConfig, SpanKind, StatusCode};
 use platform_check::{Value, collector_env_defaults, get, get_str, merge, parse_yaml, repo_root};
+use platform_harness::sections::finished_collector_config;
 use platform_live::collector::config_files;
 use platform_live::process::Ports;
 use platform_live::programs::Programs;
-use platform_harness::sections::finished_collector_config;
 
 use crate::common::final_tree;
 use crate::common::stack::{Stack, build};

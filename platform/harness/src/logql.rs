@@ -8,6 +8,9 @@
 //! error that names it, so a new kind of query in a chapter is noticed, not skipped.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use platform_check::{Value, get, load_yaml, strings};
 
 /// A log record as Loki keeps it: index labels, structured metadata, the line.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -17,10 +20,10 @@ pub struct LogLine {
     pub line: String,
 }
 
-/// The resource attributes Loki 3 turns into index labels by default
-/// (`distributor.otlp_config.default_resource_attributes_as_index_labels`, which
-/// platform/loki/loki.yaml keeps); everything else becomes structured metadata.
-const INDEX_LABELS: &[&str] = &[
+/// The resource attributes Loki 3.7 turns into index labels when its config does not list
+/// them (`distributor.otlp_config.default_resource_attributes_as_index_labels`);
+/// everything else becomes structured metadata.
+const LOKI_DEFAULT_INDEX_LABELS: &[&str] = &[
     "service.name",
     "service.namespace",
     "service.instance.id",
@@ -41,6 +44,32 @@ const INDEX_LABELS: &[&str] = &[
     "k8s.job.name",
 ];
 
+/// Where the platform's Loki config is, from the repository root.
+pub const LOKI_CONFIG: &str = "platform/loki/loki.yaml";
+
+/// The index labels of the platform's Loki: its config's list, else Loki's default.
+pub fn index_labels(loki_config: &Value) -> Vec<String> {
+    let listed = get(
+        loki_config,
+        &[
+            "distributor",
+            "otlp_config",
+            "default_resource_attributes_as_index_labels",
+        ],
+    );
+    match listed {
+        Some(list) => strings(Some(list)),
+        None => LOKI_DEFAULT_INDEX_LABELS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    }
+}
+
+/// [`index_labels`] of platform/loki/loki.yaml, read once.
+static INDEX_LABELS: LazyLock<Vec<String>> =
+    LazyLock::new(|| index_labels(&load_yaml(LOKI_CONFIG)));
+
 /// An OTLP log record as Loki's OTLP ingestion stores it: dots become underscores, the
 /// listed resource attributes are index labels, the rest (other resource attributes, the
 /// record's attributes, trace and span ids, severity) structured metadata.
@@ -58,7 +87,7 @@ pub fn from_otlp(
         ..LogLine::default()
     };
     for (k, v) in resource {
-        if INDEX_LABELS.contains(&k.as_str()) {
+        if INDEX_LABELS.iter().any(|label| label == k) {
             line.labels.insert(underscore(k), v.clone());
         } else {
             line.metadata.insert(underscore(k), v.clone());
@@ -293,6 +322,36 @@ mod tests {
             "4bf92f3577b34da6a3ce929d0e0e4736"
         );
         assert_eq!(line.metadata["severity_text"], "WARN");
+    }
+
+    #[test]
+    fn a_new_instance_id_at_every_start_is_no_index_label() {
+        let line = from_otlp(
+            &map(&[
+                ("service.name", "gateway"),
+                (
+                    "service.instance.id",
+                    "5f2c0c1e-9f0a-4d5b-8a43-0d1e2f3a4b5c",
+                ),
+            ]),
+            &BTreeMap::new(),
+            "started",
+            "INFO",
+            None,
+            None,
+        );
+        assert_eq!(line.labels, map(&[("service_name", "gateway")]));
+        assert_eq!(
+            line.metadata["service_instance_id"],
+            "5f2c0c1e-9f0a-4d5b-8a43-0d1e2f3a4b5c"
+        );
+    }
+
+    #[test]
+    fn without_a_list_in_its_config_loki_indexes_its_default_labels() {
+        let labels = index_labels(&Value::Null);
+        assert!(labels.iter().any(|l| l == "service.instance.id"));
+        assert_eq!(labels.len(), LOKI_DEFAULT_INDEX_LABELS.len());
     }
 
     #[test]
