@@ -162,7 +162,7 @@ fn the_loki_key_is_named_as_loki_3_7_reads_it() {
     for path in [
         "platform/loki/loki.yaml",
         PLATFORM,
-        "platform/live/src/logql.rs",
+        "platform/harness/src/logql.rs",
     ] {
         let text = flat(&read(path));
         let mut rest = text.as_str();

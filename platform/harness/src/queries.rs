@@ -165,10 +165,36 @@ pub fn chapter_queries(repo: &Path, dir: &str) -> Result<Vec<Query>, String> {
     Ok(out)
 }
 
-/// The query blocks of one Markdown text; a block is one query (its lines joined).
+/// The line before a query block that shows what an optional exercise adds:
+/// `<!-- optional: section-2-structured-fields.patch -->` names its patch in
+/// `workshop/steps/optional/`. The finished workshop does not answer such a query (the
+/// exercise is not part of it); the test of that exercise asks it instead.
+const OPTIONAL_MARKER: &str = "<!-- optional: ";
+
+/// The query blocks of one Markdown text; a block is one query (its lines joined). Blocks
+/// of an optional exercise are left out (see [`optional_queries_of_markdown`]).
 pub fn queries_of_markdown(file: &str, text: &str) -> Vec<Query> {
+    query_blocks(file, text)
+        .into_iter()
+        .filter_map(|(optional, query)| optional.is_none().then_some(query))
+        .collect()
+}
+
+/// The query blocks of one Markdown text that show what the optional exercise of `patch`
+/// adds.
+pub fn optional_queries_of_markdown(file: &str, text: &str, patch: &str) -> Vec<Query> {
+    query_blocks(file, text)
+        .into_iter()
+        .filter_map(|(optional, query)| (optional.as_deref() == Some(patch)).then_some(query))
+        .collect()
+}
+
+/// Every query block, with the optional exercise it belongs to, if any.
+fn query_blocks(file: &str, text: &str) -> Vec<(Option<String>, Query)> {
     let mut out = Vec::new();
     let mut open: Option<(Language, usize, Vec<&str>)> = None;
+    let mut previous = "";
+    let mut optional = None;
     for (i, line) in text.lines().enumerate() {
         let fence = line.trim_start();
         match &mut open {
@@ -181,18 +207,24 @@ pub fn queries_of_markdown(file: &str, text: &str) -> Vec<Query> {
                 };
                 if let Some(language) = language {
                     open = Some((language, i + 1, Vec::new()));
+                    optional = previous
+                        .trim()
+                        .strip_prefix(OPTIONAL_MARKER)
+                        .and_then(|rest| rest.strip_suffix("-->"))
+                        .map(|patch| patch.trim().to_owned());
                 }
             }
             Some((language, start, lines)) => {
                 if fence.starts_with("```") {
                     let expr = lines.join(" ").trim().to_owned();
                     if !expr.is_empty() {
-                        out.push(Query {
+                        let query = Query {
                             origin: format!("{file}:{start}"),
                             language: *language,
                             expr,
                             legend: None,
-                        });
+                        };
+                        out.push((optional.take(), query));
                     }
                     open = None;
                 } else {
@@ -200,6 +232,7 @@ pub fn queries_of_markdown(file: &str, text: &str) -> Vec<Query> {
                 }
             }
         }
+        previous = line;
     }
     out
 }
@@ -396,6 +429,22 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+
+    #[test]
+    fn a_query_of_an_optional_exercise_is_asked_by_its_test_not_of_the_finished_workshop() {
+        let text = "Finished:\n\n```logql\n{a=\"1\"}\n```\n\n\
+                    <!-- optional: x.patch -->\n```logql\n{b=\"2\"}\n```\n";
+        let all: Vec<String> = queries_of_markdown("c.md", text)
+            .into_iter()
+            .map(|q| q.expr)
+            .collect();
+        assert_eq!(all, ["{a=\"1\"}"]);
+        let optional = optional_queries_of_markdown("c.md", text, "x.patch");
+        assert_eq!(optional.len(), 1);
+        assert_eq!(optional[0].expr, "{b=\"2\"}");
+        assert_eq!(optional[0].origin, "c.md:8");
+        assert!(optional_queries_of_markdown("c.md", text, "y.patch").is_empty());
+    }
 
     fn query(expr: &str, legend: Option<&str>) -> Query {
         Query {
