@@ -10,6 +10,9 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
+/// Each service's executable, by name.
+pub type Binaries = BTreeMap<String, PathBuf>;
+
 /// The four services, in the order they are started (dependencies first).
 pub const SERVICES: [&str; 4] = ["iss-distance", "geolocator", "gateway", "frontend"];
 
@@ -49,10 +52,7 @@ pub fn target_dir_override() -> Option<PathBuf> {
 /// Builds the services in `workspace` and returns each one's executable, by name.
 /// Cargo's progress and any compiler errors go to the terminal as usual. The target
 /// directory is the workspace's own unless `CARGO_TARGET_DIR` says otherwise.
-pub async fn build_services(
-    workspace: &Path,
-    release: bool,
-) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+pub async fn build_services(workspace: &Path, release: bool) -> anyhow::Result<Binaries> {
     let env: Vec<(&str, OsString)> = target_dir_override()
         .map(|dir| ("CARGO_TARGET_DIR", dir.into_os_string()))
         .into_iter()
@@ -70,7 +70,7 @@ pub async fn build_services_with(
     release: bool,
     env: &[(&str, OsString)],
     args: &[String],
-) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+) -> anyhow::Result<Binaries> {
     let mut command = Command::new(cargo());
     command
         .current_dir(workspace)

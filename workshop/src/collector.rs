@@ -11,11 +11,12 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use otlp_receiver::{Receiver, ReceiverConfig, Stats, Store};
-use platform_live::collector::{Collector as Otelcol, Wiring, config_files};
+use platform_live::collector::{Collector, Wiring, config_files};
+
+use crate::harness::{self, Env};
 
 /// The standard OTLP ports.
 const GRPC_PORT: u16 = 4317;
@@ -30,12 +31,14 @@ const TELEMETRY_PORT: u16 = 8888;
 /// The overlays `up --collector` runs the config with.
 const NO_DOCKER: [&str; 2] = ["quiet", "no-docker"];
 
-pub enum Collector {
+/// Where `up` sends the services' telemetry.
+pub enum Telemetry {
     /// Our own receiver, on 127.0.0.1:4317 and :4318.
     BuiltIn(Receiver),
-    /// The real collector on 4317 and 4318, sending on to our receiver on 4319 and 4320.
+    /// The real collector on 4317 and 4318, sending on to our receiver on 4319 and 4320
+    /// (declared first: it is stopped, and drains into the receiver, first).
     Real {
-        otelcol: Box<Otelcol>,
+        collector: Box<Collector>,
         program: PathBuf,
         receiver: Receiver,
     },
@@ -46,24 +49,24 @@ pub enum Collector {
     },
 }
 
-impl Collector {
+impl Telemetry {
     /// Uses a collector that is already there, or starts the built-in receiver.
-    pub async fn find_or_start() -> anyhow::Result<Collector> {
+    pub async fn find_or_start() -> anyhow::Result<Telemetry> {
         if let Ok(endpoint) = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
             let reason = format!("exporting to {endpoint} (from OTEL_EXPORTER_OTLP_ENDPOINT)");
-            return Ok(Collector::External {
+            return Ok(Telemetry::External {
                 endpoint: None,
                 reason,
             });
         }
         if taken(GRPC_PORT) || taken(HTTP_PORT) {
             let reason = "a collector is already listening on 4317/4318 (the Docker platform, or `workshop inspect`): exporting to it".into();
-            return Ok(Collector::External {
+            return Ok(Telemetry::External {
                 endpoint: Some(format!("http://127.0.0.1:{HTTP_PORT}")),
                 reason,
             });
         }
-        Ok(Collector::BuiltIn(
+        Ok(Telemetry::BuiltIn(
             Receiver::start(ReceiverConfig::default()).await?,
         ))
     }
@@ -71,7 +74,7 @@ impl Collector {
     /// Starts the real collector (`program`, or the build of
     /// `cargo run -p platform-live --bin build-platform -- otelcol`) on `tree`'s config, in
     /// front of the built-in receiver.
-    pub async fn start_real(tree: &Path, program: Option<PathBuf>) -> anyhow::Result<Collector> {
+    pub async fn start_real(tree: &Path, program: Option<PathBuf>) -> anyhow::Result<Telemetry> {
         let program = match program {
             Some(program) => program,
             None => platform_live::programs::collector_binary(tree).map_err(|e| {
@@ -103,42 +106,39 @@ impl Collector {
             jaeger: receiver.grpc_addr(),
         };
         let files = config_files(tree, &NO_DOCKER);
-        let started = tokio::task::block_in_place(|| Otelcol::start(&program, &files, &wiring));
-        match started {
-            Ok(otelcol) => Ok(Collector::Real {
-                otelcol: Box::new(otelcol),
-                program,
-                receiver,
-            }),
-            Err(why) => {
-                receiver.shutdown().await;
-                bail!("the collector ({}) did not start: {why}", program.display())
-            }
-        }
+        let collector = Collector::start(&program, &files, &wiring)
+            .await
+            .map_err(|why| anyhow!("the collector ({}) did not start: {why}", program.display()))?;
+        Ok(Telemetry::Real {
+            collector: Box::new(collector),
+            program,
+            receiver,
+        })
     }
 
     /// What the services need to export here.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
+    pub fn env(&self) -> Env {
         let endpoint = match self {
-            Collector::BuiltIn(receiver) => Some(receiver.http_endpoint()),
-            Collector::Real { .. } => Some(format!("http://127.0.0.1:{HTTP_PORT}")),
-            Collector::External { endpoint, .. } => endpoint.clone(),
+            Telemetry::BuiltIn(receiver) => Some(receiver.http_endpoint()),
+            Telemetry::Real { .. } => Some(format!("http://127.0.0.1:{HTTP_PORT}")),
+            Telemetry::External { endpoint, .. } => endpoint.clone(),
         };
-        match endpoint {
-            Some(endpoint) => vec![
+        let protocol = "http/protobuf".to_owned();
+        let pairs = endpoint.map(|endpoint| {
+            [
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
-                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
-            ],
-            None => Vec::new(),
-        }
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ]
+        });
+        harness::env(pairs.into_iter().flatten())
     }
 
     pub fn describe(&self) -> String {
         match self {
-            Collector::BuiltIn(_) => {
+            Telemetry::BuiltIn(_) => {
                 "built-in OTLP receiver on 127.0.0.1:4317 (gRPC) and :4318 (HTTP); watch what arrives with `cargo run -p workshop -- inspect`".into()
             }
-            Collector::Real { program, .. } => format!(
+            Telemetry::Real { program, .. } => format!(
                 "the OpenTelemetry Collector ({}) on 127.0.0.1:{GRPC_PORT} and :{HTTP_PORT}, with \
                  platform/otel-collector/config.yaml; what it lets through goes to the built-in \
                  receiver on :{BEHIND_GRPC_PORT} and :{BEHIND_HTTP_PORT}: watch it with `cargo run \
@@ -146,16 +146,16 @@ impl Collector {
                  collector's own metrics are on http://127.0.0.1:{TELEMETRY_PORT}/metrics",
                 program.display()
             ),
-            Collector::External { reason, .. } => reason.clone(),
+            Telemetry::External { reason, .. } => reason.clone(),
         }
     }
 
     pub fn store(&self) -> Option<Store> {
         match self {
-            Collector::BuiltIn(receiver) | Collector::Real { receiver, .. } => {
+            Telemetry::BuiltIn(receiver) | Telemetry::Real { receiver, .. } => {
                 Some(receiver.store())
             }
-            Collector::External { .. } => None,
+            Telemetry::External { .. } => None,
         }
     }
 
@@ -163,16 +163,16 @@ impl Collector {
     /// decides the traces it still holds) into the receiver.
     pub async fn shutdown(self) {
         match self {
-            Collector::BuiltIn(receiver) => receiver.shutdown().await,
-            Collector::Real {
-                mut otelcol,
+            Telemetry::BuiltIn(receiver) => receiver.shutdown().await,
+            Telemetry::Real {
+                mut collector,
                 receiver,
                 ..
             } => {
-                tokio::task::block_in_place(|| otelcol.process.stop(Duration::from_secs(15)));
+                collector.stop().await;
                 receiver.shutdown().await;
             }
-            Collector::External { .. } => {}
+            Telemetry::External { .. } => {}
         }
     }
 }

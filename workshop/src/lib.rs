@@ -1,6 +1,6 @@
 //! `cargo run -p workshop -- <command>`: the workshop's command line. A library with a
-//! three-line `main.rs`, so that the integration tests can run the services as the
-//! commands do.
+//! three-line `main.rs`, so that the integration tests run the services through the same
+//! [`harness`] as `check`, `bench` and `up`.
 
 mod base_url;
 mod bench;
@@ -10,13 +10,12 @@ mod collector;
 mod doctor;
 mod duration;
 mod fault;
+pub mod harness;
 mod inspect;
 mod latency;
 mod load;
 mod ports;
 mod prepare;
-mod process;
-mod services;
 mod solution;
 mod steps;
 mod stop;

@@ -28,6 +28,15 @@ impl Ports {
         })
     }
 
+    /// The port of `service` (one of the four).
+    pub fn of(&self, service: &str) -> u16 {
+        let mut all = self.all().into_iter();
+        all.find(|(name, _)| *name == service).map_or_else(
+            || panic!("{service} is none of the four services"),
+            |(_, p)| p,
+        )
+    }
+
     pub fn all(&self) -> [(&'static str, u16); 4] {
         [
             ("frontend", self.frontend),

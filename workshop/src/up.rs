@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::build::{build_services, workspace_root};
-use crate::collector::{self, Collector};
+use crate::build::{Binaries, build_services, workspace_root};
+use crate::collector::{self, Telemetry};
 use crate::fault;
-use crate::ports::{Ports, Sockets};
-use crate::services::{self, wiring};
+use crate::harness::{self, Env, Options, Ports, Services, Sockets, wiring};
 use crate::solution;
 use crate::stop::StopSignal;
 
@@ -38,8 +37,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut stop = StopSignal::listen()?;
     let sockets = Sockets::bind(Ports::from_base(args.port)?)?;
     let ports = sockets.ports();
-    let collector = match &args.collector {
-        None => Collector::find_or_start().await?,
+    let telemetry = match &args.collector {
+        None => Telemetry::find_or_start().await?,
         Some(program) => {
             let tree = if args.solution {
                 solution::prepare(&workspace_root(), &args.base)?
@@ -50,7 +49,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let program = program
                 .clone()
                 .or_else(|| std::env::var_os("WORKSHOP_OTELCOL").map(PathBuf::from));
-            Collector::start_real(&tree, program).await?
+            Telemetry::start_real(&tree, program).await?
         }
     };
     let binaries = tokio::select! {
@@ -58,47 +57,48 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         () = stop.recv() => return Ok(()),
     };
     let mut env = wiring(&ports);
-    env.extend(collector.env());
+    env.extend(telemetry.env());
     env.extend(workshop_defaults());
     // Where `workshop fault` switches faults: every fault off to start with.
-    env.push(fault::prepare_for_up()?);
-    let mut running = services::start(&binaries, sockets, &env)?;
+    let (key, file) = fault::prepare_for_up()?;
+    env.extend(harness::env([(key, file)]));
+    let options = Options {
+        echo: true,
+        without_our_otel_env: false,
+    };
+    let mut services = Services::start(&binaries, sockets, &env, options)?;
     let started = tokio::select! {
-        ready = running.wait_healthy(Duration::from_secs(30)) => Some(ready),
+        ready = services.wait_healthy(Duration::from_secs(30)) => Some(ready),
         () = stop.recv() => None,
     };
     // None: Ctrl-C while the services were starting; stop them all the same.
     if let Some(Ok(())) = started {
-        announce(&ports, &collector, args.solution);
+        announce(&ports, &telemetry, args.solution);
         tokio::select! {
             () = stop.recv() => {}
-            (name, status) = running.first_exit() => {
+            (name, status) = services.first_exit() => {
                 eprintln!("{name} stopped unexpectedly ({status}); stopping the others");
             }
-            () = report_telemetry(&collector) => {}
+            () = report_telemetry(&telemetry) => {}
         }
     }
     eprintln!("stopping the services…");
-    running.stop(Duration::from_secs(10)).await;
-    collector.shutdown().await;
+    services.stop(Duration::from_secs(10)).await;
+    telemetry.shutdown().await;
     eprintln!("all services stopped");
     started.unwrap_or(Ok(()))
 }
 
 /// Settings that suit a workshop better than the SDK's defaults, unless already set: metrics
 /// every 5 s rather than every minute, so that a counter shows up while you look for it.
-fn workshop_defaults() -> Vec<(&'static str, String)> {
-    [("OTEL_METRIC_EXPORT_INTERVAL", "5000")]
-        .into_iter()
-        .filter(|(name, _)| std::env::var_os(name).is_none())
-        .map(|(name, value)| (name, value.to_owned()))
-        .collect()
+fn workshop_defaults() -> Env {
+    let defaults = [("OTEL_METRIC_EXPORT_INTERVAL", "5000")].into_iter();
+    let unset = defaults.filter(|(name, _)| std::env::var_os(name).is_none());
+    harness::env(unset.map(|(name, value)| (name, value.to_owned())))
 }
 
 /// The attendee's own code, or the solution.
-async fn build(
-    args: &Args,
-) -> anyhow::Result<std::collections::BTreeMap<String, std::path::PathBuf>> {
+async fn build(args: &Args) -> anyhow::Result<Binaries> {
     if !args.solution {
         return build_services(&workspace_root(), args.release).await;
     }
@@ -107,8 +107,8 @@ async fn build(
 
 /// Every 10 s, when something new arrived at the built-in receiver, says so in one line.
 /// Never completes (it is one arm of a `select!`).
-async fn report_telemetry(collector: &Collector) {
-    let Some(store) = collector.store() else {
+async fn report_telemetry(telemetry: &Telemetry) {
+    let Some(store) = telemetry.store() else {
         return std::future::pending().await;
     };
     let mut seen_requests = 0;
@@ -130,8 +130,8 @@ async fn report_telemetry(collector: &Collector) {
     }
 }
 
-fn announce(ports: &Ports, collector: &Collector, solution: bool) {
-    eprintln!("  telemetry: {}", collector.describe());
+fn announce(ports: &Ports, telemetry: &Telemetry, solution: bool) {
+    eprintln!("  telemetry: {}", telemetry.describe());
     for (service, port) in ports.all() {
         eprintln!("  {service:>12}  http://127.0.0.1:{port}");
     }

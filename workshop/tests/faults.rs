@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::final_tree;
-use common::stack::{Stack, build, iss_stub};
+use common::stack::{Harness, build, output, start, stop_cleanly};
 use fault_evidence::{Window, evidence};
 use faults::Fault;
 use otlp_receiver::{Receiver, ReceiverConfig, SpanKind, Store};
@@ -60,7 +60,7 @@ struct Answer {
 }
 
 /// Sends every place `rounds` times through the frontend, [`CONCURRENCY`] at a time.
-async fn traffic(stack: &Stack, rounds: usize) -> Vec<Answer> {
+async fn traffic(stack: &Harness, rounds: usize) -> Vec<Answer> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
@@ -70,7 +70,7 @@ async fn traffic(stack: &Stack, rounds: usize) -> Vec<Answer> {
     for place in PLACES.iter().cycle().take(PLACES.len() * rounds) {
         let slot = Arc::clone(&slots).acquire_owned().await.unwrap();
         let request = client
-            .get(stack.frontend("/"))
+            .get(stack.url("frontend", "/"))
             .query(&[("location", place)]);
         requests.push(tokio::spawn(async move {
             let status = request.send().await.map_or(0, |r| r.status().as_u16());
@@ -118,7 +118,7 @@ struct Run {
     iss_requests_added: BTreeMap<String, f64>,
 }
 
-async fn run_window(stack: &Stack, store: &Store, rounds: usize) -> Run {
+async fn run_window(stack: &Harness, store: &Store, rounds: usize) -> Run {
     let counted = iss_requests(store);
     let from = SystemTime::now();
     let answers = traffic(stack, rounds).await;
@@ -143,7 +143,7 @@ fn switch(file: &Path, fault: Option<Fault>) {
 async fn find(fault: Fault) {
     let started = Instant::now();
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
+    let binaries = build(&tree).await;
     let receiver = Receiver::start(ReceiverConfig::ephemeral()).await.unwrap();
     let dir: PathBuf =
         std::env::temp_dir().join(format!("fault-{}-{}", fault.name(), std::process::id()));
@@ -156,12 +156,11 @@ async fn find(fault: Fault) {
         ("OTEL_BLRP_SCHEDULE_DELAY", "200".into()),
         ("OTEL_METRIC_EXPORT_INTERVAL", "250".into()),
         ("ISS_SOURCE", "auto".into()),
-        ("ISS_API_URL", format!("http://{}/iss-now.json", iss_stub())),
         // Above the 1.2 s of a slow lookup; what a leaked connection makes a call wait.
         ("UPSTREAM_TIMEOUT_MS", "2000".into()),
         (faults::SWITCH_VARIABLE, file.to_string_lossy().into_owned()),
     ];
-    let stack = Stack::start(&binaries, &env);
+    let mut stack = start(&binaries, &env).await;
     let store = receiver.store();
     // The memory leak shows as a trend: it needs more requests to rise above the noise.
     let rounds = if fault == Fault::MemoryLeak { 2 } else { 1 };
@@ -181,10 +180,10 @@ async fn find(fault: Fault) {
         assert!(
             health.is_ok_and(|r| r.status().is_success()),
             "{service} stopped answering after {fault}: {:?}",
-            stack.stderr()
+            output(&stack)
         );
     }
-    stack.stop_cleanly(Duration::from_secs(15));
+    stop_cleanly(&mut stack, Duration::from_secs(15)).await;
 
     let spans = store.spans();
     let logs = store.logs();

@@ -7,18 +7,22 @@
 
 use crate::common;
 use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use common::final_tree;
-use common::stack::{Recorder, Stack, blackhole, build, iss_stub, peak_rss_kib, refusing};
+use common::stack::{Harness, build, output, pid, start, stop_cleanly};
 use otlp_receiver::{AttrValue, Receiver, ReceiverConfig, SpanKind};
+use platform_live::usage::peak_rss_kib;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+use workshop::harness::Blackhole;
 
-fn env_for(endpoint: String, iss: std::net::SocketAddr) -> Vec<(&'static str, String)> {
+/// The services export to `endpoint` and ask the harness's ISS API stand-in.
+fn env_for(endpoint: String) -> Vec<(&'static str, String)> {
     vec![
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
-        ("ISS_SOURCE", "api".into()),
-        ("ISS_API_URL", format!("http://{iss}/iss-now.json")),
     ]
 }
 
@@ -42,13 +46,13 @@ const MALFORMED: [&str; 13] = [
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_traceparent_headers_start_a_fresh_trace_and_never_fail_the_request() {
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
+    let binaries = build(&tree).await;
     let receiver = Receiver::start(ReceiverConfig::ephemeral()).await.unwrap();
-    let stack = Stack::start(&binaries, &env_for(receiver.http_endpoint(), iss_stub()));
+    let mut stack = start(&binaries, &env_for(receiver.http_endpoint())).await;
     let client = reqwest::Client::new();
     for (i, traceparent) in MALFORMED.iter().enumerate() {
         let response = client
-            .get(stack.frontend("/?location=Berlin"))
+            .get(stack.url("frontend", "/?location=Berlin"))
             .header("traceparent", *traceparent)
             .header("tracestate", "workshop=malformed")
             .send()
@@ -60,7 +64,7 @@ async fn malformed_traceparent_headers_start_a_fresh_trace_and_never_fail_the_re
             "request {i} with traceparent {traceparent:?}"
         );
     }
-    stack.stop_cleanly(Duration::from_secs(15));
+    stop_cleanly(&mut stack, Duration::from_secs(15)).await;
 
     let spans = receiver.store().spans();
     let roots: Vec<_> = spans
@@ -110,18 +114,18 @@ async fn malformed_traceparent_headers_start_a_fresh_trace_and_never_fail_the_re
 async fn sigterm_right_after_the_requests_loses_no_telemetry() {
     const REQUESTS: usize = 20;
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
+    let binaries = build(&tree).await;
     let receiver = Receiver::start(ReceiverConfig::ephemeral()).await.unwrap();
-    let stack = Stack::start(&binaries, &env_for(receiver.http_endpoint(), iss_stub()));
+    let mut stack = start(&binaries, &env_for(receiver.http_endpoint())).await;
     let client = reqwest::Client::new();
     let requests: Vec<_> = (0..REQUESTS)
-        .map(|_| tokio::spawn(client.get(stack.frontend("/?location=Tokyo")).send()))
+        .map(|_| tokio::spawn(client.get(stack.url("frontend", "/?location=Tokyo")).send()))
         .collect();
     for request in requests {
         assert_eq!(request.await.unwrap().unwrap().status(), 200);
     }
     // At once: long before the batch processors' own schedule (5 s for spans) comes round.
-    stack.stop_cleanly(Duration::from_secs(15));
+    stop_cleanly(&mut stack, Duration::from_secs(15)).await;
 
     let store = receiver.store();
     let traces: BTreeSet<String> = store
@@ -172,14 +176,14 @@ async fn sigterm_right_after_the_requests_loses_no_telemetry() {
 }
 
 /// Sends requests through the gateway for `duration`; returns (count, slowest).
-async fn traffic(stack: &Stack, duration: Duration) -> (usize, Duration) {
+async fn traffic(stack: &Harness, duration: Duration) -> (usize, Duration) {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + duration;
     let (mut count, mut slowest) = (0, Duration::ZERO);
     while Instant::now() < deadline {
         let started = Instant::now();
         let response = client
-            .get(stack.gateway("/distance?location=Paris"))
+            .get(stack.url("gateway", "/distance?location=Paris"))
             .send()
             .await
             .unwrap();
@@ -190,10 +194,10 @@ async fn traffic(stack: &Stack, duration: Duration) -> (usize, Duration) {
     (count, slowest)
 }
 
-async fn with_a_broken_collector(endpoint: std::net::SocketAddr, protocol: &str) {
+async fn with_a_broken_collector(endpoint: SocketAddr, protocol: &str) {
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
-    let mut env = env_for(format!("http://{endpoint}"), iss_stub());
+    let binaries = build(&tree).await;
+    let mut env = env_for(format!("http://{endpoint}"));
     env.extend([
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_string()),
         // Export often, to provoke as many failures as possible. The export timeout stays
@@ -202,7 +206,7 @@ async fn with_a_broken_collector(endpoint: std::net::SocketAddr, protocol: &str)
         ("OTEL_BLRP_SCHEDULE_DELAY", "100".to_string()),
         ("OTEL_METRIC_EXPORT_INTERVAL", "100".to_string()),
     ]);
-    let stack = Stack::start(&binaries, &env);
+    let mut stack = start(&binaries, &env).await;
     let (count, slowest) = traffic(&stack, Duration::from_secs(6)).await;
     // Exports run on the SDK's own threads: a request never waits for the collector (a
     // request that did would take the exporter's timeout, seconds). The bound is loose because
@@ -213,14 +217,13 @@ async fn with_a_broken_collector(endpoint: std::net::SocketAddr, protocol: &str)
         "a request took {slowest:?}"
     );
     for service in ["gateway", "iss-distance"] {
-        let peak = peak_rss_kib(stack.pid(service));
+        let peak = peak_rss_kib(pid(&stack, service)).unwrap();
         assert!(
             peak < 64 * 1024,
             "{service} peaked at {peak} KiB: the export queue must be bounded"
         );
     }
-    let exporter_lines: Vec<String> = stack
-        .stderr()
+    let exporter_lines: Vec<String> = output(&stack)
         .into_iter()
         .filter(|line| {
             line.contains("opentelemetry") && (line.contains("ERROR") || line.contains("WARN"))
@@ -235,7 +238,7 @@ async fn with_a_broken_collector(endpoint: std::net::SocketAddr, protocol: &str)
     );
     // The providers flush at the same time, each giving up after its own timeout: the
     // services stop within a container's 10 s stop timeout instead of being killed.
-    let ended = stack.terminate(Duration::from_secs(9));
+    let ended = stack.stop(Duration::from_secs(9)).await;
     assert!(
         ended.iter().all(|(_, status)| status.is_some()),
         "every service stops by itself within 9 s: {ended:?}"
@@ -244,17 +247,20 @@ async fn with_a_broken_collector(endpoint: std::net::SocketAddr, protocol: &str)
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_collector_that_refuses_connections_does_not_hurt_the_requests() {
-    with_a_broken_collector(refusing(), "http/protobuf").await;
+    let refusing = SocketAddr::from((Ipv4Addr::LOCALHOST, common::closed_port()));
+    with_a_broken_collector(refusing, "http/protobuf").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_collector_that_never_answers_does_not_hurt_the_requests() {
-    with_a_broken_collector(blackhole(), "http/protobuf").await;
+    let blackhole = Blackhole::start().await.unwrap();
+    with_a_broken_collector(blackhole.addr(), "http/protobuf").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_grpc_collector_that_never_answers_does_not_hurt_the_requests() {
-    with_a_broken_collector(blackhole(), "grpc").await;
+    let blackhole = Blackhole::start().await.unwrap();
+    with_a_broken_collector(blackhole.addr(), "grpc").await;
 }
 
 /// An authenticated collector: `OTEL_EXPORTER_OTLP_HEADERS` goes along with every export.
@@ -262,7 +268,7 @@ async fn a_grpc_collector_that_never_answers_does_not_hurt_the_requests() {
 async fn otlp_headers_reach_the_collector() {
     use std::sync::{Arc, Mutex};
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
+    let binaries = build(&tree).await;
     // A collector stand-in that records the headers of each export and accepts it.
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let record = Arc::clone(&seen);
@@ -280,17 +286,17 @@ async fn otlp_headers_reach_the_collector() {
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let mut env = env_for(endpoint, iss_stub());
+    let mut env = env_for(endpoint);
     env.push((
         "OTEL_EXPORTER_OTLP_HEADERS",
         "authorization=Bearer%20workshop-token".into(),
     ));
-    let stack = Stack::start(&binaries, &env);
-    let response = reqwest::get(stack.frontend("/?location=Berlin"))
+    let mut stack = start(&binaries, &env).await;
+    let response = reqwest::get(stack.url("frontend", "/?location=Berlin"))
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    stack.terminate(Duration::from_secs(15));
+    stack.stop(Duration::from_secs(15)).await;
 
     let seen = seen.lock().unwrap();
     assert!(!seen.is_empty(), "exports arrived");
@@ -305,16 +311,16 @@ async fn otlp_headers_reach_the_collector() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sampler_comes_from_the_environment() {
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
+    let binaries = build(&tree).await;
     let receiver = Receiver::start(ReceiverConfig::ephemeral()).await.unwrap();
-    let mut env = env_for(receiver.http_endpoint(), iss_stub());
+    let mut env = env_for(receiver.http_endpoint());
     env.push(("OTEL_TRACES_SAMPLER", "always_off".into()));
-    let stack = Stack::start(&binaries, &env);
-    let response = reqwest::get(stack.frontend("/?location=Berlin"))
+    let mut stack = start(&binaries, &env).await;
+    let response = reqwest::get(stack.url("frontend", "/?location=Berlin"))
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    stack.terminate(Duration::from_secs(15));
+    stack.stop(Duration::from_secs(15)).await;
 
     let store = receiver.store();
     assert!(store.spans().is_empty(), "always_off exports no span");
@@ -331,19 +337,19 @@ async fn the_sampler_comes_from_the_environment() {
 async fn an_operator_may_give_the_instance_id() {
     const GIVEN: &str = "4d63009a-8d0f-11ee-aad7-4c796ed8e320";
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
+    let binaries = build(&tree).await;
     let receiver = Receiver::start(ReceiverConfig::ephemeral()).await.unwrap();
-    let mut env = env_for(receiver.http_endpoint(), iss_stub());
+    let mut env = env_for(receiver.http_endpoint());
     env.push((
         "OTEL_RESOURCE_ATTRIBUTES",
         format!("service.instance.id={GIVEN}"),
     ));
-    let stack = Stack::start(&binaries, &env);
-    let response = reqwest::get(stack.frontend("/?location=Berlin"))
+    let mut stack = start(&binaries, &env).await;
+    let response = reqwest::get(stack.url("frontend", "/?location=Berlin"))
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    stack.stop_cleanly(Duration::from_secs(15));
+    stop_cleanly(&mut stack, Duration::from_secs(15)).await;
 
     let store = receiver.store();
     let origins: Vec<_> = store
@@ -365,17 +371,53 @@ async fn an_operator_may_give_the_instance_id() {
     }
 }
 
+/// One request an upstream stand-in got: the trace context it carried.
+#[derive(Debug)]
+struct Call {
+    traceparent: Option<String>,
+    tracestate: Option<String>,
+    baggage: Option<String>,
+}
+
+/// A stand-in for any upstream (wiremock), answering each path with its JSON.
+async fn upstream(answers: &[(&str, &str)]) -> MockServer {
+    let server = MockServer::start().await;
+    for (at, body) in answers {
+        let answer = ResponseTemplate::new(200).set_body_raw(*body, "application/json");
+        Mock::given(path(*at))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+/// The requests `server` got at `at`.
+async fn calls_to(server: &MockServer, at: &str) -> Vec<Call> {
+    let requests = server.received_requests().await.unwrap_or_default();
+    let header =
+        |r: &wiremock::Request, name: &str| Some(r.headers.get(name)?.to_str().unwrap().to_owned());
+    (requests.iter().filter(|r| r.url.path() == at))
+        .map(|r| Call {
+            traceparent: header(r, "traceparent"),
+            tracestate: header(r, "tracestate"),
+            baggage: header(r, "baggage"),
+        })
+        .collect()
+}
+
 /// The trust boundaries of `services/service-kit/src/boundary.rs`, on the real services:
-/// each service's calls go to a recorder, and requests come in with all three headers.
+/// each service's calls go to a stand-in that records them, and requests come in with all
+/// three headers.
 #[tokio::test(flavor = "multi_thread")]
 async fn context_stops_at_the_trust_boundaries() {
     const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
+    let binaries = build(&tree).await;
     let receiver = Receiver::start(ReceiverConfig::ephemeral()).await.unwrap();
     // Our own services, as seen by their callers (gateway's, frontend's upstreams).
-    let ours = Recorder::start(&[
+    let ours = upstream(&[
         (
             "/coordinates",
             r#"{"name":"Berlin","country":"DE","latitude":52.5,"longitude":13.4}"#,
@@ -384,27 +426,23 @@ async fn context_stops_at_the_trust_boundaries() {
             "/distance",
             r#"{"distance_km":1.0,"iss":{"latitude":1.0,"longitude":2.0,"source":"open-notify","timestamp":1}}"#,
         ),
-    ]);
-    // The third parties: the ISS API and Nominatim.
-    let theirs = Recorder::start(&[
-        (
-            "/iss-now.json",
-            r#"{"message":"success","timestamp":1763800000,"iss_position":{"latitude":"10.5","longitude":"20.25"}}"#,
-        ),
-        (
-            "/search",
-            r#"[{"lat":"52.5","lon":"13.4","name":"Berlin","display_name":"Berlin, Germany","address":{"country_code":"de"}}]"#,
-        ),
-    ]);
-    let mut env = env_for(receiver.http_endpoint(), theirs.addr);
+    ])
+    .await;
+    // The third parties: the ISS API (the harness's stand-in) and Nominatim.
+    let nominatim = upstream(&[(
+        "/search",
+        r#"[{"lat":"52.5","lon":"13.4","name":"Berlin","display_name":"Berlin, Germany","address":{"country_code":"de"}}]"#,
+    )])
+    .await;
+    let mut env = env_for(receiver.http_endpoint());
     env.extend([
-        ("GATEWAY_URL", ours.url()),
-        ("GEOLOCATOR_URL", ours.url()),
-        ("ISS_DISTANCE_URL", ours.url()),
+        ("GATEWAY_URL", ours.uri()),
+        ("GEOLOCATOR_URL", ours.uri()),
+        ("ISS_DISTANCE_URL", ours.uri()),
         ("GEOCODER", "nominatim".to_owned()),
-        ("NOMINATIM_URL", theirs.url()),
+        ("NOMINATIM_URL", nominatim.uri()),
     ]);
-    let stack = Stack::start(&binaries, &env);
+    let mut stack = start(&binaries, &env).await;
     let client = reqwest::Client::new();
     let send = |url: String, baggage: &'static str, tracestate: Option<&'static str>| {
         let mut request = client
@@ -419,7 +457,7 @@ async fn context_stops_at_the_trust_boundaries() {
 
     // A stranger's baggage stops at the frontend; the trace context goes on.
     send(
-        stack.frontend("/?location=Berlin"),
+        stack.url("frontend", "/?location=Berlin"),
         "user.email=alice@example.com",
         Some("vendor=a"),
     )
@@ -427,7 +465,7 @@ async fn context_stops_at_the_trust_boundaries() {
     .unwrap();
     // Our own baggage goes on to our own services, without an empty tracestate.
     send(
-        stack.gateway("/distance?location=Berlin"),
+        stack.url("gateway", "/distance?location=Berlin"),
         "session=abc",
         None,
     )
@@ -448,14 +486,14 @@ async fn context_stops_at_the_trust_boundaries() {
     )
     .await
     .unwrap();
-    stack.stop_cleanly(Duration::from_secs(15));
+    stop_cleanly(&mut stack, Duration::from_secs(15)).await;
 
-    let continues = |call: &common::stack::RecordedCall| {
+    let continues = |call: &Call| {
         call.traceparent
             .as_deref()
             .is_some_and(|tp| tp.contains(TRACE_ID))
     };
-    let from_frontend = ours.calls_to("/distance");
+    let from_frontend = calls_to(&ours, "/distance").await;
     let frontend_call = from_frontend
         .iter()
         .find(|c| c.baggage.is_none() && c.tracestate.as_deref() == Some("vendor=a"))
@@ -468,22 +506,33 @@ async fn context_stops_at_the_trust_boundaries() {
         "a stranger's baggage went past the frontend: {from_frontend:#?}"
     );
 
-    let from_gateway = ours.calls_to("/coordinates");
+    let from_gateway = calls_to(&ours, "/coordinates").await;
     assert_eq!(from_gateway.len(), 1, "{from_gateway:#?}");
     let call = &from_gateway[0];
     assert_eq!(call.baggage.as_deref(), Some("session=abc"), "{call:?}");
     assert_eq!(call.tracestate, None, "no empty tracestate: {call:?}");
     assert!(continues(call), "{call:?}");
 
-    for path in ["/iss-now.json", "/search"] {
-        let calls = theirs.calls_to(path);
-        assert_eq!(calls.len(), 1, "{path}: {calls:#?}");
+    let iss_api = stack.iss_api.calls().into_iter().map(|c| Call {
+        traceparent: c.traceparent,
+        tracestate: c.tracestate,
+        baggage: c.baggage,
+    });
+    let third_parties = [
+        ("the ISS API", iss_api.collect()),
+        ("Nominatim", calls_to(&nominatim, "/search").await),
+    ];
+    for (party, calls) in third_parties {
+        assert_eq!(calls.len(), 1, "{party}: {calls:#?}");
         let call = &calls[0];
-        assert!(continues(call), "{path}: the trace id goes along: {call:?}");
-        assert_eq!(call.baggage, None, "{path}: no baggage for a third party");
+        assert!(
+            continues(call),
+            "{party}: the trace id goes along: {call:?}"
+        );
+        assert_eq!(call.baggage, None, "{party}: no baggage for a third party");
         assert_eq!(
             call.tracestate, None,
-            "{path}: no tracestate for a third party"
+            "{party}: no tracestate for a third party"
         );
     }
 }

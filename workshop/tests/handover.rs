@@ -2,81 +2,59 @@
 //! `services/service-kit/src/listener.rs`) instead of binding its configured port, which is
 //! how `workshop up` and `check` start them without racing other programs for the ports.
 //!
-//! Unix only: Windows has no such handover (see `workshop/src/process.rs`).
+//! Unix only: Windows has no such handover (see `workshop/src/harness/services.rs`).
 #![cfg(unix)]
 
 use crate::common;
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// geolocator configured for `port`, its stderr piped.
-fn geolocator(port: u16) -> Command {
-    let binaries = common::stack::build_main();
-    let mut command = Command::new(&binaries["geolocator"]);
-    command
-        .env("GEOLOCATOR_PORT", port.to_string())
-        .env("BIND_ADDR", "127.0.0.1")
-        .env("NO_COLOR", "1")
-        .env_remove("LISTEN_FDS")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    command
-}
+use workshop::harness::{Options, Services, Sockets, env};
 
-fn stderr_lines(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
-    let (sender, lines) = std::sync::mpsc::channel();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
-    lines
-}
-
-#[test]
-fn a_handed_over_socket_is_used_instead_of_the_configured_port() {
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handed_over_socket_is_used_instead_of_the_configured_port() {
+    let binaries = common::stack::build_main().await;
     // The configured port is taken: binding it would fail.
     let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    let handed = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    let port = handed.local_addr().unwrap().port();
-    let mut command = geolocator(taken.local_addr().unwrap().port());
-    common::hand_over(&mut command, handed);
-    let mut child = command.spawn().unwrap();
-    drop(command);
-    let lines = stderr_lines(&mut child);
-
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !common::healthy(port) {
-        assert!(child.try_wait().unwrap().is_none(), "geolocator exited");
-        assert!(
-            Instant::now() < deadline,
-            "no answer on the handed-over port"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let configured = taken.local_addr().unwrap().port().to_string();
+    let mut sockets = Sockets::any().unwrap();
+    sockets.keep_only("geolocator");
+    let port = sockets.ports().geolocator;
+    let options = Options {
+        echo: false,
+        without_our_otel_env: true,
+    };
+    let vars = env([
+        ("GEOLOCATOR_PORT", configured),
+        ("BIND_ADDR", "127.0.0.1".into()),
+    ]);
+    let mut geolocator = Services::start(&binaries, sockets, &vars, options).unwrap();
+    let healthy = geolocator.wait_healthy(Duration::from_secs(30)).await;
+    let ended = geolocator.stop(Duration::from_secs(10)).await;
+    let output = geolocator.outputs()[0].1.lines();
+    healthy.unwrap_or_else(|e| panic!("{e:#}: {output:#?}"));
     let said = format!("geolocator listening on http://127.0.0.1:{port}");
-    let announced = std::iter::from_fn(|| lines.recv_timeout(Duration::from_secs(5)).ok())
-        .any(|line| line.contains(&said));
-    assert!(announced, "no line saying {said:?}");
-
-    // A child we spawned and have not reaped.
-    common::signal(child.id(), nix::sys::signal::Signal::SIGTERM);
-    assert!(child.wait().unwrap().success());
-    // Our copy of the socket was closed when the command was dropped: nobody listens now.
+    assert!(output.iter().any(|l| l.contains(&said)), "{output:#?}");
+    assert!(ended[0].1.is_some_and(|s| s.success()), "{ended:?}");
+    // Our copy of the socket was closed once handed over: nobody listens now.
     assert!(
         !common::healthy(port),
         "the port still accepts after the service stopped"
     );
 }
 
-#[test]
-fn without_one_a_taken_port_is_a_one_line_error() {
+#[tokio::test(flavor = "multi_thread")]
+async fn without_one_a_taken_port_is_a_one_line_error() {
+    let binaries = common::stack::build_main().await;
     let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let port = taken.local_addr().unwrap().port();
-    let output = geolocator(port).output().unwrap();
+    let output = std::process::Command::new(&binaries["geolocator"])
+        .env("GEOLOCATOR_PORT", port.to_string())
+        .env("BIND_ADDR", "127.0.0.1")
+        .env("NO_COLOR", "1")
+        .env_remove("LISTEN_FDS")
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let expected = format!("geolocator: cannot listen on 127.0.0.1:{port}: Address already in use");

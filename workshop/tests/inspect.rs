@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[cfg(unix)]
-use common::stack::{Stack, build, iss_stub};
+use common::stack::{build, start, stop_cleanly};
 use common::{final_tree, text, workspace};
 
 /// How long to wait for lines that should come (generous: tests share 2 cores).
@@ -210,27 +210,22 @@ fn is_hex(text: &str, len: usize) -> bool {
 #[cfg(unix)]
 fn our_services(protocol: &str) {
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
     let inspector = Inspector::listen(&[]);
     let (grpc, http) = inspector.addresses();
     let endpoint = if protocol == "grpc" { grpc } else { http };
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{endpoint}")),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_owned()),
-        ("ISS_SOURCE", "api".into()),
-        ("ISS_API_URL", format!("http://{}/iss-now.json", iss_stub())),
     ];
-    let stack = Stack::start(&binaries, &env);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let status = runtime.block_on(async {
-        reqwest::get(stack.frontend("/?location=Berlin"))
-            .await
-            .unwrap()
-            .status()
+    runtime.block_on(async {
+        let binaries = build(&tree).await;
+        let mut stack = start(&binaries, &env).await;
+        let page = reqwest::get(stack.url("frontend", "/?location=Berlin")).await;
+        assert_eq!(page.unwrap().status(), 200);
+        // SIGTERM makes every service flush its spans, metrics and logs.
+        stop_cleanly(&mut stack, Duration::from_secs(20)).await;
     });
-    assert_eq!(status, 200);
-    // SIGTERM makes every service flush its spans, metrics and logs.
-    stack.stop_cleanly(Duration::from_secs(20));
 
     inspector.wait_until(|lines| {
         let spans = kind_lines(lines, "span");
@@ -295,6 +290,7 @@ fn our_services(protocol: &str) {
         assert_eq!(at, field(root, "span").unwrap(), "{line}");
     }
     let services: std::collections::BTreeSet<&str> = service_of.values().copied().collect();
+    let latitude = format!("iss.latitude={}", workshop::harness::LATITUDE);
     assert_eq!(
         services.into_iter().collect::<Vec<_>>(),
         ["frontend", "gateway", "geolocator", "iss-distance"],
@@ -303,7 +299,7 @@ fn our_services(protocol: &str) {
     assert!(
         in_trace
             .iter()
-            .any(|l| l.contains("iss.latitude=10.5") && field(l, "status").is_some()),
+            .any(|l| l.contains(&latitude) && field(l, "status").is_some()),
         "the ISS position is an attribute: {in_trace:#?}"
     );
     let logs = kind_lines(&lines, "log");

@@ -20,10 +20,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::final_tree;
-use common::stack::{Stack, build};
+use common::stack::{Harness, build, start, stop_cleanly};
 use faults::Fault;
 use live::chain::Chain;
-use live::scenario::{IssApi, client};
+use live::scenario::client;
 use live::standins::{log_line, span_view};
 use otlp_receiver::SpanKind;
 use platform_check::repo_root;
@@ -51,7 +51,7 @@ fn chapter_query(needle: &str) -> String {
 }
 
 /// Page requests, one every 100 ms, cycling through places of both kinds, until `stop`.
-fn start_traffic(stack: &Stack, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<usize> {
+fn start_traffic(stack: &Harness, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<usize> {
     const PLACES: [&str; 7] = [
         "Berlin",
         "Zürich",
@@ -61,7 +61,7 @@ fn start_traffic(stack: &Stack, stop: Arc<AtomicBool>) -> tokio::task::JoinHandl
         "Paris",
         "Reykjavík",
     ];
-    let url = stack.frontend("/");
+    let url = stack.url("frontend", "/");
     tokio::spawn(async move {
         let client = client();
         let mut sent = 0;
@@ -94,19 +94,18 @@ async fn the_worked_example_is_found_by_the_latency_panel_an_exemplar_and_the_tr
     let latency = chapter_query("histogram_quantile(0.99");
     let slow_spans = SpanFilter::parse(&chapter_query("duration >")).unwrap();
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
+    let binaries = build(&tree).await;
     let mut ports = Ports::default();
     let chain = Chain::start(&programs, &mut ports, &["quiet"]).await;
-    let iss = IssApi::start();
     let dir = std::env::temp_dir().join(format!("live-faults-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let switch = dir.join("fault");
-    let mut env = chain.services_env(iss.url());
+    let mut env = chain.services_env();
     env.push((
         faults::SWITCH_VARIABLE,
         switch.to_string_lossy().into_owned(),
     ));
-    let stack = Stack::start(&binaries, &env);
+    let mut stack = start(&binaries, &env).await;
     let stop = Arc::new(AtomicBool::new(false));
     let traffic = start_traffic(&stack, Arc::clone(&stop));
 
@@ -237,7 +236,7 @@ async fn the_worked_example_is_found_by_the_latency_panel_an_exemplar_and_the_tr
     );
 
     std::fs::write(&switch, faults::switch_text(None)).unwrap();
-    stack.stop_cleanly(Duration::from_secs(15));
+    stop_cleanly(&mut stack, Duration::from_secs(15)).await;
     let _ = std::fs::remove_dir_all(&dir);
     eprintln!(
         "worked example, live: {sent} requests, {:.0?} in all",

@@ -18,9 +18,9 @@ use otlp_receiver::ReceiverConfig;
 use platform_live::process::Ports;
 
 use crate::common::final_tree;
-use crate::common::stack::{Stack, build};
+use crate::common::stack::{Binaries, build, start, stop_cleanly};
 use crate::live::chain::StandIn;
-use crate::live::scenario::{IssApi, Sent, client, get};
+use crate::live::scenario::{Sent, client, get};
 
 /// Requests of one outage and what reached the receiver of them.
 struct Outage {
@@ -44,12 +44,11 @@ impl Outage {
 /// `delay_ms` (`None`: the SDK's default, 5 s), sends a gateway request every 100 ms, and
 /// makes the receiver refuse connections for each of `outages` in turn.
 async fn run(
-    binaries: &BTreeMap<String, std::path::PathBuf>,
+    binaries: &Binaries,
     receiver: &mut StandIn,
     delay_ms: Option<&str>,
     outages: &[Duration],
 ) -> Vec<Outage> {
-    let iss = IssApi::start();
     let mut env: Vec<(&str, String)> = vec![
         (
             "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -57,17 +56,16 @@ async fn run(
         ),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
         ("ISS_SOURCE", "auto".into()),
-        ("ISS_API_URL", iss.url()),
     ];
     if let Some(delay) = delay_ms {
         env.push(("OTEL_BSP_SCHEDULE_DELAY", delay.into()));
     }
-    let stack = Stack::start(binaries, &env);
+    let mut stack = start(binaries, &env).await;
     let stop = Arc::new(AtomicBool::new(false));
     let sent: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let traffic = {
         let (stop, sink) = (Arc::clone(&stop), Arc::clone(&sent));
-        let url = stack.gateway("/distance?location=Paris");
+        let url = stack.url("gateway", "/distance?location=Paris");
         tokio::spawn(async move {
             let client = client();
             while !stop.load(Ordering::SeqCst) {
@@ -90,7 +88,7 @@ async fn run(
     }
     stop.store(true, Ordering::SeqCst);
     traffic.await.unwrap();
-    stack.stop_cleanly(Duration::from_secs(15));
+    stop_cleanly(&mut stack, Duration::from_secs(15)).await;
     let mut services_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for span in receiver.spans() {
         if let Some(service) = span.service_name() {
@@ -129,7 +127,7 @@ async fn run(
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sdks_retries_cover_a_short_outage_and_a_3_second_one_loses_spans() {
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
+    let binaries = build(&tree).await;
     let mut ports = Ports::default();
     let mut receiver = StandIn::start(
         "collector",

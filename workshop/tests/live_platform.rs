@@ -18,9 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use common::final_tree;
-use common::stack::{Stack, build};
+use common::stack::{Binaries, Harness, build, start, stop_cleanly};
 use live::chain::Chain;
-use live::scenario::{IssApi, Sent, client, get};
+use live::scenario::{Sent, client, get, hang};
 use live::standins::{log_line, service_graph_edges, span_view};
 use otlp_receiver::SpanKind;
 use platform_check::{
@@ -129,8 +129,8 @@ fn the_collector_accepts_every_overlay_and_holds_exactly_the_components_they_use
 }
 
 /// The services of the finished workshop, exporting to the chain's collector.
-fn services(binaries: &BTreeMap<String, std::path::PathBuf>, chain: &Chain, iss: &IssApi) -> Stack {
-    let mut env = chain.services_env(iss.url());
+async fn services(binaries: &Binaries, chain: &Chain) -> Harness {
+    let mut env = chain.services_env();
     env.extend([
         // Shorter than iss-distance's wait for a hanging ISS API (1.5 s, after which it
         // answers from its orbital model): the page times out and answers 504.
@@ -141,14 +141,14 @@ fn services(binaries: &BTreeMap<String, std::path::PathBuf>, chain: &Chain, iss:
         ("ISS_API_MAX_AGE_MS", "0".into()),
         ("ISS_API_BACKOFF_MS", "0".into()),
     ]);
-    Stack::start(binaries, &env)
+    start(binaries, &env).await
 }
 
 /// Browser-like traffic (no traceparent, as a page's form would send): places found and
 /// not, empty input, a bad coordinate straight to iss-distance, and a spell of a hanging
 /// ISS API, during which iss-distance falls back to its orbital model (asked through the
 /// gateway) and the page gives up on the gateway (504). Returns the number of requests.
-async fn scenario(stack: &Stack, iss: &IssApi) -> usize {
+async fn scenario(stack: &Harness) -> usize {
     let client = client();
     let mut requests = 0;
     let plain = |url: String| {
@@ -169,7 +169,7 @@ async fn scenario(stack: &Stack, iss: &IssApi) -> usize {
             ("/?location=Narnia", 404),
             ("/?location=", 400),
         ] {
-            let status = plain(stack.frontend(path)).await;
+            let status = plain(stack.url("frontend", path)).await;
             // The frontend renders every answer as a page; the status is the gateway's.
             assert!(status == expected || status == 200, "{path}: {status}");
             requests += 1;
@@ -178,18 +178,18 @@ async fn scenario(stack: &Stack, iss: &IssApi) -> usize {
         assert_eq!(status, 400, "a bad latitude");
         requests += 1;
         if round == 3 {
-            iss.hang(true);
+            hang(stack, true);
             for _ in 0..3 {
-                let status = plain(stack.gateway("/distance?location=Lima")).await;
+                let status = plain(stack.url("gateway", "/distance?location=Lima")).await;
                 assert_eq!(
                     status, 200,
                     "the orbital model answers while the ISS API hangs"
                 );
-                let status = plain(stack.frontend("/?location=Lima")).await;
+                let status = plain(stack.url("frontend", "/?location=Lima")).await;
                 assert_eq!(status, 504, "the page gives up on the gateway after 1 s");
                 requests += 2;
             }
-            iss.hang(false);
+            hang(stack, false);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -274,14 +274,13 @@ async fn every_query_of_the_dashboards_and_chapters_finds_the_finished_workshops
     let programs = programs();
     let repo = repo_root();
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
+    let binaries = build(&tree).await;
     let mut ports = Ports::default();
     // Compose with platform/jaeger/compose.yml: the default overlay and Jaeger's.
     let chain = Chain::start(&programs, &mut ports, &["quiet", "jaeger"]).await;
-    let iss = IssApi::start();
-    let stack = services(&binaries, &chain, &iss);
+    let mut stack = services(&binaries, &chain).await;
     let scenario_started = Instant::now();
-    let requests = scenario(&stack, &iss).await;
+    let requests = scenario(&stack).await;
     eprintln!(
         "scenario: {requests} requests in {:.0?}",
         scenario_started.elapsed()
@@ -493,7 +492,7 @@ async fn every_query_of_the_dashboards_and_chapters_finds_the_finished_workshops
         jaeger_services, trace_services,
         "Jaeger's API returns the trace with every service"
     );
-    stack.stop_cleanly(Duration::from_secs(15));
+    stop_cleanly(&mut stack, Duration::from_secs(15)).await;
     eprintln!("live chain: {:.0?} in all", started.elapsed());
 }
 
@@ -594,12 +593,12 @@ async fn queued(chain: &Chain) -> String {
 
 /// Gateway requests every 100 ms, each a trace of its own, until `stop`.
 fn start_traffic(
-    stack: &Stack,
+    stack: &Harness,
     stop: Arc<AtomicBool>,
 ) -> (Arc<Mutex<Vec<Sent>>>, tokio::task::JoinHandle<()>) {
     let sent = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&sent);
-    let url = stack.gateway("/distance?location=Paris");
+    let url = stack.url("gateway", "/distance?location=Paris");
     let task = tokio::spawn(async move {
         let client = client();
         while !stop.load(Ordering::SeqCst) {
@@ -615,21 +614,21 @@ fn start_traffic(
 async fn faults_leave_the_services_answering_and_the_collector_delivers_what_its_queue_holds() {
     let programs = programs();
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
+    let binaries = build(&tree).await;
     let mut ports = Ports::default();
     let mut chain = Chain::start(&programs, &mut ports, &["quiet"]).await;
-    let iss = IssApi::start();
-    let stack = services(&binaries, &chain, &iss);
+    let mut stack = services(&binaries, &chain).await;
     let stop = Arc::new(AtomicBool::new(false));
     let (sent, traffic) = start_traffic(&stack, Arc::clone(&stop));
     tokio::time::sleep(Duration::from_secs(5)).await;
 
     let mut windows = Vec::new();
     let started = Instant::now();
-    tokio::task::block_in_place(|| chain.prometheus.stop());
+    chain.prometheus.stop().await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     let queued_prometheus = queued(&chain).await;
-    tokio::task::block_in_place(|| chain.prometheus.restart()).unwrap_or_else(|e| panic!("{e}"));
+    let restarted = chain.prometheus.restart().await;
+    restarted.unwrap_or_else(|e| panic!("{e}"));
     windows.push((
         "Prometheus stopped for 10 s, then started again",
         started,
@@ -824,7 +823,7 @@ async fn faults_leave_the_services_answering_and_the_collector_delivers_what_its
             assert_eq!(report.lost + report.partial, 0, "{}", report.render());
         }
     }
-    stack.stop_cleanly(Duration::from_secs(15));
+    stop_cleanly(&mut stack, Duration::from_secs(15)).await;
 }
 
 /// The chapters of sections that change the collector's config (section 6: redaction, a
@@ -848,12 +847,11 @@ async fn the_collector_chapters_queries_find_what_the_finished_config_does() {
     ));
     finished_collector_config(&repo, &finished).unwrap_or_else(|e| panic!("{e}"));
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
+    let binaries = build(&tree).await;
     let mut ports = Ports::default();
     let files = config_files(&finished, &["debug", "jaeger"]);
     let chain = Chain::start_on(&programs, &mut ports, files).await;
-    let iss = IssApi::start();
-    let stack = services(&binaries, &chain, &iss);
+    let mut stack = services(&binaries, &chain).await;
     let client = client();
     let mut requests = 0;
     for _ in 0..10 {
@@ -863,7 +861,7 @@ async fn the_collector_chapters_queries_find_what_the_finished_config_does() {
             "/?location=Narnia",
             "/style.css",
         ] {
-            get(&client, &stack.frontend(path)).await;
+            get(&client, &stack.url("frontend", path)).await;
             requests += 1;
         }
         let bad = stack.url("iss-distance", "/distance?latitude=north&longitude=1");
@@ -952,7 +950,7 @@ async fn the_collector_chapters_queries_find_what_the_finished_config_does() {
             "a typed value reached the collector's log (debug overlay): {line}"
         ));
     }
-    stack.stop_cleanly(Duration::from_secs(15));
+    stop_cleanly(&mut stack, Duration::from_secs(15)).await;
     let _ = std::fs::remove_dir_all(&finished);
     eprintln!(
         "the finished collector config, live: {:.0?} in all",
@@ -970,14 +968,13 @@ async fn prometheus_refuses_delta_temporality_as_chapter_03_says() {
     let mut ports = Ports::default();
     let data = std::env::temp_dir().join(format!("iss-live-delta-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let prometheus = tokio::task::block_in_place(|| {
-        platform_harness::prometheus::Prometheus::start(
-            &programs.prometheus,
-            &repo,
-            ports.take(),
-            &data,
-        )
-    })
+    let prometheus = platform_harness::prometheus::Prometheus::start(
+        &programs.prometheus,
+        &repo,
+        ports.take(),
+        &data,
+    )
+    .await
     .unwrap_or_else(|e| panic!("{e}"));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1086,13 +1083,12 @@ service:
 "#,
     )
     .unwrap();
-    let collector = tokio::task::block_in_place(|| {
-        platform_live::collector::Collector::start(
-            &programs.collector,
-            std::slice::from_ref(&config),
-            &wiring,
-        )
-    })
+    let collector = platform_live::collector::Collector::start(
+        &programs.collector,
+        std::slice::from_ref(&config),
+        &wiring,
+    )
+    .await
     .unwrap_or_else(|e| panic!("{e}"));
     let body = serde_json::json!({"resourceLogs": [{"resource": {"attributes": []},
         "scopeLogs": [{"logRecords": [{"body": {"stringValue": "no place called \"Narnia\" in the gazetteer"}}]}]}]});

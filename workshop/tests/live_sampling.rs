@@ -25,9 +25,9 @@ use platform_live::process::Ports;
 use platform_live::programs::Programs;
 
 use crate::common::final_tree;
-use crate::common::stack::{Stack, build};
+use crate::common::stack::{Harness, build, start, stop_cleanly};
 use crate::live::chain::{Chain, StandIn};
-use crate::live::scenario::{IssApi, client};
+use crate::live::scenario::{client, hang};
 use crate::live::standins::{EdgeCount, service_graph_counts};
 
 /// A Go duration as the configs write them: `10s`, `500ms`.
@@ -64,7 +64,7 @@ fn merged(files: &[std::path::PathBuf]) -> Value {
 
 /// Page requests as a browser sends them (no `traceparent`: the frontend starts the
 /// trace). Returns how many were sent.
-async fn pages(stack: &Stack, iss: &IssApi) -> usize {
+async fn pages(stack: &Harness) -> usize {
     let client = client();
     let get = |path: String| {
         let client = client.clone();
@@ -77,20 +77,20 @@ async fn pages(stack: &Stack, iss: &IssApi) -> usize {
     let mut sent = 0;
     for round in 0..6 {
         for place in ["Berlin", "Narnia", "Tokyo"] {
-            get(stack.frontend(&format!("/?location={place}"))).await;
+            get(stack.url("frontend", &format!("/?location={place}"))).await;
             sent += 1;
         }
         if round % 3 == 1 {
             // Slow requests: the ISS API hangs and iss-distance waits for it (2.5 s) before
             // it answers from its orbital model. Six at once.
-            iss.hang(true);
+            hang(stack, true);
             let slow: Vec<_> = (0..6)
-                .map(|_| tokio::spawn(get(stack.frontend("/?location=Lima"))))
+                .map(|_| tokio::spawn(get(stack.url("frontend", "/?location=Lima"))))
                 .collect();
             for request in slow {
                 request.await.unwrap();
             }
-            iss.hang(false);
+            hang(stack, false);
             sent += 6;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -152,7 +152,7 @@ async fn the_service_graph_counts_every_call_and_the_sampler_keeps_whole_traces_
     let dest = std::env::temp_dir().join(format!("iss-live-sampling-{}", std::process::id()));
     let finished = finished_collector_config(&repo, &dest).unwrap_or_else(|e| panic!("{e}"));
     let (tree, _lock) = final_tree();
-    let binaries = build(&tree);
+    let binaries = build(&tree).await;
     let mut ports = Ports::default();
     let everything = StandIn::start(
         "every span",
@@ -186,10 +186,9 @@ async fn the_service_graph_counts_every_call_and_the_sampler_keeps_whole_traces_
         .expect("a latency policy");
 
     let chain = Chain::start_on(&programs, &mut ports, files).await;
-    let iss = IssApi::start();
     // As `workshop up` runs them: no OTEL_BSP_SCHEDULE_DELAY, so the SDK's default (5 s).
     let mut env: Vec<(&str, String)> = chain
-        .services_env(iss.url())
+        .services_env()
         .into_iter()
         .filter(|(k, _)| *k != "OTEL_BSP_SCHEDULE_DELAY")
         .collect();
@@ -198,10 +197,10 @@ async fn the_service_graph_counts_every_call_and_the_sampler_keeps_whole_traces_
         ("ISS_API_MAX_AGE_MS", "0".into()),
         ("ISS_API_BACKOFF_MS", "0".into()),
     ]);
-    let stack = Stack::start(&binaries, &env);
-    let sent = pages(&stack, &iss).await;
+    let mut stack = start(&binaries, &env).await;
+    let sent = pages(&stack).await;
     // The services flush what they hold when they stop (SIGTERM).
-    stack.stop_cleanly(Duration::from_secs(15));
+    stop_cleanly(&mut stack, Duration::from_secs(15)).await;
 
     // Every page's trace, unsampled: its frontend root span, and all four services.
     let deadline = Instant::now() + Duration::from_secs(30);

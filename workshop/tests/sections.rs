@@ -115,10 +115,12 @@ fn the_final_state_also_passes_over_grpc() {
 #[cfg(unix)]
 mod promises {
     use super::common::{self, target_dir, text};
+    use otlp_receiver::ReceiverConfig;
     use platform_harness::logql;
     use platform_harness::queries::optional_queries_of_markdown;
     use std::path::{Path, PathBuf};
     use std::time::Duration;
+    use workshop::harness::{Options, Services, Sockets, env};
 
     /// Chapter 04's optional exercise: the rejected parameter as a field of the warning.
     const STRUCTURED_FIELDS: &str = "section-2-structured-fields.patch";
@@ -179,48 +181,39 @@ mod promises {
     /// the log record, next to the message `check 2` looks for.
     fn the_rejected_parameter_is_a_field(tree: &Path) {
         let (key, value) = structured_field_of_chapter_04();
-        let binary = built(tree, "iss-distance");
+        let binaries = [("iss-distance".to_owned(), built(tree, "iss-distance"))];
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let receiver = runtime
-            .block_on(otlp_receiver::Receiver::start(
-                otlp_receiver::ReceiverConfig::ephemeral(),
-            ))
-            .unwrap();
-        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = socket.local_addr().unwrap().port();
-        let mut command = std::process::Command::new(binary);
-        command
-            .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint())
-            .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-            .env("ISS_SOURCE", "model")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        common::hand_over(&mut command, socket);
-        let mut service = command.spawn().unwrap();
-        let store = receiver.store();
-        let warned = runtime.block_on(async {
-            let url = format!("http://127.0.0.1:{port}/distance?latitude=abc&longitude=1");
-            let client = reqwest::Client::new();
-            let answered = async {
-                loop {
-                    if let Ok(response) = client.get(&url).send().await {
-                        return response.status();
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
+        let (store, warned) = runtime.block_on(async {
+            let receiver = otlp_receiver::Receiver::start(ReceiverConfig::ephemeral()).await;
+            let receiver = receiver.unwrap();
+            let mut sockets = Sockets::any().unwrap();
+            sockets.keep_only("iss-distance");
+            let port = sockets.ports().iss_distance;
+            let vars = env([
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint()),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
+                ("ISS_SOURCE", "model".into()),
+            ]);
+            let options = Options {
+                echo: false,
+                without_our_otel_env: true,
             };
-            let status = tokio::time::timeout(Duration::from_secs(30), answered)
+            let binaries = binaries.into_iter().collect();
+            let mut service = Services::start(&binaries, sockets, &vars, options).unwrap();
+            service.wait_healthy(Duration::from_secs(30)).await.unwrap();
+            let url = format!("http://127.0.0.1:{port}/distance?latitude=abc&longitude=1");
+            let status = reqwest::get(&url)
                 .await
-                .expect("iss-distance answers");
+                .expect("iss-distance answers")
+                .status();
             assert_eq!(status, 400);
-            store
-                .wait_until(Duration::from_secs(30), |s| {
-                    s.logs().iter().any(|l| l.attribute(&key).is_some())
-                })
-                .await
+            let store = receiver.store();
+            let warned = store.wait_until(Duration::from_secs(30), |s| {
+                s.logs().iter().any(|l| l.attribute(&key).is_some())
+            });
+            let warned = warned.await;
+            (store, warned)
         });
-        let _ = service.kill();
-        let _ = service.wait();
         let logs = store.logs();
         assert!(warned, "no log record with the attribute {key}: {logs:#?}");
         let record = logs.iter().find(|l| l.attribute(&key).is_some()).unwrap();
@@ -271,6 +264,5 @@ mod promises {
                 query.expr
             );
         }
-        runtime.block_on(receiver.shutdown());
     }
 }

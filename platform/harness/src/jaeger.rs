@@ -4,21 +4,21 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use platform_check::{command_args, compose_services, flag_values, host_path_of, load_yaml};
 
-use platform_live::process::{Ports, Running, http_ok, wait_for};
+use platform_live::process::{Ports, Process};
+use tokio::process::Command;
 
 pub struct Jaeger {
     pub otlp_grpc: u16,
     pub query_http: u16,
-    pub process: Running,
+    pub process: Process,
 }
 
 impl Jaeger {
-    pub fn start(binary: &Path, repo: &Path, ports: &mut Ports) -> Result<Jaeger, String> {
+    pub async fn start(binary: &Path, repo: &Path, ports: &mut Ports) -> Result<Jaeger, String> {
         let compose = load_yaml("platform/jaeger/compose.yml");
         let service = compose_services(&compose)
             .remove("jaeger")
@@ -49,12 +49,12 @@ impl Jaeger {
             )
             .env("JAEGER_TELEMETRY_HOST", "127.0.0.1")
             .env("JAEGER_TELEMETRY_PORT", ports.take().to_string());
-        let mut process = Running::spawn("jaeger", command)?;
-        let up = wait_for(Duration::from_secs(30), || {
-            process.exited().is_none() && http_ok(query_http, "/api/services")
-        });
-        if !up {
-            return Err(format!("Jaeger did not start:\n{}", process.tail(30)));
+        let mut process = Process::spawn("jaeger", command, false)
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let ready = format!("http://127.0.0.1:{query_http}/api/services");
+        if let Err(why) = process.ready(&ready, Duration::from_secs(30)).await {
+            let output = process.output().tail(30);
+            return Err(format!("Jaeger did not start ({why}):\n{output}"));
         }
         Ok(Jaeger {
             otlp_grpc,

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use platform_check::{command_args, compose_services, host_path_of, load_yaml};
 
-use platform_live::process::{Running, http_ok, wait_for};
+use platform_live::process::Process;
+use tokio::process::Command;
 
 /// The flags of the `prometheus` service in docker-compose.yml, with the two that name
 /// places in the container turned into places here: the config file (the repository's,
@@ -42,7 +42,7 @@ pub fn flags(repo: &Path, port: u16, data: &Path) -> Result<Vec<String>, String>
 /// `promtool check config` on the repository's config: `Err` holds promtool's message.
 pub fn check_config(promtool: &Path, repo: &Path) -> Result<String, String> {
     let config = repo.join("platform/prometheus/prometheus.yaml");
-    let output = Command::new(promtool)
+    let output = std::process::Command::new(promtool)
         .args(["check", "config"])
         .arg(&config)
         .output()
@@ -65,7 +65,7 @@ pub struct Prometheus {
     binary: PathBuf,
     flags: Vec<String>,
     pub port: u16,
-    pub process: Running,
+    pub process: Process,
 }
 
 /// The compose address Prometheus scrapes the collector's own metrics at (the
@@ -73,14 +73,19 @@ pub struct Prometheus {
 pub const COLLECTOR_TARGET: &str = "otel-collector:8888";
 
 impl Prometheus {
-    pub fn start(binary: &Path, repo: &Path, port: u16, data: &Path) -> Result<Prometheus, String> {
-        Prometheus::start_scraping(binary, repo, port, data, &[])
+    pub async fn start(
+        binary: &Path,
+        repo: &Path,
+        port: u16,
+        data: &Path,
+    ) -> Result<Prometheus, String> {
+        Prometheus::start_scraping(binary, repo, port, data, &[]).await
     }
 
     /// Like [`Prometheus::start`], with scrape targets that are compose addresses (e.g.
     /// [`COLLECTOR_TARGET`]) replaced by where the test runs them. The config is then a
     /// copy, `<data>.yaml`, that differs from the repository's in those addresses only.
-    pub fn start_scraping(
+    pub async fn start_scraping(
         binary: &Path,
         repo: &Path,
         port: u16,
@@ -108,7 +113,7 @@ impl Prometheus {
                 *flag = format!("--config.file={}", copy.display());
             }
         }
-        let process = launch(binary, &flags, port)?;
+        let process = launch(binary, &flags, port).await?;
         Ok(Prometheus {
             binary: binary.to_owned(),
             flags,
@@ -121,13 +126,13 @@ impl Prometheus {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
-    pub fn stop(&mut self) {
-        self.process.stop(Duration::from_secs(15));
+    pub async fn stop(&mut self) {
+        self.process.stop(Duration::from_secs(15)).await;
     }
 
-    pub fn restart(&mut self) -> Result<(), String> {
-        self.stop();
-        self.process = launch(&self.binary, &self.flags, self.port)?;
+    pub async fn restart(&mut self) -> Result<(), String> {
+        self.stop().await;
+        self.process = launch(&self.binary, &self.flags, self.port).await?;
         Ok(())
     }
 
@@ -198,17 +203,16 @@ impl Prometheus {
     }
 }
 
-fn launch(binary: &Path, flags: &[String], port: u16) -> Result<Running, String> {
+async fn launch(binary: &Path, flags: &[String], port: u16) -> Result<Process, String> {
     let mut command = Command::new(binary);
     command.args(flags);
-    let mut process = Running::spawn("prometheus", command)?;
-    let ready = wait_for(Duration::from_secs(30), || {
-        process.exited().is_none() && http_ok(port, "/-/ready")
-    });
-    if !ready {
+    let mut process = Process::spawn("prometheus", command, false)
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    let ready = format!("http://127.0.0.1:{port}/-/ready");
+    if let Err(why) = process.ready(&ready, Duration::from_secs(30)).await {
+        let output = process.output().tail(30);
         return Err(format!(
-            "Prometheus did not become ready:\n{}",
-            process.tail(30)
+            "Prometheus did not become ready ({why}):\n{output}"
         ));
     }
     Ok(process)

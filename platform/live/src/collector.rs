@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
+use tokio::process::Command;
+
 pub use crate::exposition::Sample;
-use crate::process::{Ports, Running, http_ok, wait_for};
+use crate::process::{Ports, Process};
 
 pub const CONFIG: &str = "platform/otel-collector/config.yaml";
 pub const OVERLAYS: &str = "platform/otel-collector/overlays";
@@ -93,34 +94,41 @@ impl Wiring {
 
 /// A running collector.
 pub struct Collector {
-    pub process: Running,
+    pub process: Process,
     pub wiring: Wiring,
 }
 
 impl Collector {
-    /// Starts the collector on `files` and waits for its health check.
-    pub fn start(binary: &Path, files: &[PathBuf], wiring: &Wiring) -> Result<Collector, String> {
+    /// Starts the collector on `files` and waits for its health check (a config it refuses
+    /// ends it at once).
+    pub async fn start(
+        binary: &Path,
+        files: &[PathBuf],
+        wiring: &Wiring,
+    ) -> Result<Collector, String> {
         let mut command = Command::new(binary);
         command.envs(wiring.env());
         for file in files {
             command.arg(format!("--config={}", file.display()));
         }
-        let mut process = Running::spawn("otelcol", command)?;
-        let health = wiring.health;
-        // Until it answers, or exits (a config it refuses ends it at once).
-        wait_for(Duration::from_secs(20), || {
-            process.exited().is_some() || http_ok(health, "/")
-        });
-        if process.exited().is_some() || !http_ok(health, "/") {
+        let mut process = Process::spawn("otelcol", command, false)
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let health = format!("http://127.0.0.1:{}/", wiring.health);
+        if let Err(why) = process.ready(&health, Duration::from_secs(20)).await {
+            let output = process.output().tail(30);
             return Err(format!(
-                "the collector did not become healthy:\n{}",
-                process.tail(30)
+                "the collector did not become healthy ({why}):\n{output}"
             ));
         }
         Ok(Collector {
             process,
             wiring: wiring.clone(),
         })
+    }
+
+    /// Stops it gracefully: it drains its queues into the backends first.
+    pub async fn stop(&mut self) {
+        self.process.stop(Duration::from_secs(15)).await;
     }
 
     /// Its own metrics (`otelcol_*`), summed by metric name and the label `exporter` or

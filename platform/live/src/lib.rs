@@ -9,7 +9,9 @@
 //! - [`builder`]: builds them (`cargo run -p platform-live --bin build-platform`);
 //! - [`collector`]: runs the collector on the repository's own config files, wired to
 //!   whatever stands behind it, and reads its own metrics;
-//! - [`process`]: a program as a child process, and free ports for it.
+//! - [`process`]: the one runner of child processes (the services, the collector, the
+//!   tests' Prometheus and Jaeger, the doctor's probes), and free ports for the programs;
+//! - [`usage`]: what a process used, CPU time and peak memory, from `/proc`.
 
 pub mod builder;
 pub mod collector;
@@ -17,3 +19,4 @@ mod exposition;
 pub mod http;
 pub mod process;
 pub mod programs;
+pub mod usage;

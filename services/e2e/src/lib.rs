@@ -45,10 +45,12 @@ pub struct Stack {
     pub gateway: SocketAddr,
     pub geolocator: SocketAddr,
     pub iss_distance: SocketAddr,
-    services: Vec<Running>,
+    services: Vec<InProcess>,
 }
 
-pub struct Running {
+/// One service served by a task of this process (not a child process: see the workshop's
+/// harness for those), until told to stop.
+pub struct InProcess {
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -115,7 +117,7 @@ impl Stack {
 }
 
 /// Serves `app` on an ephemeral port until told to stop.
-pub async fn start(app: Router) -> (SocketAddr, Running) {
+pub async fn start(app: Router) -> (SocketAddr, InProcess) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind an ephemeral port");
@@ -130,7 +132,7 @@ pub async fn start(app: Router) -> (SocketAddr, Running) {
         Boundary::Inside,
         shutdown,
     ));
-    (addr, Running { stop, task })
+    (addr, InProcess { stop, task })
 }
 
 pub fn base_url(addr: SocketAddr) -> Url {

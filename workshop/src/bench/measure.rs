@@ -11,8 +11,8 @@ use otlp_receiver::Stats;
 use serde_json::Value;
 
 use super::cpu::{CpuSnapshot, peak_rss_kib};
-use super::standins::{IssApiStandIn, ReceiverThread};
-use crate::ports::Ports;
+use super::standins::ReceiverThread;
+use crate::harness::{IssApi, Ports};
 
 /// The places the load rotates through: all in the embedded gazetteer, with spaces and
 /// diacritics among them so that the query string needs encoding as it would from a browser.
@@ -63,7 +63,7 @@ pub async fn measure(
     duration: Duration,
     ports: &Ports,
     pids: &BTreeMap<&'static str, u32>,
-    stub: &IssApiStandIn,
+    stub: &IssApi,
     receiver: Option<&ReceiverThread>,
 ) -> anyhow::Result<Measurement> {
     let base = format!("http://127.0.0.1:{}/distance", ports.gateway);

@@ -20,9 +20,10 @@
 //! connections and never answers.
 //!
 //! This file holds the command's arguments and the run's order; the parts are modules:
-//! - `standins`: the ISS API, the OTLP receiver and the blackholed collector;
+//! - the harness (`crate::harness`): the services, the ISS API stand-in, the blackhole;
+//! - `standins`: the OTLP receiver on its own thread;
 //! - `measure`: the closed-loop load and what the measurement window saw;
-//! - `cpu`: CPU time and memory from `/proc`;
+//! - `cpu`: where the CPU time went;
 //! - `report`: the typed report, as a table or `--json`.
 
 mod cpu;
@@ -37,11 +38,11 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::build::{build_services, workspace_root};
-use crate::ports::{Ports, Sockets};
-use crate::services::{self, wiring};
+use crate::harness::{self, Blackhole, Env, Harness, Options, Ports, Sockets};
 use crate::stop::StopSignal;
+use measure::Measurement;
 use report::{BlackholeReport, Received, Report, Setup};
-use standins::{Blackhole, IssApiStandIn, ReceiverThread};
+use standins::ReceiverThread;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -119,20 +120,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Some(port) => Sockets::bind(Ports::from_base(port)?)?,
         None => Sockets::any()?,
     };
-    let ports = sockets.ports();
-    if args.receiver || args.blackhole {
-        let flag = if args.receiver {
-            "--receiver"
-        } else {
-            "--blackhole"
-        };
-        if let Some((key, _)) = args
+    let flag = args.receiver.then_some("--receiver");
+    if let Some(flag) = flag.or(args.blackhole.then_some("--blackhole"))
+        && let Some((key, _)) = args
             .env
             .iter()
             .find(|(key, _)| key == "OTEL_SDK_DISABLED" || key.starts_with("OTEL_EXPORTER_OTLP_"))
-        {
-            bail!("{flag} sets where the telemetry goes: leave out --env {key}");
-        }
+    {
+        bail!("{flag} sets where the telemetry goes: leave out --env {key}");
     }
     let workspace = match &args.tree {
         Some(tree) if tree.join("Cargo.toml").is_file() => std::path::absolute(tree)?,
@@ -143,79 +138,52 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         built = build_services(&workspace, !args.debug) => built?,
         () = stop.recv() => bail!("interrupted"),
     };
-    let stub = IssApiStandIn::start()?;
-    let receiver = if args.receiver {
-        Some(ReceiverThread::start()?)
-    } else {
-        None
+    let receiver = args.receiver.then(ReceiverThread::start).transpose()?;
+    let blackhole = match args.blackhole {
+        true => Some(Blackhole::start().await?),
+        false => None,
     };
-    let blackhole = if args.blackhole {
-        Some(Blackhole::start().await?)
-    } else {
-        None
+    let endpoint = receiver.as_ref().map(|r| r.endpoint.clone());
+    let mut env = match endpoint
+        .clone()
+        .or(blackhole.as_ref().map(Blackhole::endpoint))
+    {
+        Some(endpoint) => harness::env([
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
+        ]),
+        None => Env::new(),
     };
-    let mut env = wiring(&ports);
-    env.push(("ISS_SOURCE", "api".into()));
-    env.push(("ISS_API_URL", stub.url()));
-    let collector = match (&receiver, &blackhole) {
-        (Some(receiver), _) => Some(receiver.endpoint.clone()),
-        (_, Some(blackhole)) => Some(blackhole.endpoint()),
-        _ => None,
+    env.extend(args.env.iter().cloned());
+    let options = Options {
+        echo: true,
+        without_our_otel_env: false,
     };
-    if let Some(endpoint) = collector {
-        env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint));
-        env.push(("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()));
-    }
-    for (key, value) in &args.env {
-        // services::start takes 'static names; a handful of short strings, once per run.
-        env.push((Box::leak(key.clone().into_boxed_str()), value.clone()));
-    }
-    let mut running = services::start(&binaries, sockets, &env)?;
+    let mut harness = Harness::start(&binaries, sockets, env, options)?;
+    let setup = Setup {
+        connections: args.connections,
+        warmup_seconds: args.warmup.as_secs_f64(),
+        duration_seconds: args.duration.as_secs_f64(),
+        release: !args.debug,
+        env: &args.env,
+        pids: &harness.services.pids(),
+        receiver_endpoint: endpoint,
+        tree: workspace.display().to_string(),
+    };
     let result = tokio::select! {
-        result = async {
-            running.wait_healthy(Duration::from_secs(60)).await?;
-            let pids = cpu::service_pids()?;
-            let measured = tokio::select! {
-                measured = measure::measure(
-                    args.connections,
-                    args.warmup,
-                    args.duration,
-                    &ports,
-                    &pids,
-                    &stub,
-                    receiver.as_ref(),
-                ) => measured?,
-                (name, status) = running.first_exit() => {
-                    bail!("{name} stopped during the benchmark ({status}); see its output above")
-                }
-            };
-            let setup = Setup {
-                connections: args.connections,
-                warmup_seconds: args.warmup.as_secs_f64(),
-                duration_seconds: args.duration.as_secs_f64(),
-                release: !args.debug,
-                env: &args.env,
-                pids: &pids,
-                receiver_endpoint: receiver.as_ref().map(|r| r.endpoint.clone()),
-                tree: workspace.display().to_string(),
-            };
-            Ok(Report::new(&setup, &measured))
-        } => result,
+        result = bench(&args, &mut harness, receiver.as_ref()) => result,
         () = stop.recv() => Err(anyhow::anyhow!("interrupted")),
     };
     // The services flush their telemetry as they stop: the receiver's totals come after.
-    running.stop(Duration::from_secs(10)).await;
-    stub.stop();
-    let mut report = result?;
+    harness.stop(Duration::from_secs(10)).await;
+    let mut report = Report::new(&setup, &result?);
     if let (Some(receiver), Some(section)) = (receiver, report.receiver.as_mut()) {
         section.total = Some(Received::between(&receiver.stop(), None));
     }
-    if let Some(blackhole) = blackhole {
-        report.blackhole = Some(BlackholeReport {
-            endpoint: blackhole.endpoint(),
-            connections_accepted: blackhole.stop(),
-        });
-    }
+    report.blackhole = blackhole.map(|blackhole| BlackholeReport {
+        endpoint: blackhole.endpoint(),
+        connections_accepted: blackhole.accepted(),
+    });
     let mut stdout = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut stdout, &report)?;
@@ -224,6 +192,31 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         report.write_table(&mut stdout)?;
     }
     Ok(())
+}
+
+/// Once the services are healthy, the measurement; fails if one of them exits meanwhile.
+async fn bench(
+    args: &Args,
+    harness: &mut Harness,
+    receiver: Option<&ReceiverThread>,
+) -> anyhow::Result<Measurement> {
+    harness.wait_healthy(Duration::from_secs(60)).await?;
+    let pids = harness.services.pids();
+    let measure = measure::measure(
+        args.connections,
+        args.warmup,
+        args.duration,
+        &harness.ports,
+        &pids,
+        &harness.iss_api,
+        receiver,
+    );
+    tokio::select! {
+        measured = measure => measured,
+        (name, status) = harness.services.first_exit() => {
+            bail!("{name} stopped during the benchmark ({status}); see its output above")
+        }
+    }
 }
 
 #[cfg(test)]

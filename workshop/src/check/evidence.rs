@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::relay::Relayed;
 use super::scenario::{Outcome, Scenario};
-use super::stub::StubCall;
+use crate::harness::IssCall;
 
 /// The four services, in the order checks list them.
 pub const SERVICES: [&str; 4] = ["frontend", "gateway", "geolocator", "iss-distance"];
@@ -61,7 +61,7 @@ pub struct Evidence {
     /// `ISS_API_URL`.
     pub stub_url: String,
     /// The ISS API stub's requests, in order.
-    pub stub_calls: Vec<StubCall>,
+    pub stub_calls: Vec<IssCall>,
     /// The requests between our own services, as the check's relays saw them (section 4).
     pub relayed: Vec<Relayed>,
     /// `127.0.0.1:<port>` of every server in the run (services, stub, relays, receiver):

@@ -23,8 +23,8 @@ use super::scenario::{
     CallOutcome, ISS_API, IssAnswer, OUR_BAGGAGE, Outcome, REPLICA_NAME, Scenario, Step,
     TRACESTATE, TraceContext,
 };
-use super::stub::{self, StubCall};
 use super::{section1, section3, section5};
+use crate::harness::{self, IssCall};
 
 pub const RUN_ID: &str = "c0ffee0000000001";
 pub const STUB_URL: &str = "http://127.0.0.1:4000/iss-now.json";
@@ -423,8 +423,14 @@ impl World {
         };
         let mut attributes = vec![];
         if answer == IssAnswer::Position {
-            attributes.push(kv("iss.latitude", stub::LATITUDE.parse::<f64>().unwrap()));
-            attributes.push(kv("iss.longitude", stub::LONGITUDE.parse::<f64>().unwrap()));
+            attributes.push(kv(
+                "iss.latitude",
+                harness::LATITUDE.parse::<f64>().unwrap(),
+            ));
+            attributes.push(kv(
+                "iss.longitude",
+                harness::LONGITUDE.parse::<f64>().unwrap(),
+            ));
         }
         let call = answer.call();
         let getting = self.span(
@@ -438,7 +444,7 @@ impl World {
         );
         let client = self.client("iss-distance", &getting, STUB_URL, &call);
         let propagated = self.section >= 4;
-        self.evidence.stub_calls.push(StubCall {
+        self.evidence.stub_calls.push(IssCall {
             answer,
             traceparent: propagated
                 .then(|| format!("00-{}-{}-01", hex(&client.trace), hex(&client.span))),
@@ -453,7 +459,7 @@ impl World {
             }
             IssAnswer::Garbage => format!(
                 "open-notify sent an invalid response: longitude \"{}\" is not a number",
-                stub::GARBAGE_LONGITUDE
+                harness::GARBAGE_LONGITUDE
             ),
         };
         self.log(
@@ -731,7 +737,7 @@ pub fn uninstrumented() -> Evidence {
         .steps
         .iter()
         .filter_map(Step::iss_call)
-        .map(|answer| StubCall {
+        .map(|answer| IssCall {
             answer,
             traceparent: None,
             tracestate: None,

@@ -4,7 +4,6 @@
 //! sections 0..=N promise, as a checklist.
 //!
 //! - `scenario`: the requests, and every number the checks expect, derived from them;
-//! - `stub`: the ISS API stand-in, which also records the trace headers it receives;
 //! - `relay`: relays between our own services, which record the context of every hop;
 //! - `replica`: section 0's second copy of one service, started with the standard resource
 //!   variables set;
@@ -31,20 +30,18 @@ mod section4;
 mod section5;
 mod section6;
 mod span_status;
-mod stub;
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use otlp_receiver::{Protocol, Receiver, ReceiverConfig};
+use otlp_receiver::{Protocol, Receiver, ReceiverConfig, Store};
 
 use crate::build::{build_services, workspace_root};
-use crate::ports::Sockets;
-use crate::services::{self, Options, wiring};
+use crate::harness::{self, Binaries, Ended, Env, Harness, Options, Services, Sockets, random_hex};
 use crate::stop::StopSignal;
 
 use evidence::{Evidence, short};
@@ -146,15 +143,7 @@ fn all_pass(evidence: &Evidence, section: u8) -> bool {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut stop = StopSignal::listen()?;
-    let tree = match &args.tree {
-        Some(tree) => tree
-            .canonicalize()
-            .with_context(|| format!("--tree {}", tree.display()))?,
-        None => workspace_root(),
-    };
-    if !tree.join("Cargo.toml").is_file() {
-        bail!("--tree {}: no Cargo.toml there", tree.display());
-    }
+    let tree = tree(args.tree.as_deref())?;
     eprintln!("building the services in {} …", tree.display());
     let built = tokio::select! {
         built = build_services(&tree, false) => built,
@@ -178,17 +167,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     eprintln!("checking section {} …", args.section);
-    let (setup, mut evidence) = tokio::select! {
-        observed = observe(&args, &binaries) => observed?,
+    let (setup, evidence) = tokio::select! {
+        observed = observe_all(&args, &tree, &binaries) => observed?,
         () = stop.recv() => bail!("interrupted"),
     };
-    if args.section >= COLLECTOR_SECTION {
-        eprintln!("sending traffic through the collector on your config …");
-        evidence.collector = Some(tokio::select! {
-            observed = through_collector(&args, &tree, &binaries) => observed?,
-            () = stop.recv() => bail!("interrupted"),
-        });
-    }
     if args.verbose {
         print!("{}", arrived(&evidence));
     }
@@ -219,95 +201,144 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
+/// The workspace to check: `--tree`, or the one this binary was built from.
+fn tree(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let tree = match given {
+        Some(tree) => tree
+            .canonicalize()
+            .with_context(|| format!("--tree {}", tree.display()))?,
+        None => workspace_root(),
+    };
+    if !tree.join("Cargo.toml").is_file() {
+        bail!("--tree {}: no Cargo.toml there", tree.display());
+    }
+    Ok(tree)
+}
+
+/// The scenario's run, then section 6's through the collector if it is asked for.
+async fn observe_all(
+    args: &Args,
+    tree: &Path,
+    binaries: &Binaries,
+) -> anyhow::Result<(Vec<Check>, Evidence)> {
+    let (setup, mut evidence) = observe(args, binaries).await?;
+    if args.section >= COLLECTOR_SECTION {
+        eprintln!("sending traffic through the collector on your config …");
+        evidence.collector = Some(through_collector(args, tree, binaries).await?);
+    }
+    Ok((setup, evidence))
+}
+
 /// Section 6's run: the same services, through the real collector on the tree's config.
 async fn through_collector(
     args: &Args,
-    tree: &std::path::Path,
-    binaries: &BTreeMap<String, PathBuf>,
+    tree: &Path,
+    binaries: &Binaries,
 ) -> anyhow::Result<pipeline::Observed> {
     let collector = match &args.collector {
         Some(path) => Ok(path.clone()),
         None => platform_live::programs::collector_binary(tree),
     };
-    let collector = match collector {
-        Ok(path) => path,
-        Err(why) => {
-            let why = format!(
+    match collector {
+        Ok(collector) => pipeline::run::observe(&collector, tree, binaries, args.verbose).await,
+        Err(why) => Ok(pipeline::Observed::without_collector(
+            "platform/otel-collector/config.yaml".into(),
+            format!(
                 "{why}; or download the otelcol-contrib release binary (0.159.0) and pass it with --collector"
-            );
-            return Ok(pipeline::Observed::without_collector(
-                "platform/otel-collector/config.yaml".into(),
-                why,
-            ));
-        }
-    };
-    pipeline::run::observe(pipeline::run::Setup {
-        collector: &collector,
-        tree,
-        binaries,
-        verbose: args.verbose,
-    })
-    .await
+            ),
+        )),
+    }
 }
 
 /// Runs the services through the scenario and collects the evidence, with the setup's
 /// own checks (start, answers, stop).
-async fn observe(
-    args: &Args,
-    binaries: &BTreeMap<String, PathBuf>,
-) -> anyhow::Result<(Vec<Check>, Evidence)> {
+async fn observe(args: &Args, binaries: &Binaries) -> anyhow::Result<(Vec<Check>, Evidence)> {
     let receiver = Receiver::start(ReceiverConfig::ephemeral()).await?;
-    let stub = stub::IssStub::start().await?;
-    let sockets = Sockets::any()?;
-    let ports = sockets.ports();
     let run_id = random_hex(8);
     let protocol = args.protocol.receiver();
-    let mut env = wiring(&ports);
-    env.extend(exporting(
-        &receiver,
-        protocol,
-        format!("workshop.check.run={run_id}"),
-    ));
-    env.extend(stub.services_env());
-    let relays = relay::Relays::start(&mut env).await?;
+    let sockets = Sockets::any()?;
+    let relays = relay::Relays::start(&sockets.ports()).await?;
+    let mut env = exporting(&receiver, protocol, format!("workshop.check.run={run_id}"));
+    // Once per request, whatever the one before got: the stand-in changes its answer from
+    // step to step, and the checks count the calls by answer, so no position is kept and no
+    // failure pauses the API (iss-distance's defaults for a free public API).
+    env.extend(harness::env([
+        ("ISS_API_MAX_AGE_MS", "0".into()),
+        ("ISS_API_BACKOFF_MS", "0".into()),
+    ]));
+    env.extend(relays.env());
     let options = Options {
-        capture: true,
         echo: args.verbose,
-        drop_env_prefix: Some("OTEL_"),
+        without_our_otel_env: true,
     };
+    let mut harness = Harness::start(binaries, sockets, env, options)?;
+    let mut replica = replica::Replica::start(binaries, &run_id, protocol, options).await?;
     let scenario = Scenario::standard(TraceContext {
         trace_id: random_hex(16),
         parent_id: random_hex(8),
     });
-    let mut running = services::start_with(binaries, sockets, &env, options)?;
-    let mut replica = replica::Replica::start(binaries, &run_id, protocol, options).await?;
-    let outputs: Vec<(String, services::Output)> = ports
-        .all()
-        .iter()
-        .filter_map(|(name, _)| Some((name.to_string(), running.output(name)?)))
-        .collect();
-
-    let mut setup = Vec::new();
-    let (healthy, ()) = tokio::join!(running.wait_healthy(HEALTHY), replica.wait_healthy(HEALTHY));
+    let (healthy, ()) = tokio::join!(harness.wait_healthy(HEALTHY), replica.wait_healthy(HEALTHY));
     let outcomes = match &healthy {
-        Ok(()) => scenario::drive(&scenario, &ports, |answer| stub.answer_with(answer)).await?,
+        Ok(()) => {
+            let iss_api = &harness.iss_api;
+            scenario::drive(&scenario, &harness.ports, |a| iss_api.answer_with(a)).await?
+        }
+        Err(_) if !args.verbose => {
+            show_the_end(&harness.services);
+            Vec::new()
+        }
         Err(_) => Vec::new(),
     };
-    if healthy.is_err() && !args.verbose {
-        // Their output was not shown; show the end of it, which says why.
-        for (name, output) in &outputs {
-            let lines = output.lines();
-            for line in &lines[lines.len().saturating_sub(15)..] {
-                eprintln!("{name:>12} | {line}");
-            }
+    let (ended, replica) = tokio::join!(harness.stop(GRACE), replica.stop(GRACE));
+    let setup = setup_checks(healthy, &scenario, &outcomes, &ended);
+    let mut evidence = Evidence {
+        run_id,
+        protocol,
+        scenario,
+        outcomes,
+        console: console(&harness.services),
+        replica,
+        stub_url: harness.iss_api.url(),
+        stub_calls: harness.iss_api.calls(),
+        relayed: relays.calls(),
+        server_addresses: server_addresses(&harness, &relays, &receiver),
+        upstream_urls: relays.upstream_urls(harness.iss_api.url()),
+        spans: Vec::new(),
+        logs: Vec::new(),
+        metrics: Vec::new(),
+        collector: None,
+    };
+    late_telemetry(&mut evidence, &receiver.store(), args.section).await;
+    Ok((setup, evidence))
+}
+
+/// The services' output was not shown: show the end of it, which says why they did not
+/// start.
+fn show_the_end(services: &Services) {
+    for (name, output) in services.outputs() {
+        let lines = output.lines();
+        for line in &lines[lines.len().saturating_sub(15)..] {
+            eprintln!("{name:>12} | {line}");
         }
     }
-    let (ended, replica) = tokio::join!(running.stop(GRACE), replica.stop(GRACE));
-    setup.push(Check::new(
-        "the services start and answer /healthz",
-        "the services' output (run with --verbose)",
-        healthy.map_err(|e| format!("{e:#}")),
-    ));
+}
+
+/// Each service's console output lines, by name.
+fn console(services: &Services) -> BTreeMap<String, Vec<String>> {
+    let outputs = services.outputs().into_iter();
+    outputs
+        .map(|(name, o)| (name.to_owned(), o.lines()))
+        .collect()
+}
+
+/// The checks of the run itself: the services started, answered as expected, and stopped
+/// cleanly.
+fn setup_checks(
+    healthy: anyhow::Result<()>,
+    scenario: &Scenario,
+    outcomes: &[scenario::Outcome],
+    ended: &Ended,
+) -> Vec<Check> {
     let wrong: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.as_expected())
@@ -320,20 +351,13 @@ async fn observe(
             Err(error) => format!("{}: {error}", o.step.describe()),
         })
         .collect();
-    setup.push(Check::new(
-        format!(
-            "the scenario's {} requests get the expected answers",
-            scenario.steps.len()
-        ),
-        "the services' output (run with --verbose)",
-        if outcomes.is_empty() {
-            Err("not sent: the services did not start".to_owned())
-        } else if wrong.is_empty() {
-            Ok(())
-        } else {
-            Err(report::first(&wrong, 2))
-        },
-    ));
+    let answers = if outcomes.is_empty() {
+        Err("not sent: the services did not start".to_owned())
+    } else if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(report::first(&wrong, 2))
+    };
     let unclean: Vec<String> = ended
         .iter()
         .filter_map(|(name, status)| match status {
@@ -342,55 +366,59 @@ async fn observe(
             None => Some(format!("{name} had to be killed")),
         })
         .collect();
-    setup.push(Check::new(
-        format!(
-            "the services stop within {} s of SIGTERM and exit 0",
-            GRACE.as_secs()
+    let output = "the services' output (run with --verbose)";
+    let n = scenario.steps.len();
+    vec![
+        Check::new(
+            "the services start and answer /healthz",
+            output,
+            healthy.map_err(|e| format!("{e:#}")),
         ),
-        "services/telemetry/src/lib.rs (shutdown)",
-        if unclean.is_empty() {
-            Ok(())
-        } else {
-            Err(unclean.join(", "))
-        },
-    ));
+        Check::new(
+            format!("the scenario's {n} requests get the expected answers"),
+            output,
+            answers,
+        ),
+        Check::new(
+            format!(
+                "the services stop within {} s of SIGTERM and exit 0",
+                GRACE.as_secs()
+            ),
+            "services/telemetry/src/lib.rs (shutdown)",
+            if unclean.is_empty() {
+                Ok(())
+            } else {
+                Err(unclean.join(", "))
+            },
+        ),
+    ]
+}
 
-    let mut server_addresses: Vec<String> = ports
+/// `127.0.0.1:<port>` of every server of the run: these may appear in logs.
+fn server_addresses(harness: &Harness, relays: &relay::Relays, receiver: &Receiver) -> Vec<String> {
+    let services = harness
+        .ports
         .all()
-        .iter()
-        .map(|(_, port)| format!("127.0.0.1:{port}"))
-        .collect();
-    server_addresses.push(stub.addr().to_string());
-    server_addresses.extend(relays.addrs().map(|addr| addr.to_string()));
-    server_addresses.push(receiver.grpc_addr().to_string());
-    server_addresses.push(receiver.http_addr().to_string());
-    let upstream_urls = upstream_urls(&env);
-    let mut evidence = Evidence {
-        run_id,
-        protocol,
-        scenario,
-        outcomes,
-        console: outputs
-            .into_iter()
-            .map(|(name, output)| (name, output.lines()))
-            .collect(),
-        replica,
-        stub_url: stub.url(),
-        stub_calls: stub.calls(),
-        relayed: relays.calls(),
-        server_addresses,
-        upstream_urls,
-        spans: Vec::new(),
-        logs: Vec::new(),
-        metrics: Vec::new(),
-        collector: None,
-    };
-    // Late batches: from section 1 on, wait (briefly) until everything expected is there.
-    let store = receiver.store();
-    if args.section >= 1 {
+        .map(|(_, port)| format!("127.0.0.1:{port}"));
+    let others = [
+        harness.iss_api.addr(),
+        receiver.grpc_addr(),
+        receiver.http_addr(),
+    ];
+    let others = others.into_iter().chain(relays.addrs());
+    services
+        .into_iter()
+        .chain(others.map(|a| a.to_string()))
+        .collect()
+}
+
+/// The telemetry that arrived. From section 1 on, waits (briefly) for late batches, until
+/// everything expected is there; section 6 has a run of its own, later, so only what this
+/// run can show is waited for.
+async fn late_telemetry(evidence: &mut Evidence, store: &Store, section: u8) {
+    if section >= 1 {
         let base = evidence.clone();
-        // Section 6 has a run of its own, later: wait only for what this run can show.
-        let section = args.section.min(COLLECTOR_SECTION - 1);
+        let section = section.min(COLLECTOR_SECTION - 1);
         store
             .wait_until(LATE, |store| {
                 let mut now = base.clone();
@@ -399,25 +427,17 @@ async fn observe(
             })
             .await;
     }
-    evidence.refresh(&store);
-    receiver.shutdown().await;
-    stub.stop();
-    relays.stop();
-    Ok((setup, evidence))
+    evidence.refresh(store);
 }
 
 /// How the services export: to `receiver` over `protocol`, metrics every half second, with
 /// `resource_attributes` as `OTEL_RESOURCE_ATTRIBUTES`; plain console lines at `info`.
-fn exporting(
-    receiver: &Receiver,
-    protocol: Protocol,
-    resource_attributes: String,
-) -> Vec<(&'static str, String)> {
+fn exporting(receiver: &Receiver, protocol: Protocol, resource_attributes: String) -> Env {
     let endpoint = match protocol {
         Protocol::Grpc => receiver.grpc_endpoint(),
         Protocol::Http => receiver.http_endpoint(),
     };
-    vec![
+    harness::env([
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
         (
             "OTEL_EXPORTER_OTLP_PROTOCOL",
@@ -427,44 +447,7 @@ fn exporting(
         ("OTEL_RESOURCE_ATTRIBUTES", resource_attributes),
         ("NO_COLOR", "1".to_owned()),
         ("RUST_LOG", "info".to_owned()),
-    ]
-}
-
-/// The upstreams' URLs in the services' environment, by the upstream's name.
-fn upstream_urls(env: &[(&'static str, String)]) -> BTreeMap<String, String> {
-    let names = [
-        ("GATEWAY_URL", "gateway"),
-        ("GEOLOCATOR_URL", "geolocator"),
-        ("ISS_DISTANCE_URL", "iss-distance"),
-        ("ISS_API_URL", scenario::ISS_API),
-    ];
-    env.iter()
-        .filter_map(|(key, url)| {
-            let (_, name) = names.iter().find(|(k, _)| k == key)?;
-            Some((name.to_string(), url.clone()))
-        })
-        .collect()
-}
-
-/// `bytes` random bytes as lower-case hex, never all zeros (an invalid trace or span id).
-fn random_hex(bytes: usize) -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut out = String::new();
-    let state = std::collections::hash_map::RandomState::new();
-    let mut n = 0u64;
-    while out.len() < bytes * 2 {
-        let mut hasher = state.build_hasher();
-        hasher.write_u64(n);
-        hasher.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        out.push_str(&format!("{:016x}", hasher.finish() | 1));
-        n += 1;
-    }
-    out.truncate(bytes * 2);
-    out
+    ])
 }
 
 /// `--verbose`: what arrived, for reading alongside the checklist.

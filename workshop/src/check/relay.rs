@@ -4,6 +4,8 @@
 //! baggage (a stranger's stops at the frontend, ours travels from service to service) are
 //! seen on the wire, hop by hop, as the ISS API stub sees the last one.
 
+use std::collections::BTreeMap;
+use std::future::IntoFuture;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -14,6 +16,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::oneshot;
+
+use super::scenario::ISS_API;
+use crate::harness::{Env, Ports};
 
 /// Longer than any request the services make to each other (the scenario gives each of its
 /// own requests 4 s): a relay never times out first, and never hangs.
@@ -36,10 +41,11 @@ struct Shared {
     calls: Mutex<Vec<Relayed>>,
 }
 
+/// One relay; dropping it stops it.
 pub struct Relay {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
+    _stop: oneshot::Sender<()>,
 }
 
 impl Relay {
@@ -60,27 +66,24 @@ impl Relay {
         });
         let app = Router::new().fallback(relay).with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        tokio::spawn(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .into_future(),
+        );
         Ok(Relay {
             addr,
             shared,
-            stop: Some(stop),
+            _stop: stop,
         })
     }
 
     /// What the service's callers are told its URL is.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// Every request so far, in order.
@@ -90,12 +93,6 @@ impl Relay {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
-    }
-
-    pub fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 
@@ -111,19 +108,32 @@ const CALLED: [(&str, &str); 3] = [
 ];
 
 impl Relays {
-    /// One relay per service in [`CALLED`], to the URL `env` gives it; `env` then gives the
-    /// relay's instead.
-    pub async fn start(env: &mut [(&'static str, String)]) -> anyhow::Result<Relays> {
+    /// One relay per service in [`CALLED`], to its port in `ports`.
+    pub async fn start(ports: &Ports) -> anyhow::Result<Relays> {
         let mut relays = Vec::new();
         for (key, service) in CALLED {
-            let Some((_, url)) = env.iter_mut().find(|(k, _)| *k == key) else {
-                anyhow::bail!("no {key} to put a relay in front of");
-            };
-            let relay = Relay::start(service, url.clone()).await?;
-            *url = relay.url();
-            relays.push((key, relay));
+            let target = format!("http://127.0.0.1:{}", ports.of(service));
+            relays.push((key, Relay::start(service, target).await?));
         }
         Ok(Relays(relays))
+    }
+
+    /// The variables that send the services' callers to the relays instead.
+    pub fn env(&self) -> Env {
+        self.0
+            .iter()
+            .map(|(key, relay)| (key.to_string(), relay.url()))
+            .collect()
+    }
+
+    /// Where each upstream is, as the services are told, by its name: the relays, and the
+    /// ISS API at `iss_api_url`.
+    pub fn upstream_urls(&self, iss_api_url: String) -> BTreeMap<String, String> {
+        let relays = self
+            .0
+            .iter()
+            .map(|(_, r)| (r.shared.to.to_owned(), r.url()));
+        relays.chain([(ISS_API.to_owned(), iss_api_url)]).collect()
     }
 
     /// Every request that crossed one of them, by relay (then in order).
@@ -132,13 +142,7 @@ impl Relays {
     }
 
     pub fn addrs(&self) -> impl Iterator<Item = SocketAddr> + '_ {
-        self.0.iter().map(|(_, relay)| relay.addr())
-    }
-
-    pub fn stop(self) {
-        for (_, relay) in self.0 {
-            relay.stop();
-        }
+        self.0.iter().map(|(_, relay)| relay.addr)
     }
 }
 
@@ -290,7 +294,5 @@ mod tests {
                 .unwrap()
                 .starts_with("the check's relay to gateway: ")
         );
-        relay.stop();
-        nowhere.stop();
     }
 }

@@ -4,25 +4,22 @@
 //! prints at start-up is checked; it exports to a receiver of its own, so that nothing of it
 //! mixes with the four services' telemetry.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use otlp_receiver::{Protocol, Receiver, ReceiverConfig};
 
 use super::scenario::{REPLICA_NAME, REPLICA_NAME_IN_ATTRIBUTES, REPLICA_OF};
-use crate::ports::Sockets;
-use crate::services::{self, Options, Output, Running, wiring};
+use crate::harness::{self, Binaries, Options, Services, Sockets, wiring};
 
+/// The second copy, with its own receiver (dropped after it).
 pub struct Replica {
-    running: Running,
-    output: Option<Output>,
-    receiver: Receiver,
+    services: Services,
+    _receiver: Receiver,
 }
 
 impl Replica {
     pub async fn start(
-        binaries: &BTreeMap<String, PathBuf>,
+        binaries: &Binaries,
         run_id: &str,
         protocol: Protocol,
         options: Options,
@@ -34,26 +31,26 @@ impl Replica {
         let attributes =
             format!("service.name={REPLICA_NAME_IN_ATTRIBUTES},workshop.check.run={run_id}");
         env.extend(super::exporting(&receiver, protocol, attributes));
-        env.push(("OTEL_SERVICE_NAME", REPLICA_NAME.to_owned()));
-        let running = services::start_with(binaries, sockets, &env, options)?;
-        let output = running.output(REPLICA_OF);
+        env.extend(harness::env([(
+            "OTEL_SERVICE_NAME",
+            REPLICA_NAME.to_owned(),
+        )]));
         Ok(Replica {
-            running,
-            output,
-            receiver,
+            services: Services::start(binaries, sockets, &env, options)?,
+            _receiver: receiver,
         })
     }
 
     /// Waits until it answers `/healthz`, after it printed its resource (or until it exits:
     /// then its output says why, and section 0 that its resource is missing).
     pub async fn wait_healthy(&mut self, timeout: Duration) {
-        let _ = self.running.wait_healthy(timeout).await;
+        let _ = self.services.wait_healthy(timeout).await;
     }
 
     /// Stops it, and returns what it printed.
-    pub async fn stop(self, grace: Duration) -> Vec<String> {
-        self.running.stop(grace).await;
-        self.receiver.shutdown().await;
-        self.output.map(|output| output.lines()).unwrap_or_default()
+    pub async fn stop(mut self, grace: Duration) -> Vec<String> {
+        self.services.stop(grace).await;
+        let outputs = self.services.outputs();
+        outputs.into_iter().flat_map(|(_, o)| o.lines()).collect()
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::ports::Ports;
+use crate::harness::Ports;
 
 /// `tracestate` the check sends with its own `traceparent`.
 pub const TRACESTATE: &str = "workshop=check";
@@ -86,18 +86,8 @@ pub enum Request {
     },
 }
 
-/// What the ISS API stub answers while a step runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IssAnswer {
-    /// 200 with a position.
-    Position,
-    /// An error status, e.g. 500.
-    Status(u16),
-    /// 200 with a position iss-distance cannot use (longitude "east").
-    Garbage,
-    /// 200 with the position, after this many milliseconds (section 6's slow traces).
-    Slow(u64),
-}
+/// What the ISS API stand-in answers while a step runs.
+pub use crate::harness::IssAnswer;
 
 impl IssAnswer {
     /// How iss-distance's call ends, as `iss.requests` and its CLIENT span record it: an
@@ -110,17 +100,6 @@ impl IssAnswer {
                 status: 200,
                 error_type: Some(INVALID_RESPONSE.to_owned()),
             },
-        }
-    }
-}
-
-impl std::fmt::Display for IssAnswer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            IssAnswer::Position => f.write_str("200 with the position"),
-            IssAnswer::Status(status) => write!(f, "{status}"),
-            IssAnswer::Garbage => f.write_str("200 with an unusable position"),
-            IssAnswer::Slow(ms) => write!(f, "200 with the position after {ms} ms"),
         }
     }
 }
@@ -539,12 +518,7 @@ pub async fn drive(
             continue;
         }
         set_iss_api(step.iss_api);
-        let port = ports
-            .all()
-            .into_iter()
-            .find(|(name, _)| *name == step.entry())
-            .map(|(_, port)| port)
-            .expect("every entry is a service");
+        let port = ports.of(step.entry());
         let mut request = client.get(format!("http://127.0.0.1:{port}{}", step.path()));
         if step.propagates() {
             request = request

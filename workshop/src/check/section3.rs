@@ -12,7 +12,8 @@ use super::evidence::{
 };
 use super::report::{Check, counted, first, list};
 use super::scenario::{IssAnswer, by_status};
-use super::{span_status, stub};
+use super::span_status;
+use crate::harness;
 
 pub const TITLE: &str = "Section 3 · traces";
 const HANDLER: &str = "services/iss-distance/src/lib.rs";
@@ -285,8 +286,8 @@ fn position(calls: &[Getting]) -> Result<(), String> {
     let mut problems = Vec::new();
     for call in successes {
         for (key, value) in [
-            ("iss.latitude", expected(stub::LATITUDE)),
-            ("iss.longitude", expected(stub::LONGITUDE)),
+            ("iss.latitude", expected(harness::LATITUDE)),
+            ("iss.longitude", expected(harness::LONGITUDE)),
         ] {
             match call.span.attribute(key) {
                 Some(AttrValue::Double(d)) if (d - value).abs() < 1e-6 => {}

@@ -1,12 +1,9 @@
 //! Probing by command: run a program with a timeout and keep what it printed, or why it did
 //! not run; and reading versions and first lines out of what it printed.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
-
-use crate::process::Tree;
+use platform_live::process::{Process, Stream};
 
 /// What a command printed, or why it did not run.
 #[derive(Clone, Debug)]
@@ -21,49 +18,25 @@ pub enum Ran {
     Failed(String),
 }
 
-/// Runs `program args…` with no input, as a [`Tree`] of its own, for at most `timeout`.
+/// Runs `program args…` with no input for at most `timeout`; then kills it, with whatever
+/// it started.
 pub async fn command(program: &str, args: &[&str], timeout: Duration) -> Ran {
     let mut command = tokio::process::Command::new(program);
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    Tree::prepare(&mut command);
-    let mut child = match command.spawn() {
-        Ok(child) => child,
+    command.args(args);
+    let mut process = match Process::spawn(program, command, false) {
+        Ok(process) => process,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ran::NotFound,
         Err(e) => return Ran::Failed(e.to_string()),
     };
-    // Declared after the child, so dropped before it: the tree is killed while the child is
-    // not reaped yet.
-    let mut tree = Tree::of(&child);
-    let mut stdout = child.stdout.take().expect("piped");
-    let mut stderr = child.stderr.take().expect("piped");
-    let read_all = async {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let _ = tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
-        (out, err)
-    };
-    let outcome = tokio::time::timeout(timeout, async {
-        let (out, err) = read_all.await;
-        (child.wait().await, out, err)
-    })
-    .await;
-    match outcome {
-        Ok((Ok(status), out, err)) => {
-            // It exited and closed its output: nothing of it is left to kill.
-            tree.disarm();
-            Ran::Output {
-                success: status.success(),
-                stdout: String::from_utf8_lossy(&out).into_owned(),
-                stderr: String::from_utf8_lossy(&err).into_owned(),
-            }
-        }
-        Ok((Err(e), _, _)) => Ran::Failed(e.to_string()),
+    match tokio::time::timeout(timeout, process.wait()).await {
+        Ok(Ok(status)) => Ran::Output {
+            success: status.success(),
+            stdout: process.output().text(Stream::Stdout),
+            stderr: process.output().text(Stream::Stderr),
+        },
+        Ok(Err(e)) => Ran::Failed(e.to_string()),
         Err(_) => {
-            tree.kill();
-            let _ = child.kill().await;
+            process.kill().await;
             Ran::TimedOut
         }
     }

@@ -118,17 +118,8 @@ fn clone_repository(dir: &Path) {
     run(dir, "git", &["checkout", "--quiet", "-B", "main"]);
 }
 
-/// Whether `pid` is running (not gone, not a zombie waiting to be reaped).
-pub fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .trim_start()
-            .starts_with('Z')
-    })
-}
+/// Whether a process runs, and a process's children, from /proc.
+pub use platform_live::usage::{alive, children};
 
 pub fn git(dir: &Path, args: &[&str]) -> Output {
     Command::new("git")
@@ -175,22 +166,6 @@ pub fn workshop_in(kind: &str, dir: &Path, args: &[&str]) -> Output {
 /// Runs the workshop binary in `dir` for commands that build nothing.
 pub fn workshop(dir: &Path, args: &[&str]) -> Output {
     workshop_in("none", dir, args)
-}
-
-/// Gives the child `socket` as its file descriptor 3 with `LISTEN_FDS=1`, as `workshop`
-/// does (see `workshop/src/process.rs`): the service listens on it, and no other test can
-/// take the port before it does.
-#[cfg(unix)]
-pub fn hand_over(command: &mut Command, socket: std::net::TcpListener) {
-    use command_fds::{CommandFdExt, FdMapping};
-
-    command.env("LISTEN_FDS", "1").env_remove("LISTEN_PID");
-    command
-        .fd_mappings(vec![FdMapping {
-            parent_fd: socket.into(),
-            child_fd: 3,
-        }])
-        .expect("one mapping cannot collide");
 }
 
 /// Sends `signal` to process `pid` (a child of ours, not yet reaped); false if it failed.
@@ -378,30 +353,6 @@ pub fn serve_on_own_thread(app: axum::Router) -> SocketAddr {
         });
     });
     addr
-}
-
-/// The pids of `parent`'s children, from /proc.
-pub fn children(parent: u32) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // The fields after the command name (which may hold spaces) start after ')'.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .collect();
-        if fields[1].parse::<u32>() == Ok(parent) {
-            pids.push(pid);
-        }
-    }
-    pids
 }
 
 /// Waits (up to 10 minutes: the first run may build) for `workshop up`, started with its

@@ -109,19 +109,18 @@ impl Chain {
         let port = ports.take();
         // Prometheus scrapes the collector's own metrics where the collector will serve them.
         let telemetry = ports.take();
-        let (prometheus, jaeger) = tokio::task::block_in_place(|| {
-            let prometheus = Prometheus::start_scraping(
-                &programs.prometheus,
-                &repo,
-                port,
-                &data,
-                &[(COLLECTOR_TARGET, loopback(telemetry))],
-            )
+        let prometheus = Prometheus::start_scraping(
+            &programs.prometheus,
+            &repo,
+            port,
+            &data,
+            &[(COLLECTOR_TARGET, loopback(telemetry))],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let jaeger = Jaeger::start(&programs.jaeger, &repo, ports)
+            .await
             .unwrap_or_else(|e| panic!("{e}"));
-            let jaeger =
-                Jaeger::start(&programs.jaeger, &repo, ports).unwrap_or_else(|e| panic!("{e}"));
-            (prometheus, jaeger)
-        });
         let wiring = Wiring {
             telemetry,
             ..Wiring::new(
@@ -132,9 +131,9 @@ impl Chain {
                 jaeger.otlp_addr(),
             )
         };
-        let collector = tokio::task::block_in_place(|| {
-            Collector::start(&programs.collector, &files, &wiring).unwrap_or_else(|e| panic!("{e}"))
-        });
+        let collector = Collector::start(&programs.collector, &files, &wiring)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         Chain {
             tempo,
             loki,
@@ -152,28 +151,26 @@ impl Chain {
     /// SIGTERM to the collector (it drains what it holds, as `docker compose restart`
     /// lets it), then a new one on the same ports after `down`.
     pub async fn restart_collector(&mut self, down: std::time::Duration) {
-        tokio::task::block_in_place(|| {
-            self.collector
-                .process
-                .stop(std::time::Duration::from_secs(15))
-        });
+        self.collector.stop().await;
+        let output = self.collector.process.output().lines();
+        self.earlier_collector_output.extend(output);
         tokio::time::sleep(down).await;
-        self.collector = tokio::task::block_in_place(|| {
-            Collector::start(&self.binary, &self.files, &self.wiring)
-                .unwrap_or_else(|e| panic!("{e}"))
-        });
+        self.collector = Collector::start(&self.binary, &self.files, &self.wiring)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Everything every collector of this chain printed.
     pub fn collector_output(&self) -> Vec<String> {
         let mut lines = self.earlier_collector_output.clone();
-        lines.extend(self.collector.process.output());
+        lines.extend(self.collector.process.output().lines());
         lines
     }
 
     /// The environment of services that export to this chain's collector, quickly (metrics
-    /// every second, spans every half second), and ask `iss_api_url` for the ISS position.
-    pub fn services_env(&self, iss_api_url: String) -> Vec<(&'static str, String)> {
+    /// every second, spans every half second), and fall back on their orbital model when
+    /// the ISS API (the harness's stand-in) fails them.
+    pub fn services_env(&self) -> Vec<(&'static str, String)> {
         vec![
             (
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -183,7 +180,6 @@ impl Chain {
             ("OTEL_METRIC_EXPORT_INTERVAL", "1000".into()),
             ("OTEL_BSP_SCHEDULE_DELAY", "500".into()),
             ("ISS_SOURCE", "auto".into()),
-            ("ISS_API_URL", iss_api_url),
         ]
     }
 
@@ -191,9 +187,9 @@ impl Chain {
     pub fn logs(&self) -> String {
         format!(
             "--- collector\n{}\n--- prometheus\n{}\n--- jaeger\n{}",
-            self.collector.process.tail(40),
-            self.prometheus.process.tail(20),
-            self.jaeger.process.tail(20)
+            self.collector.process.output().tail(40),
+            self.prometheus.process.output().tail(20),
+            self.jaeger.process.output().tail(20)
         )
     }
 }

@@ -22,6 +22,7 @@ use otlp_receiver::{Receiver, ReceiverConfig};
 use platform_live::collector::{Collector, Wiring, config_files};
 use platform_live::process::Ports;
 use platform_live::programs::Programs;
+use platform_live::usage::{cpu_time, peak_rss_kib};
 use prost::Message;
 
 /// Restates the base pipelines without the connector (lists are replaced when merged).
@@ -118,11 +119,11 @@ async fn run(programs: &Programs, files: &[std::path::PathBuf], spans: usize) ->
         loki.http_addr(),
         nowhere,
     );
-    let collector =
-        tokio::task::block_in_place(|| Collector::start(&programs.collector, files, &wiring))
-            .unwrap_or_else(|e| panic!("{e}"));
+    let collector = Collector::start(&programs.collector, files, &wiring)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let pid = collector.process.pid().unwrap();
-    let cpu_before = cpu_time(pid);
+    let cpu_before = cpu_time(pid).unwrap();
 
     let client = reqwest::Client::new();
     let url = format!("{}/v1/traces", wiring.otlp_http_endpoint());
@@ -156,8 +157,8 @@ async fn run(programs: &Programs, files: &[std::path::PathBuf], spans: usize) ->
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let cpu = cpu_time(pid) - cpu_before;
-    let peak_rss_kib = peak_rss_kib(pid);
+    let cpu = cpu_time(pid).unwrap() - cpu_before;
+    let peak_rss_kib = peak_rss_kib(pid).unwrap_or(0);
     drop(collector);
     Run {
         cpu,
@@ -222,27 +223,4 @@ fn now_nanos() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64
-}
-
-/// User + system CPU time of a process (from /proc/<pid>/stat, in clock ticks of 10 ms).
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10)
-}
-
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
 }

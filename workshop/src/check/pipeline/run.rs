@@ -7,10 +7,10 @@
 //! that the stand-ins hold everything it would ever send.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use otlp_receiver::{Receiver, ReceiverConfig};
 use platform_live::collector::{Collector, Wiring, config_files};
 use platform_live::process::Ports as PlatformPorts;
@@ -18,9 +18,7 @@ use platform_live::process::Ports as PlatformPorts;
 use super::scenario::{self, Request};
 use super::settings::{self, Settings};
 use super::{Backend, LogFact, Observed, SpanFact, server_calls};
-use crate::check::stub::IssStub;
-use crate::ports::Sockets;
-use crate::services::{self, Options, wiring};
+use crate::harness::{self, Binaries, Env, Harness, Options, Sockets};
 
 /// The overlays compose starts the collector with when Jaeger is added: the second trace
 /// backend must get what Tempo gets, no more.
@@ -34,15 +32,6 @@ const HEALTHY: Duration = Duration::from_secs(15);
 const GRACE: Duration = Duration::from_secs(10);
 /// How long, beyond `decision_wait`, to wait for the last decisions and span metrics.
 const SETTLE: Duration = Duration::from_secs(20);
-
-/// Where the collector runs from, and with what.
-pub struct Setup<'a> {
-    pub collector: &'a Path,
-    /// The workspace whose `platform/otel-collector` config is run.
-    pub tree: &'a Path,
-    pub binaries: &'a BTreeMap<String, PathBuf>,
-    pub verbose: bool,
-}
 
 /// The stand-ins for the backends.
 struct StandIns {
@@ -68,26 +57,108 @@ impl StandIns {
         })
     }
 
-    async fn shutdown(self) {
-        for receiver in [self.tempo, self.jaeger, self.loki, self.prometheus] {
-            receiver.shutdown().await;
-        }
+    /// The collector's wiring: fresh ports for its own listeners, these as its backends.
+    fn wiring(&self) -> Wiring {
+        Wiring::new(
+            &mut PlatformPorts::default(),
+            self.tempo.grpc_addr(),
+            self.prometheus.http_addr(),
+            self.loki.http_addr(),
+            self.jaeger.grpc_addr(),
+        )
+    }
+
+    /// The frontend's `GET /` SERVER spans in the span metrics that reached Prometheus.
+    fn page_calls(&self) -> Option<f64> {
+        server_calls(&self.prometheus.store().metrics(), "frontend", "GET /")
+    }
+
+    fn backends(&self) -> Vec<Backend> {
+        let spans =
+            |receiver: &Receiver| receiver.store().spans().iter().map(SpanFact::of).collect();
+        vec![
+            Backend {
+                name: "Tempo",
+                spans: spans(&self.tempo),
+            },
+            Backend {
+                name: "Jaeger",
+                spans: spans(&self.jaeger),
+            },
+        ]
     }
 }
 
-pub async fn observe(setup: Setup<'_>) -> anyhow::Result<Observed> {
-    let files = config_files(setup.tree, &OVERLAYS);
-    let config = files
+/// Runs section 6's scenario through `collector` (a program) on `tree`'s config, with the
+/// services in `binaries`.
+pub async fn observe(
+    collector: &Path,
+    tree: &Path,
+    binaries: &Binaries,
+    verbose: bool,
+) -> anyhow::Result<Observed> {
+    let files = config_files(tree, &OVERLAYS);
+    let config: Vec<String> = files
         .iter()
-        .map(|f| {
-            f.strip_prefix(setup.tree)
-                .unwrap_or(f)
-                .display()
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join(" + ");
-    let mut settings = settings::read(&files);
+        .map(|f| f.strip_prefix(tree).unwrap_or(f).display().to_string())
+        .collect();
+    let config = config.join(" + ");
+    let (settings, slow_ms) = sampling(&files);
+    let stand_ins = StandIns::start().await?;
+    let wiring = stand_ins.wiring();
+    let mut otelcol = match Collector::start(collector, &files, &wiring).await {
+        Ok(otelcol) => otelcol,
+        Err(why) => return Ok(Observed::without_collector(config, why)),
+    };
+    let slowest = Duration::from_millis(slow_ms + scenario::SLOWER_BY_MS);
+    let options = Options {
+        echo: verbose,
+        without_our_otel_env: true,
+    };
+    let env = services_env(&wiring, slowest);
+    let mut harness = Harness::start(binaries, Sockets::any()?, env, options)?;
+    harness
+        .wait_healthy(HEALTHY)
+        .await
+        .context("the services did not start for section 6")?;
+    let requests = scenario::requests(slowest.as_millis() as u64);
+    let requests = drive(&requests, &harness, slowest).await?;
+    harness.stop(GRACE).await;
+    settle(&stand_ins, &requests, settings.decision_wait).await;
+    let own = otelcol.samples().await.unwrap_or_default();
+    otelcol.stop().await;
+    if verbose {
+        for line in otelcol.process.output().lines() {
+            eprintln!("{:>12} | {line}", "otelcol");
+        }
+    }
+    let observed = Observed {
+        config,
+        settings,
+        collector: Ok(()),
+        slow_ms,
+        requests,
+        backends: stand_ins.backends(),
+        logs: stand_ins
+            .loki
+            .store()
+            .logs()
+            .iter()
+            .map(LogFact::of)
+            .collect(),
+        page_calls: stand_ins.page_calls(),
+        own,
+    };
+    if verbose {
+        eprint!("{}", left_the_collector(&observed));
+    }
+    Ok(observed)
+}
+
+/// The sampling settings `files` give, and how slow a slow request is made: the config's
+/// threshold (the chapter's if it has none), at most [`SLOWEST_MS`].
+fn sampling(files: &[PathBuf]) -> (Settings, u64) {
+    let mut settings = settings::read(files);
     let slow_ms = match settings.slow_ms {
         Ok(ms) if ms > SLOWEST_MS => {
             settings.slow_ms = Err(format!(
@@ -98,125 +169,23 @@ pub async fn observe(setup: Setup<'_>) -> anyhow::Result<Observed> {
         Ok(ms) => ms,
         Err(_) => Settings::CHAPTER_SLOW_MS,
     };
-    let requests = scenario::requests(slow_ms + scenario::SLOWER_BY_MS);
-    let stand_ins = StandIns::start().await?;
-    let loopback = |receiver: &Receiver, grpc: bool| -> SocketAddr {
-        let addr = if grpc {
-            receiver.grpc_addr()
-        } else {
-            receiver.http_addr()
-        };
-        SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
-    };
-    let wiring = Wiring::new(
-        &mut PlatformPorts::default(),
-        loopback(&stand_ins.tempo, true),
-        loopback(&stand_ins.prometheus, false),
-        loopback(&stand_ins.loki, false),
-        loopback(&stand_ins.jaeger, true),
-    );
-    let started =
-        tokio::task::block_in_place(|| Collector::start(setup.collector, &files, &wiring));
-    let mut observed = Observed {
-        config,
-        settings: settings.clone(),
-        collector: Ok(()),
-        slow_ms,
-        requests: Vec::new(),
-        backends: Vec::new(),
-        logs: Vec::new(),
-        page_calls: None,
-        own: Vec::new(),
-    };
-    let mut collector = match started {
-        Ok(collector) => collector,
-        Err(why) => {
-            stand_ins.shutdown().await;
-            return Ok(Observed::without_collector(observed.config, why));
-        }
-    };
+    (settings, slow_ms)
+}
 
-    let stub = IssStub::start().await?;
-    let sockets = Sockets::any()?;
-    let ports = sockets.ports();
-    let slowest = Duration::from_millis(slow_ms + scenario::SLOWER_BY_MS);
-    let mut env = wiring_env(&ports, &wiring, &stub, slowest);
-    env.push(("NO_COLOR", "1".to_owned()));
-    let options = Options {
-        capture: true,
-        echo: setup.verbose,
-        drop_env_prefix: Some("OTEL_"),
-    };
-    let mut running = services::start_with(setup.binaries, sockets, &env, options)?;
-    if let Err(e) = running.wait_healthy(HEALTHY).await {
-        running.stop(GRACE).await;
-        collector.process.stop(GRACE);
-        stand_ins.shutdown().await;
-        anyhow::bail!("the services did not start for section 6: {e:#}");
-    }
-    observed.requests = drive(&requests, &ports, &stub, slowest).await?;
-    running.stop(GRACE).await;
-    stub.stop();
-
-    // The last decisions, and the span metrics of every page.
-    let pages = observed.pages();
-    let stopped = Instant::now();
-    let decided = stopped + settings.decision_wait + Duration::from_secs(2);
+/// After the services have stopped: waits for the collector's last decisions, and for the
+/// span metrics of every page sent.
+async fn settle(stand_ins: &StandIns, requests: &[(Request, Result<u16, String>)], wait: Duration) {
+    let pages = requests.iter().filter(|(r, _)| r.is_page()).count();
+    let decided = Instant::now() + wait + Duration::from_secs(2);
     let deadline = decided + SETTLE;
     loop {
-        observed.page_calls =
-            server_calls(&stand_ins.prometheus.store().metrics(), "frontend", "GET /");
+        let counted = stand_ins.page_calls().is_some_and(|n| n as usize >= pages);
         let now = Instant::now();
-        let counted = observed.page_calls.is_some_and(|n| n as usize >= pages);
         if (now >= decided && counted) || now >= deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    observed.own = collector.samples().await.unwrap_or_default();
-    tokio::task::block_in_place(|| collector.process.stop(Duration::from_secs(15)));
-    if setup.verbose {
-        for line in collector.process.output() {
-            eprintln!("{:>12} | {line}", "otelcol");
-        }
-    }
-
-    observed.backends = vec![
-        Backend {
-            name: "Tempo",
-            spans: stand_ins
-                .tempo
-                .store()
-                .spans()
-                .iter()
-                .map(SpanFact::of)
-                .collect(),
-        },
-        Backend {
-            name: "Jaeger",
-            spans: stand_ins
-                .jaeger
-                .store()
-                .spans()
-                .iter()
-                .map(SpanFact::of)
-                .collect(),
-        },
-    ];
-    observed.logs = stand_ins
-        .loki
-        .store()
-        .logs()
-        .iter()
-        .map(LogFact::of)
-        .collect();
-    observed.page_calls =
-        server_calls(&stand_ins.prometheus.store().metrics(), "frontend", "GET /");
-    stand_ins.shutdown().await;
-    if setup.verbose {
-        eprint!("{}", left_the_collector(&observed));
-    }
-    Ok(observed)
 }
 
 /// `--verbose`: what the stand-ins got, in short: traces by kind, and every distinct
@@ -262,17 +231,11 @@ fn left_the_collector(observed: &Observed) -> String {
     out
 }
 
-/// The services' environment: their ports, the collector as their OTLP endpoint, quick
-/// exports, the stub as the ISS API, and timeouts longer than the slowest request.
-fn wiring_env(
-    ports: &crate::ports::Ports,
-    collector: &Wiring,
-    stub: &IssStub,
-    slowest: Duration,
-) -> Vec<(&'static str, String)> {
+/// The services' environment: the collector as their OTLP endpoint, quick exports, and
+/// timeouts longer than the slowest request.
+fn services_env(collector: &Wiring, slowest: Duration) -> Env {
     let after = |extra: u64| (slowest.as_millis() as u64 + extra).to_string();
-    let mut env = wiring(ports);
-    env.extend([
+    harness::env([
         (
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             collector.otlp_http_endpoint(),
@@ -282,47 +245,34 @@ fn wiring_env(
         ("OTEL_BSP_SCHEDULE_DELAY", "200".to_owned()),
         ("OTEL_BLRP_SCHEDULE_DELAY", "200".to_owned()),
         ("RUST_LOG", "info".to_owned()),
+        ("NO_COLOR", "1".to_owned()),
+        ("ISS_API_MAX_AGE_MS", "0".to_owned()),
+        ("ISS_API_BACKOFF_MS", "0".to_owned()),
         ("ISS_API_TIMEOUT_MS", after(3_000)),
         ("UPSTREAM_TIMEOUT_MS", after(4_000)),
         ("GATEWAY_TIMEOUT_MS", after(5_000)),
-    ]);
-    env.extend(stub.services_env());
-    env
+    ])
 }
 
 /// Sends the requests: runs of requests that need the same ISS API answer go
-/// [`CONCURRENCY`] at a time, the stub switched between runs.
+/// [`CONCURRENCY`] at a time, the stand-in switched between runs.
 async fn drive(
     requests: &[Request],
-    ports: &crate::ports::Ports,
-    stub: &IssStub,
+    harness: &Harness,
     slowest: Duration,
 ) -> anyhow::Result<Vec<(Request, Result<u16, String>)>> {
     let client = reqwest::Client::builder()
         .timeout(slowest + Duration::from_secs(10))
         .build()?;
-    let port_of = |service: &str| {
-        ports
-            .all()
-            .into_iter()
-            .find(|(name, _)| *name == service)
-            .map(|(_, port)| port)
-            .expect("every entry is a service")
-    };
     let mut out = Vec::new();
     for run in requests.chunk_by(|a, b| a.iss_api() == b.iss_api()) {
-        stub.answer_with(run[0].iss_api());
+        harness.iss_api.answer_with(run[0].iss_api());
         for batch in run.chunks(CONCURRENCY) {
             let mut tasks = tokio::task::JoinSet::new();
             for (i, request) in batch.iter().enumerate() {
-                let url = format!(
-                    "http://127.0.0.1:{}{}",
-                    port_of(request.entry()),
-                    request.path()
-                );
-                let client = client.clone();
+                let get = client.get(harness.url(request.entry(), &request.path()));
                 tasks.spawn(async move {
-                    let answer = match client.get(url).send().await {
+                    let answer = match get.send().await {
                         Ok(response) => {
                             let status = response.status().as_u16();
                             let _ = response.bytes().await;
@@ -335,11 +285,7 @@ async fn drive(
             }
             let mut answers: Vec<(usize, Result<u16, String>)> = tasks.join_all().await;
             answers.sort_by_key(|(i, _)| *i);
-            out.extend(
-                answers
-                    .into_iter()
-                    .map(|(i, answer)| (batch[i].clone(), answer)),
-            );
+            out.extend(answers.into_iter().map(|(i, a)| (batch[i].clone(), a)));
         }
     }
     Ok(out)
