@@ -110,90 +110,27 @@ pub fn cargo() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
-/// What `cargo metadata` says of a workspace, as far as we use it.
+/// What `cargo metadata --no-deps` says of a workspace, as far as we use it.
 #[derive(Deserialize)]
 pub struct Metadata {
     /// Where cargo puts what it builds (its `target/`, or wherever `CARGO_TARGET_DIR` or a
     /// `.cargo/config.toml` says).
     pub target_directory: PathBuf,
-    packages: Vec<Package>,
-    resolve: Resolve,
+    /// The workspace's own packages.
+    pub packages: Vec<Package>,
 }
 
 #[derive(Deserialize)]
-struct Package {
-    id: String,
-    name: String,
-    /// None for a package of the workspace (a path).
-    source: Option<String>,
+pub struct Package {
+    pub name: String,
 }
 
-#[derive(Deserialize)]
-struct Resolve {
-    nodes: Vec<Node>,
-}
-
-#[derive(Deserialize)]
-struct Node {
-    id: String,
-    deps: Vec<NodeDep>,
-}
-
-#[derive(Deserialize)]
-struct NodeDep {
-    pkg: String,
-    dep_kinds: Vec<DepKind>,
-}
-
-#[derive(Deserialize)]
-struct DepKind {
-    /// None for a normal dependency, `dev` or `build` otherwise.
-    kind: Option<String>,
-}
-
-impl Metadata {
-    /// The workspace's own packages that building the services compiles: the services and
-    /// the path packages they depend on (not their tests' dependencies).
-    pub fn services_closure(&self) -> Vec<String> {
-        let local = |id: &str| {
-            self.packages
-                .iter()
-                .find(|p| p.id == id && p.source.is_none())
-        };
-        let mut todo: Vec<&str> = self
-            .packages
-            .iter()
-            .filter(|p| p.source.is_none() && SERVICES.contains(&p.name.as_str()))
-            .map(|p| p.id.as_str())
-            .collect();
-        let mut seen = std::collections::BTreeSet::new();
-        while let Some(id) = todo.pop() {
-            if !seen.insert(id) {
-                continue;
-            }
-            let node = self.resolve.nodes.iter().find(|n| n.id == id);
-            for dep in node.into_iter().flat_map(|n| &n.deps) {
-                let normal = dep
-                    .dep_kinds
-                    .iter()
-                    .any(|k| k.kind.as_deref() != Some("dev"));
-                if normal && local(&dep.pkg).is_some() {
-                    todo.push(&dep.pkg);
-                }
-            }
-        }
-        seen.into_iter()
-            .filter_map(|id| local(id).map(|p| p.name.clone()))
-            .collect()
-    }
-}
-
-/// `cargo metadata` of `workspace`, offline (everything is fetched by then).
+/// `cargo metadata --no-deps` of `workspace`, offline (everything is fetched by then).
 pub async fn metadata(workspace: &Path) -> anyhow::Result<Metadata> {
     let mut command = Command::new(cargo());
     command
         .current_dir(workspace)
-        .args(["metadata", "--format-version=1", "--offline"])
+        .args(["metadata", "--format-version=1", "--no-deps", "--offline"])
         .stderr(Stdio::inherit());
     if let Some(dir) = target_dir_override() {
         command.env("CARGO_TARGET_DIR", dir);

@@ -8,35 +8,32 @@
 //! which cargo takes for the same crates (it hashes a member by its path relative to the
 //! workspace root): each build would replace the other's, or worse, find the other's fresh
 //! and hand it over. So they are built with one codegen unit fewer than cargo's default
-//! (a profile override for them alone, which cargo counts in their hash and which changes
-//! nothing else), and without incremental compilation (a tree nobody edits gains nothing
+//! (a profile override for the solution's own packages, which cargo counts in their hash
+//! and which changes nothing else: a build of the services compiles no other member), and
+//! without incremental compilation (a tree nobody edits gains nothing
 //! from it). The executables are then copied out of `target/debug/`, where the next build
 //! of the attendee's code puts its own.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::build::{build_services_with, metadata};
+use crate::build::{Binaries, build_services_with, metadata};
 use crate::steps::{self, steps};
 
 /// Builds the finished workshop (see the module's comment) and returns each service's
 /// executable, by name: copies under `target/solution/bin/`.
-pub async fn build(
-    repo: &Path,
-    base: &str,
-    release: bool,
-) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+pub async fn build(repo: &Path, base: &str, release: bool) -> anyhow::Result<Binaries> {
     let tree = prepare(repo, base)?;
     let target = metadata(repo).await?.target_directory;
     let profile = if release { "release" } else { "dev" };
     let codegen_units = if release { 15 } else { 255 };
     let apart: Vec<String> = metadata(&tree)
         .await?
-        .services_closure()
+        .packages
         .iter()
-        .flat_map(|name| {
+        .flat_map(|package| {
+            let name = &package.name;
             [
                 "--config".to_owned(),
                 format!("profile.{profile}.package.{name}.codegen-units={codegen_units}"),
@@ -55,7 +52,7 @@ pub async fn build(
     .await?;
     let bin = repo.join("target/solution/bin");
     std::fs::create_dir_all(&bin).with_context(|| format!("cannot create {}", bin.display()))?;
-    let mut copies = BTreeMap::new();
+    let mut copies = Binaries::new();
     for (name, executable) in built {
         let copy = bin.join(executable.file_name().context("an executable has a name")?);
         copy_if_changed(&executable, &copy)?;

@@ -280,8 +280,9 @@ async fn observe(args: &Args, binaries: &Binaries) -> anyhow::Result<(Vec<Check>
     let (healthy, ()) = tokio::join!(harness.wait_healthy(HEALTHY), replica.wait_healthy(HEALTHY));
     let outcomes = match &healthy {
         Ok(()) => {
-            let iss_api = &harness.iss_api;
-            scenario::drive(&scenario, &harness.ports, |a| iss_api.answer_with(a)).await?
+            let pace = scenario::STEP_BY_STEP;
+            let context = Some(&scenario.context);
+            scenario::drive(&scenario.steps, &harness, context, pace).await?
         }
         Err(_) if !args.verbose => {
             show_the_end(&harness.services);

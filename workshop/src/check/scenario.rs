@@ -5,9 +5,11 @@
 //! changing the scenario changes the expectations with it.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::harness::Ports;
+use futures_util::future::join_all;
+
+use crate::harness::Harness;
 
 /// `tracestate` the check sends with its own `traceparent`.
 pub const TRACESTATE: &str = "workshop=check";
@@ -84,6 +86,9 @@ pub enum Request {
         latitude: &'static str,
         longitude: &'static str,
     },
+    /// `GET /style.css` on the frontend, as a browser fetches it after every page (section
+    /// 6's filter drops its traces).
+    Stylesheet,
 }
 
 /// What the ISS API stand-in answers while a step runs.
@@ -299,7 +304,7 @@ impl Step {
     /// The service the request is sent to.
     pub fn entry(&self) -> &'static str {
         match self.request {
-            Request::Page { .. } => "frontend",
+            Request::Page { .. } | Request::Stylesheet => "frontend",
             Request::Distance { .. } => "gateway",
             Request::Coordinates { .. } => "iss-distance",
         }
@@ -315,6 +320,7 @@ impl Step {
                 latitude,
                 longitude,
             } => vec![("latitude", latitude), ("longitude", longitude)],
+            Request::Stylesheet => return "/style.css".to_owned(),
         };
         let route = match self.request {
             Request::Page { .. } => "/",
@@ -367,13 +373,14 @@ impl Step {
             Request::Page { location, .. } | Request::Distance { location } => {
                 Some(location.status())
             }
-            Request::Coordinates { .. } => None,
+            Request::Coordinates { .. } | Request::Stylesheet => None,
         }
     }
 
     /// Whether the request gets to iss-distance: straight, or once the place is found.
     fn reaches_iss_distance(&self) -> bool {
-        self.geolocator().is_none_or(|status| status == 200)
+        let stylesheet = self.request == Request::Stylesheet;
+        !stylesheet && self.geolocator().is_none_or(|status| status == 200)
     }
 
     /// The ISS API's answer, if iss-distance calls it.
@@ -396,6 +403,7 @@ impl Step {
             _ => iss_distance.map(passed_on),
         };
         match service {
+            "frontend" if self.request == Request::Stylesheet => Some(200),
             "iss-distance" => iss_distance,
             "geolocator" => self.geolocator(),
             "gateway" if entry != "iss-distance" => gateway,
@@ -489,60 +497,84 @@ impl Outcome {
     }
 }
 
-/// The longest one request may take (the services answer in milliseconds; their own
-/// upstream timeouts are longer, but a check must not wait for them).
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
-/// The longest the whole scenario may take; later steps are not sent.
-const SCENARIO_BUDGET: Duration = Duration::from_secs(15);
+/// How [`drive`] sends the steps.
+#[derive(Clone, Copy, Debug)]
+pub struct Pace {
+    /// Requests in flight at once.
+    pub at_once: usize,
+    /// The longest one request may take.
+    pub timeout: Duration,
+    /// The longest all may take; later steps are not sent.
+    pub budget: Option<Duration>,
+}
 
-/// Sends the steps one after the other, switching the stub before each.
+/// The longest one request of the standard scenario may take (the services answer in
+/// milliseconds; their own upstream timeouts are longer, but a check must not wait for
+/// them).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// The standard scenario's pace: one request at a time, all within 15 s.
+pub const STEP_BY_STEP: Pace = Pace {
+    at_once: 1,
+    timeout: REQUEST_TIMEOUT,
+    budget: Some(Duration::from_secs(15)),
+};
+
+/// Sends the steps in order, [`Pace::at_once`] at a time, switching the harness's ISS API
+/// stand-in before each run of steps that need another answer. Steps that propagate carry
+/// `context`.
 pub async fn drive(
-    scenario: &Scenario,
-    ports: &Ports,
-    set_iss_api: impl Fn(IssAnswer),
+    steps: &[Step],
+    harness: &Harness,
+    context: Option<&TraceContext>,
+    pace: Pace,
 ) -> anyhow::Result<Vec<Outcome>> {
-    let client = reqwest::Client::builder()
-        .timeout(REQUEST_TIMEOUT)
-        .build()?;
-    let deadline = std::time::Instant::now() + SCENARIO_BUDGET;
+    let client = reqwest::Client::builder().timeout(pace.timeout).build()?;
+    let deadline = pace.budget.and_then(|b| Instant::now().checked_add(b));
     let mut outcomes = Vec::new();
-    for step in &scenario.steps {
-        if std::time::Instant::now() > deadline {
-            outcomes.push(Outcome {
-                step: step.clone(),
-                answer: Err(format!(
-                    "not sent: the scenario took longer than {} s",
-                    SCENARIO_BUDGET.as_secs()
-                )),
+    for run in steps.chunk_by(|a, b| a.iss_api == b.iss_api) {
+        harness.iss_api.answer_with(run[0].iss_api);
+        for batch in run.chunks(pace.at_once) {
+            let sent = batch.iter().map(|step| async {
+                let answer = match deadline {
+                    Some(deadline) if Instant::now() > deadline => Err(format!(
+                        "not sent: the scenario took longer than {} s",
+                        pace.budget.unwrap_or_default().as_secs()
+                    )),
+                    _ => send(&client, harness, context, step).await,
+                };
+                Outcome {
+                    step: step.clone(),
+                    answer,
+                }
             });
-            continue;
+            outcomes.extend(join_all(sent).await);
         }
-        set_iss_api(step.iss_api);
-        let port = ports.of(step.entry());
-        let mut request = client.get(format!("http://127.0.0.1:{port}{}", step.path()));
-        if step.propagates() {
-            request = request
-                .header("traceparent", scenario.context.traceparent())
-                .header("tracestate", TRACESTATE);
-        }
-        if let Some(baggage) = step.baggage() {
-            request = request.header("baggage", baggage);
-        }
-        let answer = match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                // Read the body so the request is complete before the next one starts.
-                let _ = response.bytes().await;
-                Ok(status)
-            }
-            Err(error) => Err(format!("{error}")),
-        };
-        outcomes.push(Outcome {
-            step: step.clone(),
-            answer,
-        });
     }
     Ok(outcomes)
+}
+
+/// Sends one step's request; its status, read to the end (so that it is complete before
+/// the next one starts), or why there is none.
+async fn send(
+    client: &reqwest::Client,
+    harness: &Harness,
+    context: Option<&TraceContext>,
+    step: &Step,
+) -> Result<u16, String> {
+    let mut request = client.get(harness.url(step.entry(), &step.path()));
+    if let Some(context) = context.filter(|_| step.propagates()) {
+        request = request
+            .header("traceparent", context.traceparent())
+            .header("tracestate", TRACESTATE);
+    }
+    if let Some(baggage) = step.baggage() {
+        request = request.header("baggage", baggage);
+    }
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let _ = response.bytes().await;
+    Ok(status)
 }
 
 #[cfg(test)]
@@ -664,7 +696,7 @@ mod tests {
             .into_iter()
             .filter_map(|s| match s.request {
                 Request::Page { location, .. } | Request::Distance { location } => Some(location),
-                Request::Coordinates { .. } => None,
+                Request::Coordinates { .. } | Request::Stylesheet => None,
             });
         for place in places {
             let found = gazetteer.lookup(place.name()).is_some();

@@ -388,7 +388,7 @@ mod tests {
     use super::*;
     use crate::check::pipeline::SpanFact;
     use crate::check::pipeline::fixtures::{perfect, trace};
-    use crate::check::pipeline::scenario::Request;
+    use crate::check::pipeline::scenario::{self, Request};
 
     /// The failed checks, as `what — problem` lines.
     fn failures(observed: &Observed) -> Vec<String> {
@@ -470,7 +470,7 @@ mod tests {
     #[test]
     fn stylesheet_spans_at_a_backend_fail() {
         let mut observed = perfect();
-        let spans = trace(9_999, &Request::Stylesheet, 2, None);
+        let spans = trace(9_999, &scenario::stylesheet(), 2, None);
         tempo(&mut observed).extend(spans);
         // The spans also count against what the collector says it sent.
         observed.own[1].value += 2.0;

@@ -18,6 +18,7 @@ use platform_live::process::Ports as PlatformPorts;
 use super::scenario::{self, Request};
 use super::settings::{self, Settings};
 use super::{Backend, LogFact, Observed, SpanFact, server_calls};
+use crate::check::scenario::{Pace, drive};
 use crate::harness::{self, Binaries, Env, Harness, Options, Sockets};
 
 /// The overlays compose starts the collector with when Jaeger is added: the second trace
@@ -121,8 +122,14 @@ pub async fn observe(
         .wait_healthy(HEALTHY)
         .await
         .context("the services did not start for section 6")?;
+    let pace = Pace {
+        at_once: CONCURRENCY,
+        timeout: slowest + Duration::from_secs(10),
+        budget: None,
+    };
     let requests = scenario::requests(slowest.as_millis() as u64);
-    let requests = drive(&requests, &harness, slowest).await?;
+    let outcomes = drive(&requests, &harness, None, pace).await?;
+    let requests: Vec<_> = outcomes.into_iter().map(|o| (o.step, o.answer)).collect();
     harness.stop(GRACE).await;
     settle(&stand_ins, &requests, settings.decision_wait).await;
     let own = otelcol.samples().await.unwrap_or_default();
@@ -252,41 +259,4 @@ fn services_env(collector: &Wiring, slowest: Duration) -> Env {
         ("UPSTREAM_TIMEOUT_MS", after(4_000)),
         ("GATEWAY_TIMEOUT_MS", after(5_000)),
     ])
-}
-
-/// Sends the requests: runs of requests that need the same ISS API answer go
-/// [`CONCURRENCY`] at a time, the stand-in switched between runs.
-async fn drive(
-    requests: &[Request],
-    harness: &Harness,
-    slowest: Duration,
-) -> anyhow::Result<Vec<(Request, Result<u16, String>)>> {
-    let client = reqwest::Client::builder()
-        .timeout(slowest + Duration::from_secs(10))
-        .build()?;
-    let mut out = Vec::new();
-    for run in requests.chunk_by(|a, b| a.iss_api() == b.iss_api()) {
-        harness.iss_api.answer_with(run[0].iss_api());
-        for batch in run.chunks(CONCURRENCY) {
-            let mut tasks = tokio::task::JoinSet::new();
-            for (i, request) in batch.iter().enumerate() {
-                let get = client.get(harness.url(request.entry(), &request.path()));
-                tasks.spawn(async move {
-                    let answer = match get.send().await {
-                        Ok(response) => {
-                            let status = response.status().as_u16();
-                            let _ = response.bytes().await;
-                            Ok(status)
-                        }
-                        Err(error) => Err(error.to_string()),
-                    };
-                    (i, answer)
-                });
-            }
-            let mut answers: Vec<(usize, Result<u16, String>)> = tasks.join_all().await;
-            answers.sort_by_key(|(i, _)| *i);
-            out.extend(answers.into_iter().map(|(i, a)| (batch[i].clone(), a)));
-        }
-    }
-    Ok(out)
 }

@@ -8,6 +8,10 @@
 
 use crate::check::scenario::{IssAnswer, Place, Request as StepRequest, Step};
 
+/// A request of section 6's traffic: a step of the standard scenario's shapes, or a
+/// stylesheet fetch.
+pub type Request = Step;
+
 /// Ordinary pages: enough that a share of 10 % is told from 0 % and from 20 %.
 pub const ORDINARY_PAGES: usize = 200;
 /// Stylesheet fetches, as a browser makes after every page.
@@ -56,140 +60,85 @@ impl std::fmt::Display for Kind {
     }
 }
 
-/// One request.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Request {
-    /// A request of the standard scenario's shapes.
-    Step { kind: Kind, step: Step },
-    /// `GET /style.css` on the frontend.
-    Stylesheet,
-}
-
-impl Request {
+/// What section 6 makes of a step.
+impl Step {
+    /// What the request is for the checks: a stylesheet, slow (the ISS API takes its
+    /// time), an error (any answer but 200), or ordinary.
     pub fn kind(&self) -> Kind {
-        match self {
-            Request::Step { kind, .. } => *kind,
-            Request::Stylesheet => Kind::Stylesheet,
-        }
-    }
-
-    pub fn entry(&self) -> &'static str {
-        match self {
-            Request::Step { step, .. } => step.entry(),
-            Request::Stylesheet => "frontend",
-        }
-    }
-
-    /// Path and query.
-    pub fn path(&self) -> String {
-        match self {
-            Request::Step { step, .. } => step.path(),
-            Request::Stylesheet => "/style.css".to_owned(),
-        }
-    }
-
-    /// What the ISS API stub answers while this request runs.
-    pub fn iss_api(&self) -> IssAnswer {
-        match self {
-            Request::Step { step, .. } => step.iss_api,
-            Request::Stylesheet => IssAnswer::Position,
-        }
-    }
-
-    pub fn expected_status(&self) -> u16 {
-        match self {
-            Request::Step { step, .. } => step.expected_status(),
-            Request::Stylesheet => 200,
+        match (&self.request, self.iss_api) {
+            (StepRequest::Stylesheet, _) => Kind::Stylesheet,
+            (_, IssAnswer::Slow(_)) => Kind::Slow,
+            _ if self.expected_status() != 200 => Kind::Error,
+            _ => Kind::Ordinary,
         }
     }
 
     /// A page of the frontend (`GET /`), which the RED metrics count.
     pub fn is_page(&self) -> bool {
-        matches!(
-            self,
-            Request::Step {
-                step: Step {
-                    request: StepRequest::Page { .. },
-                    ..
-                },
-                ..
-            }
-        )
+        matches!(self.request, StepRequest::Page { .. })
     }
 
     /// What a person typed into it: the query's values.
     pub fn typed(&self) -> Vec<&'static str> {
-        match self {
-            Request::Step { step, .. } => match step.request {
-                StepRequest::Page { location, .. } | StepRequest::Distance { location } => {
-                    vec![location.name()]
-                }
-                StepRequest::Coordinates {
-                    latitude,
-                    longitude,
-                } => vec![latitude, longitude],
-            },
-            Request::Stylesheet => Vec::new(),
+        match self.request {
+            StepRequest::Page { location, .. } | StepRequest::Distance { location } => {
+                vec![location.name()]
+            }
+            StepRequest::Coordinates {
+                latitude,
+                longitude,
+            } => vec![latitude, longitude],
+            StepRequest::Stylesheet => Vec::new(),
         }
     }
 }
 
-fn page(kind: Kind, place: Place, iss_api: IssAnswer) -> Request {
-    Request::Step {
-        kind,
-        step: Step {
-            iss_api,
-            request: StepRequest::Page {
-                location: place,
-                propagate: false,
-            },
-        },
+fn page(place: Place, iss_api: IssAnswer) -> Step {
+    let request = StepRequest::Page {
+        location: place,
+        propagate: false,
+    };
+    Step { iss_api, request }
+}
+
+fn coordinates((latitude, longitude): (&'static str, &'static str)) -> Step {
+    let request = StepRequest::Coordinates {
+        latitude,
+        longitude,
+    };
+    Step {
+        iss_api: IssAnswer::Position,
+        request,
     }
 }
 
-fn coordinates(kind: Kind, (latitude, longitude): (&'static str, &'static str)) -> Request {
-    Request::Step {
-        kind,
-        step: Step {
-            iss_api: IssAnswer::Position,
-            request: StepRequest::Coordinates {
-                latitude,
-                longitude,
-            },
-        },
+/// A stylesheet fetch.
+pub fn stylesheet() -> Step {
+    Step {
+        iss_api: IssAnswer::Position,
+        request: StepRequest::Stylesheet,
     }
 }
 
-/// The requests, in the order they are sent (the stub's answer is switched between
+/// The requests, in the order they are sent (the stand-in's answer is switched between
 /// requests that need another one, so those go in runs). Slow requests take `slow_ms`.
 pub fn requests(slow_ms: u64) -> Vec<Request> {
+    let known = |i: usize| Place::Known(KNOWN_PLACES[i % KNOWN_PLACES.len()]);
     let mut out: Vec<Request> = (0..ORDINARY_PAGES)
-        .map(|i| {
-            let place = Place::Known(KNOWN_PLACES[i % KNOWN_PLACES.len()]);
-            page(Kind::Ordinary, place, IssAnswer::Position)
-        })
+        .map(|i| page(known(i), IssAnswer::Position))
         .collect();
-    out.extend(
-        EXACT_COORDINATES
-            .into_iter()
-            .map(|c| coordinates(Kind::Ordinary, c)),
-    );
+    out.extend(EXACT_COORDINATES.into_iter().map(coordinates));
     out.extend(
         UNKNOWN_PLACES
             .into_iter()
-            .map(|p| page(Kind::Error, Place::Unknown(p), IssAnswer::Position)),
+            .map(|p| page(Place::Unknown(p), IssAnswer::Position)),
     );
+    out.extend(BAD_COORDINATES.into_iter().map(coordinates));
+    out.extend((0..2).map(|_| page(Place::Known("Berlin"), IssAnswer::Status(500))));
     out.extend(
-        BAD_COORDINATES
-            .into_iter()
-            .map(|c| coordinates(Kind::Error, c)),
+        ["Tokyo", "Lima", "Sydney"].map(|p| page(Place::Known(p), IssAnswer::Slow(slow_ms))),
     );
-    out.extend((0..2).map(|_| page(Kind::Error, Place::Known("Berlin"), IssAnswer::Status(500))));
-    out.extend(
-        ["Tokyo", "Lima", "Sydney"]
-            .map(|p| page(Kind::Slow, Place::Known(p), IssAnswer::Slow(slow_ms))),
-    );
-    out.extend((0..STYLESHEETS).map(|_| Request::Stylesheet));
+    out.extend((0..STYLESHEETS).map(|_| stylesheet()));
     out
 }
 
@@ -263,6 +212,6 @@ mod tests {
         ] {
             assert!(typed.contains(&value), "{value}");
         }
-        assert!(Request::Stylesheet.typed().is_empty());
+        assert!(stylesheet().typed().is_empty());
     }
 }
