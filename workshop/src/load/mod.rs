@@ -4,22 +4,20 @@
 //! This file holds the command's arguments and hands off (as cargo's command files do):
 //! - `inputs`: what is asked for (known places, unknown places, bad input) and in what mix;
 //! - `traffic`: sending on schedule (an open loop, bounded in flight), with a timeout each;
-//! - `stats` and `histogram`: what came back, counted in constant memory;
+//! - `stats`: what came back, counted in constant memory (latencies in an HDR histogram);
 //! - `report`: the summary, typed, as text or `--json`.
 //!
 //! Progress goes to stderr (one line, updated in place, only when stderr is a terminal); the
 //! summary goes to stdout. Ctrl-C (or SIGTERM) stops sending, waits a moment for the answers
 //! in flight and prints the summary; the exit code is then 0.
 
-mod histogram;
 mod inputs;
 mod report;
 mod stats;
 mod traffic;
 
-use std::time::Duration;
-
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::Context;
 
