@@ -130,72 +130,14 @@ pub fn traces(spans: &[ReceivedSpan], filter: &Filter) -> Vec<TraceTree> {
 
 fn build_tree(spans: Vec<&ReceivedSpan>) -> TraceTree {
     // A span sent twice keeps its last copy.
-    let mut unique: BTreeMap<&[u8], &ReceivedSpan> = BTreeMap::new();
-    for span in spans {
-        unique.insert(&span.span.span_id, span);
-    }
+    let unique: BTreeMap<&[u8], &ReceivedSpan> = spans
+        .into_iter()
+        .map(|s| (s.span.span_id.as_slice(), s))
+        .collect();
     let mut spans: Vec<&ReceivedSpan> = unique.into_values().collect();
     spans.sort_by_key(|s| (s.span.start_time_unix_nano, s.span.end_time_unix_nano));
-
-    let ids: HashSet<&[u8]> = spans.iter().map(|s| s.span.span_id.as_slice()).collect();
-    let mut children: HashMap<&[u8], Vec<usize>> = HashMap::new();
-    let mut roots = Vec::new();
-    for (i, span) in spans.iter().enumerate() {
-        let parent = span.span.parent_span_id.as_slice();
-        if parent.is_empty() || !ids.contains(parent) || parent == span.span.span_id {
-            roots.push(i);
-        } else {
-            children.entry(parent).or_default().push(i);
-        }
-    }
-
-    let mut rows = Vec::with_capacity(spans.len());
-    let mut visited = vec![false; spans.len()];
-    let walk = |root: usize, orphan: bool, rows: &mut Vec<TreeRow>, visited: &mut [bool]| {
-        // (span, depth, prefix for its children, its own prefix)
-        let mut stack = vec![(root, 0usize, String::new(), String::new())];
-        while let Some((i, depth, child_base, prefix)) = stack.pop() {
-            if std::mem::replace(&mut visited[i], true) {
-                continue;
-            }
-            let span = spans[i];
-            rows.push(TreeRow {
-                span: span.clone(),
-                prefix,
-                orphan: orphan && depth == 0,
-            });
-            let kids = children
-                .get(span.span.span_id.as_slice())
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            // Pushed in reverse so that the earliest child is drawn first.
-            for (n, &kid) in kids.iter().enumerate().rev() {
-                let last = n + 1 == kids.len();
-                let (own, base) = if depth + 1 > MAX_INDENT {
-                    (child_base.clone(), child_base.clone())
-                } else if last {
-                    (format!("{child_base}└─ "), format!("{child_base}   "))
-                } else {
-                    (format!("{child_base}├─ "), format!("{child_base}│  "))
-                };
-                stack.push((kid, depth + 1, base, own));
-            }
-        }
-    };
-    for &root in &roots {
-        let orphan = !spans[root].span.parent_span_id.is_empty();
-        walk(root, orphan, &mut rows, &mut visited);
-    }
-    // Spans in a parent cycle are reachable from no root: draw them as orphans.
-    for i in 0..spans.len() {
-        if !visited[i] {
-            walk(i, true, &mut rows, &mut visited);
-        }
-    }
-
     let mut services: Vec<String> = Vec::new();
-    for span in &spans {
-        let name = span.service_name().unwrap_or("?");
+    for name in spans.iter().map(|s| s.service_name().unwrap_or("?")) {
         if !services.iter().any(|s| s == name) {
             services.push(name.to_owned());
         }
@@ -208,8 +150,58 @@ fn build_tree(spans: Vec<&ReceivedSpan>) -> TraceTree {
         start: start.unwrap_or(SystemTime::UNIX_EPOCH),
         end: end.unwrap_or(SystemTime::UNIX_EPOCH),
         has_error: spans.iter().any(|s| s.status().code == StatusCode::Error),
-        rows,
+        rows: rows(&spans),
     }
+}
+
+/// The spans (sorted by start) in depth-first order, each with its tree drawing: children
+/// under their parent, roots and orphans (a parent that has not arrived) at the left.
+fn rows(spans: &[&ReceivedSpan]) -> Vec<TreeRow> {
+    let ids: HashSet<&[u8]> = spans.iter().map(|s| s.span.span_id.as_slice()).collect();
+    let mut children: HashMap<&[u8], Vec<usize>> = HashMap::new();
+    let mut roots = Vec::new();
+    for (i, span) in spans.iter().enumerate() {
+        let parent = span.span.parent_span_id.as_slice();
+        if parent.is_empty() || !ids.contains(parent) || parent == span.span.span_id {
+            roots.push(i);
+        } else {
+            children.entry(parent).or_default().push(i);
+        }
+    }
+    // Spans in a parent cycle are reachable from no root: they come last, as orphans.
+    roots.extend(0..spans.len());
+    let mut rows = Vec::with_capacity(spans.len());
+    let mut visited = vec![false; spans.len()];
+    for root in roots {
+        // (span, depth, prefix for its children, its own prefix); iterative, so that a
+        // pathological chain of spans cannot overflow the stack.
+        let mut stack = vec![(root, 0usize, String::new(), String::new())];
+        while let Some((i, depth, base, prefix)) = stack.pop() {
+            if std::mem::replace(&mut visited[i], true) {
+                continue;
+            }
+            let span = spans[i];
+            let orphan = depth == 0 && !span.span.parent_span_id.is_empty();
+            let kids = children.get(span.span.span_id.as_slice());
+            let kids = kids.map(Vec::as_slice).unwrap_or_default();
+            // Pushed in reverse so that the earliest child is drawn first.
+            for (n, &kid) in kids.iter().enumerate().rev() {
+                let (own, next) = match (depth >= MAX_INDENT, n + 1 == kids.len()) {
+                    (true, _) => (base.clone(), base.clone()),
+                    (false, true) => (format!("{base}└─ "), format!("{base}   ")),
+                    (false, false) => (format!("{base}├─ "), format!("{base}│  ")),
+                };
+                stack.push((kid, depth + 1, next, own));
+            }
+            let span = span.clone();
+            rows.push(TreeRow {
+                span,
+                prefix,
+                orphan,
+            });
+        }
+    }
+    rows
 }
 
 /// The newest data point of one metric stream (service, name and attribute set).
