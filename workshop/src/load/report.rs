@@ -8,6 +8,7 @@ use std::time::Duration;
 use comfy_table::Table;
 use serde::{Serialize, Serializer};
 
+use super::Args;
 use super::inputs::KINDS;
 use super::stats::{Class, Stats};
 use crate::latency::{Latency, ms};
@@ -15,7 +16,7 @@ use crate::latency::{Latency, ms};
 /// Everything `load` reports at the end.
 #[derive(Serialize, Debug)]
 pub struct Summary {
-    pub target: &'static str,
+    pub target: String,
     pub url: String,
     pub rate_per_second: f64,
     pub duration_seconds: Option<f64>,
@@ -70,15 +71,6 @@ pub struct Input {
     pub answers: BTreeMap<String, u64>,
 }
 
-/// What the run was asked to do, for the summary.
-pub struct Asked<'a> {
-    pub target: &'static str,
-    pub url: &'a reqwest::Url,
-    pub rate: f64,
-    pub duration: Option<Duration>,
-    pub max_in_flight: u32,
-}
-
 /// How the run went, besides the counts.
 pub struct Ran {
     pub elapsed: Duration,
@@ -88,7 +80,7 @@ pub struct Ran {
 }
 
 impl Summary {
-    pub fn new(asked: &Asked, ran: &Ran, stats: &Stats) -> Self {
+    pub fn new(asked: &Args, url: &reqwest::Url, ran: &Ran, stats: &Stats) -> Self {
         let nothing_answered =
             stats.completed > 0 && stats.count(Class::ConnectionError) == stats.completed;
         let note = nothing_answered.then(|| {
@@ -96,7 +88,7 @@ impl Summary {
             format!(
                 "nothing answered at {}: start the services (`cargo run -p workshop -- up`) or \
                  point --url at them ({})",
-                asked.url,
+                url,
                 why.unwrap_or("connection failed")
             )
         });
@@ -106,8 +98,8 @@ impl Summary {
         };
         let window = ran.window.as_secs_f64();
         Summary {
-            target: asked.target,
-            url: asked.url.to_string(),
+            target: format!("{:?}", asked.target).to_lowercase(),
+            url: url.to_string(),
             rate_per_second: asked.rate,
             duration_seconds: asked.duration.map(|d| d.as_secs_f64()),
             elapsed_seconds: round(ran.elapsed.as_secs_f64(), 3),
@@ -137,11 +129,7 @@ impl Summary {
 
     /// The summary as people read it: a title, then a table of labelled rows.
     pub fn write_text(&self, out: &mut impl Write) -> io::Result<()> {
-        let stopped = if self.interrupted {
-            ", stopped by Ctrl-C"
-        } else {
-            ""
-        };
+        let stopped = (self.interrupted.then_some(", stopped by Ctrl-C")).unwrap_or_default();
         writeln!(
             out,
             "\n{} requests to {} in {:.2} s ({}/s asked, {:.1}/s sent){stopped}",
@@ -151,95 +139,84 @@ impl Summary {
             format_rate(self.rate_per_second),
             self.sent_per_second,
         )?;
-        let mut table = Table::new();
-        table.load_style(comfy_table::presets::NOTHING);
-        for (label, value) in self.rows() {
-            table.add_row([label, &value]);
-        }
-        // Indented under the title.
-        if let Some(labels) = table.column_mut(0) {
-            labels.set_padding((2, 1));
-        }
-        writeln!(out, "{}", table.trim_fmt())?;
+        writeln!(out, "{}", self.table().trim_fmt())?;
         if let Some(note) = &self.note {
             writeln!(out, "\n{note}")?;
         }
         Ok(())
     }
 
-    /// The table's rows, `dropped` and `cancelled` only when there are some.
-    fn rows(&self) -> Vec<(&'static str, String)> {
-        let counts = |classes: &[Class]| -> String {
+    /// Labelled rows, indented under the title; `dropped` and `cancelled` only when there
+    /// are some.
+    fn table(&self) -> Table {
+        let counts = |classes: &[Class]| {
             let counts = classes.iter().map(|c| {
-                let name = match c {
-                    Class::OtherStatus => "other",
-                    other => other.name(),
+                let name = if *c == Class::OtherStatus {
+                    "other"
+                } else {
+                    c.name()
                 };
                 format!("{} {}", name.replace('_', " "), self.outcomes.get(*c))
             });
             counts.collect::<Vec<_>>().join("   ")
         };
-        let by_input: Vec<String> = KINDS
-            .iter()
-            .zip(&self.by_input.0)
+        let by_input = KINDS.iter().zip(&self.by_input.0);
+        let by_input = by_input
             .filter(|(_, input)| input.requests > 0)
             .map(|(kind, input)| {
-                let answers: Vec<String> = (input.answers.iter())
+                let answers = (input.answers.iter())
                     .map(|(key, count)| format!("{} ×{count}", key.replace('_', " ")))
-                    .collect();
+                    .collect::<Vec<_>>();
                 let answers = if answers.is_empty() {
-                    "no answer".to_owned()
+                    "no answer".into()
                 } else {
                     answers.join(", ")
                 };
                 format!("{kind} {} ({answers})", input.requests)
-            })
-            .collect();
+            });
         let answered: u64 = Class::ALL[..4].iter().map(|c| self.outcomes.get(*c)).sum();
         let l = &self.latency_ms;
-        let mut rows = vec![
-            ("answers", counts(&Class::ALL[..4])),
-            ("failures", counts(&Class::ALL[4..])),
-            (
-                "errors",
-                format!(
-                    "{} (5xx, other statuses, timeouts, connection errors; 4xx are the answer unknown places and bad input deserve)",
-                    self.errors
-                ),
-            ),
-            ("by input", by_input.join("   ")),
-            (
-                "unexpected",
-                format!(
-                    "{} (known place not 2xx, unknown place not 404, bad input not 400)",
-                    self.unexpected
-                ),
-            ),
-        ];
+        let latency = format!(
+            "p50 {:.1} ms   p90 {:.1} ms   p99 {:.1} ms   max {:.1} ms",
+            l.p50, l.p90, l.p99, l.max
+        );
+        let mut table = Table::new();
+        table.load_style(comfy_table::presets::NOTHING);
+        table.add_row(["answers", &counts(&Class::ALL[..4])]);
+        table.add_row(["failures", &counts(&Class::ALL[4..])]);
+        table.add_row(["errors", &format!("{} {ERRORS}", self.errors)]);
+        table.add_row(["by input", &by_input.collect::<Vec<_>>().join("   ")]);
+        table.add_row(["unexpected", &format!("{} {UNEXPECTED}", self.unexpected)]);
         if self.dropped > 0 {
-            let why = format!(
-                "(due while {} requests were waiting for an answer; not sent)",
-                self.max_in_flight
-            );
-            rows.push(("dropped", format!("{} {why}", self.dropped)));
+            let waiting = self.max_in_flight;
+            table.add_row([
+                "dropped",
+                &format!("{} (due while {waiting} {DROPPED}", self.dropped),
+            ]);
         }
         if self.cancelled > 0 {
-            let why = "(still waiting for an answer at the end)";
-            rows.push(("cancelled", format!("{} {why}", self.cancelled)));
+            table.add_row(["cancelled", &format!("{} {CANCELLED}", self.cancelled)]);
         }
-        rows.push((
+        table.add_row([
             "latency",
-            match answered {
-                0 => "no answers".to_owned(),
-                _ => format!(
-                    "p50 {:.1} ms   p90 {:.1} ms   p99 {:.1} ms   max {:.1} ms",
-                    l.p50, l.p90, l.p99, l.max
-                ),
+            if answered == 0 {
+                "no answers"
+            } else {
+                &latency
             },
-        ));
-        rows
+        ]);
+        if let Some(labels) = table.column_mut(0) {
+            labels.set_padding((2, 1));
+        }
+        table
     }
 }
+
+/// What the text says of the counts.
+const ERRORS: &str = "(5xx, other statuses, timeouts, connection errors; 4xx are the answer unknown places and bad input deserve)";
+const UNEXPECTED: &str = "(known place not 2xx, unknown place not 404, bad input not 400)";
+const DROPPED: &str = "requests were waiting for an answer; not sent)";
+const CANCELLED: &str = "(still waiting for an answer at the end)";
 
 /// The one line of progress, rewritten in place on a terminal.
 pub fn progress_line(
@@ -304,22 +281,22 @@ mod tests {
         stats
     }
 
-    fn summary(stats: &Stats, duration: Option<Duration>, interrupted: bool) -> Summary {
+    /// The summary of `load ARGS…` to the frontend, which took 2.345 s.
+    fn summary(stats: &Stats, args: &[&str], interrupted: bool) -> Summary {
+        #[derive(clap::Parser)]
+        struct Load {
+            #[command(flatten)]
+            args: Args,
+        }
+        let args = <Load as clap::Parser>::parse_from([&["load"], args].concat()).args;
         let url = reqwest::Url::parse("http://127.0.0.1:5000/").unwrap();
-        let asked = Asked {
-            target: "frontend",
-            url: &url,
-            rate: 5.0,
-            duration,
-            max_in_flight: 256,
-        };
         let ran = Ran {
             elapsed: Duration::from_millis(2_345),
             window: Duration::from_secs(2),
             interrupted,
             cancelled: 0,
         };
-        Summary::new(&asked, &ran, stats)
+        Summary::new(&args, &url, &ran, stats)
     }
 
     fn text(summary: &Summary) -> String {
@@ -330,7 +307,7 @@ mod tests {
 
     #[test]
     fn the_json_keeps_its_names() {
-        let json = serde_json::to_value(summary(&stats(), None, false)).unwrap();
+        let json = serde_json::to_value(summary(&stats(), &[], false)).unwrap();
         assert_eq!(json["outcomes"]["2xx"], 7);
         assert_eq!(json["outcomes"]["4xx"], 1);
         assert_eq!(json["outcomes"]["timeout"], 1);
@@ -348,7 +325,7 @@ mod tests {
 
     #[test]
     fn the_text_says_what_happened() {
-        let summary = summary(&stats(), Some(Duration::from_secs(2)), false);
+        let summary = summary(&stats(), &["--duration", "2s"], false);
         insta::assert_snapshot!(text(&summary));
     }
 
@@ -361,7 +338,7 @@ mod tests {
             let refused = Some("refused".into());
             stats.record(0, Outcome::Connection, Duration::ZERO, refused);
         }
-        let summary = summary(&stats, None, true);
+        let summary = summary(&stats, &[], true);
         let note = summary.note.as_deref().unwrap();
         assert!(
             note.contains("nothing answered at http://127.0.0.1:5000/")

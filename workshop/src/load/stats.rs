@@ -43,15 +43,15 @@ impl Class {
 
     /// Its name in the summary.
     pub fn name(self) -> &'static str {
-        match self {
-            Class::Success => "2xx",
-            Class::ClientError => "4xx",
-            Class::ServerError => "5xx",
-            Class::OtherStatus => "other_status",
-            Class::Timeout => "timeout",
-            Class::ConnectionError => "connection_error",
-            Class::OtherError => "other_error",
-        }
+        let names = [
+            "2xx",
+            "4xx",
+            "5xx",
+            "other_status",
+            "timeout",
+            "connection_error",
+        ];
+        names.get(self as usize).unwrap_or(&"other_error")
     }
 
     /// 5xx, other statuses, timeouts and failed connections: what no input asks for.
@@ -125,6 +125,12 @@ impl Stats {
             .filter(|c| c.is_error())
             .map(|c| self.count(*c))
             .sum()
+    }
+
+    /// A request of `kind` (an index of `KINDS`) went out.
+    pub fn sent(&mut self, kind: usize) {
+        self.sent += 1;
+        self.sent_by_kind[kind] += 1;
     }
 
     pub fn record(

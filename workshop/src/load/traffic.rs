@@ -13,51 +13,45 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::inputs::{Mix, Picker};
+use super::Args;
+use super::inputs::{KNOWN, Picker, UNKNOWN, bad_inputs};
 use super::report::{Ran, progress_line};
 use super::stats::{Outcome, Stats};
 use crate::stop::StopSignal;
 
-/// How to send.
-pub struct Plan {
-    pub client: reqwest::Client,
-    pub url: reqwest::Url,
-    /// The inputs of each kind, taken in turn.
-    pub inputs: [Vec<String>; 3],
-    pub mix: Mix,
-    pub rate: f64,
-    pub duration: Option<Duration>,
-    pub timeout: Duration,
-    pub max_in_flight: u32,
-}
-
 /// Sends until the duration is over or `stop` fires, then waits for the answers in flight:
 /// all of them (each has a timeout) after a full run, a moment after Ctrl-C; a further
 /// Ctrl-C abandons them.
-pub async fn send(plan: Plan, stop: &mut StopSignal) -> (Stats, Ran) {
+pub async fn send(
+    args: &Args,
+    client: &reqwest::Client,
+    url: &reqwest::Url,
+    stop: &mut StopSignal,
+) -> (Stats, Ran) {
+    let max = args.max_in_flight;
     let shared = Shared {
         stats: Arc::new(Mutex::new(Stats::new())),
-        in_flight: Arc::new(Semaphore::new(plan.max_in_flight as usize)),
+        in_flight: Arc::new(Semaphore::new(max as usize)),
         started: Instant::now(),
     };
-    let progress = std::io::stderr()
-        .is_terminal()
-        .then(|| shared.show_progress(plan.max_in_flight, plan.duration));
+    let progress = (std::io::stderr().is_terminal()).then(|| shared.show_progress(args));
     let mut tasks = JoinSet::new();
-    let (mut interrupted, window_end) = shared.send_on_schedule(&plan, &mut tasks, stop).await;
-
-    let grace = if interrupted {
-        Duration::from_secs(1)
-    } else {
-        plan.timeout + Duration::from_secs(1)
-    };
+    let (mut interrupted, window_end) = shared
+        .send_on_schedule(args, client, url, &mut tasks, stop)
+        .await;
+    let grace = Duration::from_secs(1)
+        + if interrupted {
+            Duration::ZERO
+        } else {
+            args.timeout
+        };
     tokio::select! {
-        _ = shared.in_flight.acquire_many(plan.max_in_flight) => {}
+        _ = shared.in_flight.acquire_many(max) => {}
         () = tokio::time::sleep(grace) => {}
         () = stop.recv() => interrupted = true,
     }
     let elapsed = shared.started.elapsed();
-    let cancelled = shared.waiting(plan.max_in_flight) as u64;
+    let cancelled = shared.waiting(max) as u64;
     tasks.abort_all();
     if let Some(progress) = progress {
         progress.abort();
@@ -92,14 +86,13 @@ impl Shared {
     }
 
     /// Rewrites the progress line four times a second, until aborted.
-    fn show_progress(&self, max_in_flight: u32, duration: Option<Duration>) -> JoinHandle<()> {
-        let shared = self.clone();
+    fn show_progress(&self, args: &Args) -> JoinHandle<()> {
+        let (shared, max, duration) = (self.clone(), args.max_in_flight, args.duration);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(250));
             loop {
                 tick.tick().await;
-                let waiting = shared.waiting(max_in_flight);
-                let elapsed = shared.started.elapsed();
+                let (waiting, elapsed) = (shared.waiting(max), shared.started.elapsed());
                 let line = progress_line(&shared.lock(), elapsed, duration, waiting);
                 let mut stderr = std::io::stderr().lock();
                 let _ = stderr.write_all(line.as_bytes());
@@ -108,46 +101,46 @@ impl Shared {
         })
     }
 
-    /// The open loop: request `i` at `start + i / rate`. Returns whether Ctrl-C stopped it,
-    /// and the end of the sending window (the last send plus one period, or the Ctrl-C).
+    /// The open loop: request `i` at `start + i / rate`, with the inputs of each kind in
+    /// turn. Returns whether Ctrl-C stopped it, and the end of the sending window (the last
+    /// send plus one period, or the Ctrl-C).
     async fn send_on_schedule(
         &self,
-        plan: &Plan,
+        args: &Args,
+        client: &reqwest::Client,
+        url: &reqwest::Url,
         tasks: &mut JoinSet<()>,
         stop: &mut StopSignal,
     ) -> (bool, Instant) {
+        let inputs: [Vec<String>; 3] = [
+            KNOWN.map(str::to_owned).to_vec(),
+            UNKNOWN.map(str::to_owned).to_vec(),
+            bad_inputs().to_vec(),
+        ];
         // The number of requests due within the duration: exactly rate × duration.
-        let total = plan
-            .duration
-            .map(|d| (d.as_secs_f64() * plan.rate + 1e-6).floor() as u64);
-        let mut picker = Picker::new(plan.mix);
-        let mut next_input = [0usize; 3];
+        let total = (args.duration).map(|d| (d.as_secs_f64() * args.rate + 1e-6).floor() as u64);
+        let (mut picker, mut next_input) = (Picker::new(args.mix), [0usize; 3]);
         let mut window_end = self.started;
         let mut i: u64 = 0;
         while total.is_none_or(|total| i < total) {
-            let due = self.started + Duration::from_secs_f64(i as f64 / plan.rate);
+            let due = self.started + Duration::from_secs_f64(i as f64 / args.rate);
             tokio::select! {
                 () = tokio::time::sleep_until(due.into()) => {}
                 () = stop.recv() => return (true, Instant::now()),
             }
-            window_end = Instant::now() + Duration::from_secs_f64(1.0 / plan.rate);
+            window_end = Instant::now() + Duration::from_secs_f64(1.0 / args.rate);
             // Reap finished tasks as we go, so that a run of days keeps no handles around.
             while tasks.try_join_next().is_some() {}
             let kind = picker.next();
-            let inputs = &plan.inputs[kind];
-            let input = inputs[next_input[kind] % inputs.len()].clone();
+            let input = inputs[kind][next_input[kind] % inputs[kind].len()].clone();
             next_input[kind] += 1;
             i += 1;
             let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
                 self.lock().dropped += 1;
                 continue;
             };
-            {
-                let mut stats = self.lock();
-                stats.sent += 1;
-                stats.sent_by_kind[kind] += 1;
-            }
-            let (client, url, shared) = (plan.client.clone(), plan.url.clone(), self.clone());
+            self.lock().sent(kind);
+            let (client, url, shared) = (client.clone(), url.clone(), self.clone());
             tasks.spawn(async move {
                 let (outcome, failure) = request(&client, url, &input).await;
                 // From when it was due: a late send counts against the latency too.
