@@ -3,11 +3,10 @@
 //! filter. Nothing here prints; `render` and `lines` turn it into text.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use otlp_receiver::{
-    Attributes, DataPoint, MetricKind, PointValue, ReceivedLog, ReceivedMetric, ReceivedSpan,
-    StatusCode,
+    Attributes, MetricKind, PointValue, ReceivedLog, ReceivedMetric, ReceivedSpan, StatusCode,
 };
 
 /// Deeper spans are drawn at this depth, so that a pathological chain of spans cannot
@@ -52,24 +51,22 @@ impl Filter {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Sieve {
     pub errors: bool,
-    pub slower_than: Option<std::time::Duration>,
+    pub slower_than: Option<Duration>,
 }
 
 impl Sieve {
     pub fn keeps(&self, trace: &TraceTree) -> bool {
-        (!self.errors || trace.has_error)
-            && self
-                .slower_than
-                .is_none_or(|at_least| trace.duration() >= at_least)
+        self.passes(trace.has_error, trace.duration)
     }
 
     /// For a single span (one line each, as `--lines` prints them): one that failed, or
     /// that took at least so long.
     pub fn keeps_span(&self, span: &ReceivedSpan) -> bool {
-        (!self.errors || span.status().code == StatusCode::Error)
-            && self
-                .slower_than
-                .is_none_or(|at_least| span.duration() >= at_least)
+        self.passes(span.status().code == StatusCode::Error, span.duration())
+    }
+
+    fn passes(&self, failed: bool, took: Duration) -> bool {
+        (failed || !self.errors) && self.slower_than.is_none_or(|at_least| took >= at_least)
     }
 }
 
@@ -81,7 +78,8 @@ pub struct TraceTree {
     /// Services in the order their first span starts.
     pub services: Vec<String>,
     pub start: SystemTime,
-    pub end: SystemTime,
+    /// From the earliest start to the latest end of its spans.
+    pub duration: Duration,
     pub has_error: bool,
 }
 
@@ -93,18 +91,6 @@ pub struct TreeRow {
     pub prefix: String,
     /// The span names a parent that has not arrived (yet): it is drawn as a root.
     pub orphan: bool,
-}
-
-impl TraceTree {
-    /// The first root: the request that started the trace, if it arrived.
-    pub fn root(&self) -> Option<&ReceivedSpan> {
-        self.rows.first().map(|r| &r.span)
-    }
-
-    /// From the earliest start to the latest end of its spans.
-    pub fn duration(&self) -> std::time::Duration {
-        self.end.duration_since(self.start).unwrap_or_default()
-    }
 }
 
 /// The first 8 hex digits of a trace id: what the view shows to link logs to traces.
@@ -142,13 +128,19 @@ fn build_tree(spans: Vec<&ReceivedSpan>) -> TraceTree {
             services.push(name.to_owned());
         }
     }
-    let start = spans.iter().map(|s| s.start_time()).min();
+    let start = spans
+        .iter()
+        .map(|s| s.start_time())
+        .min()
+        .unwrap_or(UNIX_EPOCH);
     let end = spans.iter().map(|s| s.start_time() + s.duration()).max();
     TraceTree {
         trace_id: spans[0].trace_id(),
         services,
-        start: start.unwrap_or(SystemTime::UNIX_EPOCH),
-        end: end.unwrap_or(SystemTime::UNIX_EPOCH),
+        start,
+        duration: end
+            .and_then(|end| end.duration_since(start).ok())
+            .unwrap_or_default(),
         has_error: spans.iter().any(|s| s.status().code == StatusCode::Error),
         rows: rows(&spans),
     }
@@ -221,35 +213,28 @@ pub struct MetricStream {
 pub fn metric_streams(metrics: &[ReceivedMetric], filter: &Filter) -> Vec<MetricStream> {
     let mut latest: BTreeMap<(Option<String>, String, String), MetricStream> = BTreeMap::new();
     for metric in metrics.iter().filter(|m| filter.matches(m.service_name())) {
-        for DataPoint {
-            attributes,
-            value,
-            time_unix_nano,
-            ..
-        } in metric.points()
-        {
+        let (service, name) = (metric.service_name().map(str::to_owned), metric.name());
+        for point in metric.points() {
             let key = (
-                metric.service_name().map(str::to_owned),
-                metric.name().to_owned(),
-                format!("{attributes:?}"),
+                service.clone(),
+                name.to_owned(),
+                format!("{:?}", point.attributes),
             );
-            let stream = MetricStream {
-                service: key.0.clone(),
-                name: metric.name().to_owned(),
-                unit: metric.unit().to_owned(),
-                kind: metric.kind(),
-                attributes,
-                value,
-                time_unix_nano,
-            };
             // Entries arrive oldest first, so the last one seen is the newest; a point
             // with an older timestamp (a late, retried export) does not win.
-            match latest.get(&key) {
-                Some(old) if old.time_unix_nano > stream.time_unix_nano => {}
-                _ => {
-                    latest.insert(key, stream);
-                }
+            if (latest.get(&key)).is_some_and(|old| old.time_unix_nano > point.time_unix_nano) {
+                continue;
             }
+            let stream = MetricStream {
+                service: service.clone(),
+                name: name.to_owned(),
+                unit: metric.unit().to_owned(),
+                kind: metric.kind(),
+                attributes: point.attributes,
+                value: point.value,
+                time_unix_nano: point.time_unix_nano,
+            };
+            latest.insert(key, stream);
         }
     }
     latest.into_values().collect()

@@ -33,31 +33,15 @@ fn noisy(key: &str) -> bool {
         || matches!(key, "busy_ns" | "idle_ns" | "target" | "http.request.method")
 }
 
-/// A segment's look, as its ANSI code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Style {
-    Plain,
-    Bold,
-    Dim,
-    Red,
-    Green,
-    Yellow,
-    Cyan,
-}
-
-impl Style {
-    fn code(self) -> &'static str {
-        match self {
-            Style::Plain => "",
-            Style::Bold => "\x1b[1m",
-            Style::Dim => "\x1b[2m",
-            Style::Red => "\x1b[31m",
-            Style::Green => "\x1b[32m",
-            Style::Yellow => "\x1b[33m",
-            Style::Cyan => "\x1b[36m",
-        }
-    }
-}
+/// A segment's look: its ANSI code, written only when colours are on.
+pub type Style = &'static str;
+pub const PLAIN: Style = "";
+pub const BOLD: Style = "\x1b[1m";
+pub const DIM: Style = "\x1b[2m";
+pub const RED: Style = "\x1b[31m";
+pub const GREEN: Style = "\x1b[32m";
+pub const YELLOW: Style = "\x1b[33m";
+pub const CYAN: Style = "\x1b[36m";
 
 /// One screen line: styled segments, cut to the terminal width when written.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -76,14 +60,14 @@ impl Line {
     }
 
     pub fn plain(self, text: impl Into<String>) -> Line {
-        self.push(text, Style::Plain)
+        self.push(text, PLAIN)
     }
 
     /// Every segment dimmed, errors excepted (for context outside the filter).
     pub fn dimmed(mut self) -> Line {
         for (_, style) in &mut self.segments {
-            if *style != Style::Red {
-                *style = Style::Dim;
+            if *style != RED {
+                *style = DIM;
             }
         }
         self
@@ -105,11 +89,10 @@ impl Line {
                 text.clone()
             };
             left -= count.min(left);
-            match style.code() {
-                code if color && !code.is_empty() => {
-                    out.push_str(&format!("{code}{piece}\x1b[0m"));
-                }
-                _ => out.push_str(&piece),
+            if color && !style.is_empty() {
+                out.push_str(&format!("{style}{piece}\x1b[0m"));
+            } else {
+                out.push_str(&piece);
             }
         }
         out
@@ -151,58 +134,55 @@ pub fn screen(store: &Store, state: &ViewState, width: usize, height: usize) -> 
             state.endpoint
         );
         out.push(Line::new());
-        out.push(Line::new().push("Waiting for telemetry…", Style::Bold));
-        out.push(Line::new().push(hint, Style::Dim));
+        out.push(Line::new().push("Waiting for telemetry…", BOLD));
+        out.push(Line::new().push(hint, DIM));
         return out;
     }
     let filter = &state.filter;
     let mut traces = model::traces(&spans, filter);
     traces.retain(|trace| state.sieve.keeps(trace));
     let streams = model::metric_streams(&metrics, filter);
-    let log_count = logs
-        .iter()
-        .filter(|l| filter.matches(l.service_name()))
-        .count();
+    let log_count = logs.iter().filter(|l| filter.matches(l.service_name()));
+    let log_count = log_count.count();
     let logs = model::latest_logs(&logs, filter, MAX_LOGS);
-    let tree_lines = |t: &TraceTree| trace_lines(t, &logs, filter, width);
-    let mut sections = Vec::new();
-    let shown = |focus| state.focus == Focus::All || state.focus == focus;
-    if shown(Focus::Traces) {
-        let title = format!("Traces ({})", traces.len());
-        let lines: Vec<Line> = traces
-            .iter()
-            .take(MAX_TRACES)
-            .flat_map(tree_lines)
-            .collect();
-        sections.push((title, lines, 2));
-    }
-    if shown(Focus::Metrics) {
-        let title = format!("Metrics ({} streams)", streams.len());
-        sections.push((
-            title,
-            streams.iter().map(|s| metric_line(s, width)).collect(),
+    let trees = traces.iter().take(MAX_TRACES);
+    let sections = [
+        (Focus::Traces, format!("Traces ({})", traces.len()), 2),
+        (
+            Focus::Metrics,
+            format!("Metrics ({} streams)", streams.len()),
             1,
-        ));
-    }
-    if shown(Focus::Logs) {
-        let title = format!("Logs ({log_count})");
-        sections.push((title, logs.iter().map(log_line).collect(), 1));
-    }
+        ),
+        (Focus::Logs, format!("Logs ({log_count})"), 1),
+    ];
+    let lines: [Vec<Line>; 3] = [
+        trees
+            .flat_map(|t| trace_lines(t, &logs, filter, width))
+            .collect(),
+        streams.iter().map(|s| metric_line(s, width)).collect(),
+        logs.iter().map(log_line).collect(),
+    ];
+    let shown = |(focus, ..): &(_, _, _)| state.focus == Focus::All || state.focus == *focus;
+    let sections: Vec<_> = sections
+        .into_iter()
+        .zip(lines)
+        .filter(|(s, _)| shown(s))
+        .collect();
     let room = height.saturating_sub(out.len() + sections.len());
-    let wants: Vec<(usize, usize)> = sections.iter().map(|(_, l, w)| (l.len(), *w)).collect();
-    for ((title, mut lines, _), size) in sections.into_iter().zip(share(room, &wants)) {
+    let wants: Vec<(usize, usize)> = sections.iter().map(|(s, l)| (l.len(), s.2)).collect();
+    for (((_, title, _), mut lines), size) in sections.into_iter().zip(share(room, &wants)) {
         let rule = "─".repeat(width.saturating_sub(title.chars().count() + 4));
         out.push(
             Line::new()
-                .push(format!("── {title} "), Style::Bold)
-                .push(rule, Style::Dim),
+                .push(format!("── {title} "), BOLD)
+                .push(rule, DIM),
         );
         let total = lines.len();
         if total > size {
             lines.truncate(size.saturating_sub(1));
             let more = total - lines.len();
             let more = format!("  … {more} more lines (t/m/l shows one section)");
-            lines.extend((size > 0).then(|| Line::new().push(more, Style::Dim)));
+            lines.extend((size > 0).then(|| Line::new().push(more, DIM)));
         }
         out.extend(lines);
     }
@@ -212,16 +192,16 @@ pub fn screen(store: &Store, state: &ViewState, width: usize, height: usize) -> 
 /// The name, source, filter and sieve; what arrived; the keys; and a receiver that is gone.
 fn header(state: &ViewState, store: &Store, services: &[String]) -> Vec<Line> {
     let mut first = Line::new()
-        .push("workshop inspect", Style::Bold)
+        .push("workshop inspect", BOLD)
         .plain("  ")
-        .push(state.source.clone(), Style::Dim)
+        .push(state.source.clone(), DIM)
         .plain("  service: ");
     first = match state.filter.is_all() {
         true => first.plain("all"),
-        false => first.push(state.filter.describe(), Style::Yellow),
+        false => first.push(state.filter.describe(), YELLOW),
     };
     if let Some(only) = describe_sieve(&state.sieve) {
-        first = first.plain("  traces: ").push(only, Style::Yellow);
+        first = first.plain("  traces: ").push(only, YELLOW);
     }
     let stats = store.stats();
     let mut counts = format!("{} received", received(&stats));
@@ -237,10 +217,8 @@ fn header(state: &ViewState, store: &Store, services: &[String]) -> Vec<Line> {
         _ => format!("   from {}", services.join(", ")),
     };
     let keys = "   q quit · s service · e errors · d slow · t m l a sections";
-    let second = (Line::new().plain(counts))
-        .push(keys, Style::Dim)
-        .push(from, Style::Dim);
-    let link = (state.link.iter()).map(|link| Line::new().push(link.clone(), Style::Red));
+    let second = (Line::new().plain(counts)).push(keys, DIM).push(from, DIM);
+    let link = (state.link.iter()).map(|link| Line::new().push(link.clone(), RED));
     [first, second].into_iter().chain(link).collect()
 }
 
@@ -286,25 +264,25 @@ pub fn trace_lines(
 ) -> Vec<Line> {
     let in_trace = |l: &&ReceivedLog| l.trace_id().as_deref() == Some(trace.trace_id.as_str());
     let log_count = logs.iter().filter(in_trace).count();
-    let root = trace.root().map(|s| s.name()).unwrap_or("?");
+    let root = trace.rows.first().map_or("?", |r| r.span.name());
     let about = format!(
         "  {} · {} spans · {}",
         trace.services.join(" → "),
         trace.rows.len(),
-        duration(trace.duration())
+        duration(trace.duration)
     );
     let mut summary = Line::new()
-        .push(format!("{} ", clock(trace.start)), Style::Dim)
-        .push(short_id(&trace.trace_id).to_owned(), Style::Cyan)
+        .push(format!("{} ", clock(trace.start)), DIM)
+        .push(short_id(&trace.trace_id).to_owned(), CYAN)
         .plain("  ")
-        .push(root.to_owned(), Style::Bold)
-        .push(about, Style::Dim);
+        .push(root.to_owned(), BOLD)
+        .push(about, DIM);
     if log_count > 0 {
         let s = if log_count == 1 { "" } else { "s" };
-        summary = summary.push(format!(" · {log_count} log{s}"), Style::Dim);
+        summary = summary.push(format!(" · {log_count} log{s}"), DIM);
     }
     if trace.has_error {
-        summary = summary.push("  ERROR", Style::Red);
+        summary = summary.push("  ERROR", RED);
     }
     let name_width = (width * 2 / 5).clamp(24, 48);
     let rows = trace.rows.iter().map(|row| {
@@ -344,17 +322,14 @@ pub fn span_line(span: &ReceivedSpan, prefix: &str, orphan: bool, name_width: us
     }
     let service = span.service_name().unwrap_or("?");
     let line = Line::new()
-        .push(
-            pad(&name, name_width),
-            if error { Style::Red } else { Style::Plain },
-        )
-        .push(format!(" {service:<14}"), Style::Cyan)
-        .push(format!(" {:<8}", lower(span.kind())), Style::Dim)
+        .push(pad(&name, name_width), if error { RED } else { PLAIN })
+        .push(format!(" {service:<14}"), CYAN)
+        .push(format!(" {:<8}", lower(span.kind())), DIM)
         .plain(format!("{:>10}", duration(span.duration())))
-        .push(outcome, if error { Style::Red } else { Style::Green });
+        .push(outcome, if error { RED } else { GREEN });
     match shown.is_empty() {
         true => line,
-        false => line.push(format!("  {}", shown.join(" ")), Style::Dim),
+        false => line.push(format!("  {}", shown.join(" ")), DIM),
     }
 }
 
@@ -372,34 +347,28 @@ pub fn metric_line(stream: &MetricStream, width: usize) -> Line {
     };
     let service = stream.service.as_deref().unwrap_or("?");
     Line::new()
-        .push(pad(&format!("  {}", stream.name), name_width), Style::Bold)
-        .push(format!(" {service:<14}"), Style::Cyan)
-        .push(format!(" {:<10}", stream.kind.to_string()), Style::Dim)
+        .push(pad(&format!("  {}", stream.name), name_width), BOLD)
+        .push(format!(" {service:<14}"), CYAN)
+        .push(format!(" {:<10}", stream.kind.to_string()), DIM)
         .plain(format!(" {}{unit}", point_value(&stream.value)))
-        .push(attrs, Style::Dim)
+        .push(attrs, DIM)
 }
 
 /// `12:03:04.567 WARN  gateway  a4f2c1d0  ISS API slow`
 pub fn log_line(log: &ReceivedLog) -> Line {
     let style = match log.level() {
-        Level::Error | Level::Fatal => Style::Red,
-        Level::Warn => Style::Yellow,
-        Level::Debug | Level::Trace => Style::Dim,
-        _ => Style::Plain,
+        Level::Error | Level::Fatal => RED,
+        Level::Warn => YELLOW,
+        Level::Debug | Level::Trace => DIM,
+        _ => PLAIN,
     };
     let trace = log.trace_id().map(|t| short_id(&t).to_owned());
     let body = log.body_text().replace(['\n', '\r'], " ");
     Line::new()
-        .push(format!("  {} ", clock(log.timestamp())), Style::Dim)
+        .push(format!("  {} ", clock(log.timestamp())), DIM)
         .push(format!("{:<5}", severity(log)), style)
-        .push(
-            format!(" {:<14}", log.service_name().unwrap_or("?")),
-            Style::Cyan,
-        )
-        .push(
-            format!(" {:<8}", trace.as_deref().unwrap_or("-")),
-            Style::Cyan,
-        )
+        .push(format!(" {:<14}", log.service_name().unwrap_or("?")), CYAN)
+        .push(format!(" {:<8}", trace.as_deref().unwrap_or("-")), CYAN)
         .plain(format!("  {body}"))
 }
 

@@ -223,7 +223,7 @@ fn a_trace_is_an_indented_tree_with_children_by_start_time() {
         ["frontend", "gateway", "geolocator", "iss-distance"]
     );
     assert!(trace.has_error);
-    assert_eq!(trace.duration(), std::time::Duration::from_micros(12_300));
+    assert_eq!(trace.duration, std::time::Duration::from_micros(12_300));
 
     let lines = render::trace_lines(trace, &store.logs(), &Filter::default(), 120);
     // The summary (root, services, duration, log, error), the tree, the attributes that
@@ -274,13 +274,10 @@ fn the_filter_keeps_traces_that_touch_a_service_whole_and_narrows_metrics_and_lo
     let styles =
         |i: usize| -> Vec<render::Style> { lines[i].segments.iter().map(|s| s.1).collect() };
     assert!(
-        styles(1).iter().all(|s| *s == render::Style::Dim),
+        styles(1).iter().all(|s| *s == render::DIM),
         "other services are dimmed"
     );
-    assert!(
-        styles(4).contains(&render::Style::Red),
-        "the filtered span is not"
-    );
+    assert!(styles(4).contains(&render::RED), "the filtered span is not");
 
     assert!(model::traces(&store.spans(), &Filter::new(["python-check"])).is_empty());
     assert!(model::metric_streams(&store.metrics(), &geolocator).is_empty());
@@ -401,7 +398,7 @@ fn sections_share_the_height_and_give_away_what_they_do_not_need() {
 fn lines_are_cut_to_the_width_with_an_ellipsis() {
     let line = render::Line::new()
         .plain("abcdef")
-        .push("ghij", render::Style::Red);
+        .push("ghij", render::RED);
     assert_eq!(line.render(8, false), "abcdefg…");
     assert_eq!(line.render(8, true), "abcdef\x1b[31mg…\x1b[0m");
     assert_eq!(line.render(20, false), "abcdefghij");
