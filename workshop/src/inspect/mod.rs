@@ -275,7 +275,7 @@ impl View {
     async fn show_screen(mut self, store: Store, stop: impl Future<Output = ()>) {
         let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let initial = self.state.filter.clone();
-        let (screen, mut keys) = term::Screen::enter();
+        let mut screen = term::Screen::enter();
         let mut arrivals = store.subscribe();
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -292,20 +292,18 @@ impl View {
                     self.state.link = (changed == Link::Lost).then(|| changed.message(endpoint)).flatten();
                     dirty = true;
                 }
-                key = keys.recv(), if !keys.is_closed() => {
+                key = screen.key() => {
                     let state = &mut self.state;
                     match key {
-                        Some(Key::Char('q' | 'Q') | Key::Interrupt) => break,
-                        Some(Key::Char('s')) => state.filter = next_filter(&store, &state.filter, &initial),
-                        Some(Key::Char('e')) => state.sieve.errors = !state.sieve.errors,
-                        Some(Key::Char('d')) => {
-                            let slow = state.sieve.slower_than.xor(Some(self.slow));
-                            state.sieve.slower_than = slow;
-                        }
-                        Some(Key::Char('t')) => state.focus = Focus::Traces,
-                        Some(Key::Char('m')) => state.focus = Focus::Metrics,
-                        Some(Key::Char('l')) => state.focus = Focus::Logs,
-                        Some(Key::Char('a')) => state.focus = Focus::All,
+                        Key::Char('q' | 'Q') | Key::Interrupt => break,
+                        Key::Char('s') => state.filter = next_filter(&store, &state.filter, &initial),
+                        Key::Char('e') => state.sieve.errors = !state.sieve.errors,
+                        // Toggles between every trace and the slow ones.
+                        Key::Char('d') => state.sieve.slower_than = state.sieve.slower_than.xor(Some(self.slow)),
+                        Key::Char('t') => state.focus = Focus::Traces,
+                        Key::Char('m') => state.focus = Focus::Metrics,
+                        Key::Char('l') => state.focus = Focus::Logs,
+                        Key::Char('a') => state.focus = Focus::All,
                         _ => {}
                     }
                     dirty = true;
