@@ -47,7 +47,7 @@ use crate::ports::Sockets;
 use crate::services::{self, Options, wiring};
 use crate::stop::StopSignal;
 
-use evidence::{Evidence, short};
+use evidence::Evidence;
 use report::{Check, Report};
 use scenario::{Scenario, TraceContext};
 
@@ -469,6 +469,7 @@ fn random_hex(bytes: usize) -> String {
 
 /// `--verbose`: what arrived, for reading alongside the checklist.
 fn arrived(evidence: &Evidence) -> String {
+    use crate::inspect::lines;
     use std::fmt::Write;
     let mut out = String::from("What arrived\n");
     for outcome in &evidence.outcomes {
@@ -512,48 +513,11 @@ fn arrived(evidence: &Evidence) -> String {
             call.to, call.traceparent, call.tracestate, call.baggage
         );
     }
-    for span in &evidence.spans {
-        let _ = writeln!(
-            out,
-            "  span   {:>12} {:<8} {:?} trace {}… span {} parent {} status {} {:?}",
-            span.service_name().unwrap_or("?"),
-            span.kind().to_string(),
-            span.name(),
-            short(&span.trace_id()),
-            span.span_id(),
-            span.parent_span_id().unwrap_or_else(|| "-".into()),
-            span.status().code,
-            span.attributes()
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-        );
-    }
-    for log in &evidence.logs {
-        let _ = writeln!(
-            out,
-            "  log    {:>12} {:<5} {:?} trace {}",
-            log.service_name().unwrap_or("?"),
-            log.level().to_string(),
-            log.body_text(),
-            log.trace_id().as_deref().map_or("-", short)
-        );
-    }
-    for metric in &evidence.metrics {
-        let points: Vec<String> = metric
-            .points()
-            .iter()
-            .map(|p| format!("{:?} {:?}", p.attributes, p.value))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  metric {:>12} {} ({}, meter {:?}) {}",
-            metric.service_name().unwrap_or("?"),
-            metric.name(),
-            metric.kind(),
-            metric.origin.scope.name,
-            points.join("; ")
-        );
+    let spans = evidence.spans.iter().map(lines::span_line);
+    let logs = evidence.logs.iter().map(lines::log_line);
+    let metrics = evidence.metrics.iter().flat_map(lines::metric_lines);
+    for line in spans.chain(logs).chain(metrics) {
+        let _ = writeln!(out, "  {line}");
     }
     out.push('\n');
     out
