@@ -70,17 +70,22 @@ pub fn optional_patches(n: usize) -> Vec<PathBuf> {
     patches
 }
 
-/// A fresh clone of this repository's committed state, deleted when dropped.
+/// A fresh clone of this repository's committed state, in a temporary directory deleted
+/// when dropped.
 pub struct RepoClone {
     pub dir: PathBuf,
+    _temp: tempfile::TempDir,
 }
 
 impl RepoClone {
     pub fn new(name: &str) -> RepoClone {
-        let dir = std::env::temp_dir().join(format!("iss-workshop-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let temp = tempfile::Builder::new()
+            .prefix(&format!("iss-workshop-{name}-"))
+            .tempdir()
+            .unwrap();
+        let dir = temp.path().join("repo");
         clone_repository(&dir);
-        RepoClone { dir }
+        RepoClone { dir, _temp: temp }
     }
 
     pub fn apply(&self, patch: &Path) {
@@ -94,12 +99,6 @@ impl RepoClone {
 
     pub fn git(&self, args: &[&str]) -> Output {
         git(&self.dir, args)
-    }
-}
-
-impl Drop for RepoClone {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
