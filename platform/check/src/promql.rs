@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 
-use promql_parser::parser::{self, Expr, LabelModifier};
+use promql_parser::parser::{self, AggregateExpr, Expr, LabelModifier};
 use promql_parser::util::{ExprVisitor, walk_expr};
 
 /// Grafana's interval variables, each standing for a range.
@@ -117,25 +117,27 @@ pub fn histogram_quantile_problems(expr: &str) -> Vec<String> {
                 "histogram_quantile reads `{name}`, not a histogram's `_bucket` series"
             ));
         }
-        each_node(&call, |node| {
-            if let Expr::Aggregate(aggregate) = node {
-                let keeps_le = match &aggregate.modifier {
-                    Some(LabelModifier::Include(by)) => by.labels.iter().any(|l| l == "le"),
-                    Some(LabelModifier::Exclude(without)) => {
-                        !without.labels.iter().any(|l| l == "le")
-                    }
-                    None => false,
-                };
-                if !keeps_le {
-                    problems.push(format!(
-                        "`{}` inside histogram_quantile drops the `le` label: group by (le, …)",
-                        aggregate.op
-                    ));
-                }
+        let mut dropping_le = Vec::new();
+        each_node(&call, |node| match node {
+            Expr::Aggregate(aggregate) if !keeps_le(aggregate) => {
+                dropping_le.push(aggregate.op.to_string());
             }
+            _ => {}
         });
+        problems.extend(dropping_le.into_iter().map(|op| {
+            format!("`{op}` inside histogram_quantile drops the `le` label: group by (le, …)")
+        }));
     }
     problems
+}
+
+/// Whether an aggregation keeps the `le` label: `by (le, …)`, or `without (…)` leaving it.
+fn keeps_le(aggregate: &AggregateExpr) -> bool {
+    match &aggregate.modifier {
+        Some(LabelModifier::Include(by)) => by.labels.iter().any(|l| l == "le"),
+        Some(LabelModifier::Exclude(without)) => !without.labels.iter().any(|l| l == "le"),
+        None => false,
+    }
 }
 
 /// What each `histogram_quantile` call in `expr` reads: its second argument.
