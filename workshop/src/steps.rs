@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use anyhow::{Context, bail};
 
-use crate::build::workspace_root;
+use platform_check::repo_root;
 
 /// One section: its number, its branch name (the patch's file name, `section-N-…`) and
 /// its patch.
@@ -91,7 +91,7 @@ pub fn section_number(branch: &str) -> Option<u8> {
 }
 
 pub fn branches(args: BranchesArgs) -> anyhow::Result<()> {
-    let repo = args.repo.unwrap_or_else(workspace_root);
+    let repo = args.repo.unwrap_or_else(repo_root);
     for step in make_branches(&repo, &args.base)? {
         println!("✓ {}", step.branch);
     }
@@ -132,7 +132,7 @@ fn make_branches(repo: &Path, base: &str) -> anyhow::Result<Vec<Step>> {
 }
 
 pub fn solve(args: SolveArgs) -> anyhow::Result<()> {
-    let repo = args.repo.unwrap_or_else(workspace_root);
+    let repo = args.repo.unwrap_or_else(repo_root);
     let steps = make_branches(&repo, &args.base)?;
     let touched = touched_files(&repo, &steps)?;
     refuse_to_lose_work(&repo, &args.base, &steps, &touched)?;

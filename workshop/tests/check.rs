@@ -8,12 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use platform_check::repo_root as workspace;
 
 fn check(args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();

@@ -1,12 +1,8 @@
 //! The README stays true: its links point at files that exist, and every `workshop`
 //! command it shows is one the CLI accepts.
 
-use std::path::Path;
+use platform_check::repo_root;
 use std::process::Command;
-
-fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
 
 fn readme() -> String {
     std::fs::read_to_string(repo_root().join("README.md")).expect("README.md exists")

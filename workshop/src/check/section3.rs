@@ -41,16 +41,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         evidence.spans_named("iss-distance", GETTING_SPAN).collect();
     getting.sort_by_key(|s| s.span.start_time_unix_nano);
     let answers = scenario.iss_answers();
-    let calls: Vec<Getting> = match paired(&getting, &answers) {
-        Some(pairs) => pairs
-            .into_iter()
-            .map(|(span, answer)| getting_call(evidence, span, Some(answer)))
-            .collect(),
-        None => getting
-            .iter()
-            .map(|span| getting_call(evidence, span, None))
-            .collect(),
-    };
+    let calls = getting_calls(evidence, &getting, &answers);
     let failed_answers: Vec<String> = answers
         .iter()
         .filter(|a| **a != IssAnswer::Position)
@@ -168,6 +159,25 @@ fn children(getting: &[&ReceivedSpan], calculating: &[&ReceivedSpan]) -> Result<
         .collect();
     ok_unless(&orphans, 2)
         .map_err(|orphans| format!("not a child of `{CALCULATING_SPAN}`: {orphans}"))
+}
+
+/// The `getting-iss-coordinates` spans (in the order they started), with the ISS API's
+/// answers to them when there are as many of each.
+fn getting_calls<'a>(
+    evidence: &'a Evidence,
+    getting: &[&'a ReceivedSpan],
+    answers: &[IssAnswer],
+) -> Vec<Getting<'a>> {
+    match paired(getting, answers) {
+        Some(pairs) => pairs
+            .into_iter()
+            .map(|(span, answer)| getting_call(evidence, span, Some(answer)))
+            .collect(),
+        None => getting
+            .iter()
+            .map(|span| getting_call(evidence, span, None))
+            .collect(),
+    }
 }
 
 fn getting_call<'a>(

@@ -6,12 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+pub use platform_check::repo_root as workspace;
 
 /// The section patches, in order, from this workspace: sections 0 to 4, and those after.
 pub fn patches() -> Vec<PathBuf> {
