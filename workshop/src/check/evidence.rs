@@ -26,6 +26,28 @@ pub const CALCULATING_SPAN: &str = "calculating-iss-distance";
 /// Its child around each call to the ISS API (section 3).
 pub const GETTING_SPAN: &str = "getting-iss-coordinates";
 
+/// Where a ✗ sends people to look: the files (and the parts of them) the sections change.
+pub mod hint {
+    pub const RESOURCE: &str = "services/telemetry/src/resource.rs";
+    pub const METER_PROVIDER: &str = "services/telemetry/src/metrics.rs";
+    pub const COUNTERS: &str = "services/iss-distance/src/metrics.rs";
+    pub const LOGGER_PROVIDER: &str = "services/telemetry/src/logs.rs";
+    pub const BRIDGE: &str = "services/telemetry/src/lib.rs";
+    pub const HANDLER: &str = "services/iss-distance/src/lib.rs";
+    pub const POSITION: &str = "services/iss-distance/src/position.rs";
+    pub const SPANS: &str = "services/service-kit/src/spans.rs";
+    pub const UPSTREAM: &str = "services/service-kit/src/upstream.rs";
+    pub const PROPAGATOR: &str = "services/telemetry/src/propagation.rs";
+    pub const BOUNDARY: &str = "services/service-kit/src/upstream.rs (self.boundary.release)";
+    pub const EDGE: &str = "services/service-kit/src/spans.rs (callers.admit)";
+    pub const HTTP_METRICS: &str = "services/service-kit/src/http_metrics.rs";
+    pub const COLLECTOR: &str = "platform/otel-collector/config.yaml";
+    pub const REDACT: &str = "the transform processor in platform/otel-collector/config.yaml";
+    pub const FILTER: &str = "the filter processor in platform/otel-collector/config.yaml";
+    pub const SAMPLE: &str = "the tail_sampling processor and the traces pipelines in platform/otel-collector/config.yaml (and overlays/jaeger.yaml)";
+    pub const SPAN_METRICS: &str = "the traces pipeline that feeds span_metrics in platform/otel-collector/config.yaml: it must not sample";
+}
+
 /// Attribute keys of the semantic conventions that several sections' checks read.
 pub const STATUS: &str = "http.response.status_code";
 pub const ERROR_TYPE: &str = "error.type";

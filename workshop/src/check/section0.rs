@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use otlp_receiver::{AttrValue, Attributes};
 
+use super::evidence::hint;
 use super::evidence::{
     Evidence, RESOURCE_MARKER, ResourceProblems, SERVICES, instance_id, ok_unless,
 };
@@ -15,7 +16,6 @@ use super::report::{Check, list};
 use super::scenario::{REPLICA_NAME, REPLICA_NAME_IN_ATTRIBUTES, REPLICA_OF};
 
 pub const TITLE: &str = "Section 0 · resource";
-const HINT: &str = "services/telemetry/src/resource.rs";
 
 pub fn check(evidence: &Evidence) -> Vec<Check> {
     let mut printed = Vec::new();
@@ -50,23 +50,27 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     let mut checks = vec![
         Check::new(
             format!("every service prints `{RESOURCE_MARKER}{{…}}` at start-up"),
-            HINT,
+            hint::RESOURCE,
             ok_unless(&missing, usize::MAX),
         ),
         Check::new(
             "service.name is each service's own name",
-            HINT,
+            hint::RESOURCE,
             printed_by(|p| &p.name),
         ),
-        Check::new("service.version is set", HINT, printed_by(|p| &p.version)),
+        Check::new(
+            "service.version is set",
+            hint::RESOURCE,
+            printed_by(|p| &p.version),
+        ),
         Check::new(
             "deployment.environment.name = dev (not the deprecated deployment.environment)",
-            HINT,
+            hint::RESOURCE,
             printed_by(|p| &p.environment),
         ),
         Check::new(
             "service.instance.id is a UUID, a different one in each service",
-            HINT,
+            hint::RESOURCE,
             printed_by(|p| &p.instance).and_then(|()| distinct(&printed)),
         ),
         Check::new(
@@ -74,7 +78,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
                 "workshop.check.run = {} (OTEL_RESOURCE_ATTRIBUTES is honoured)",
                 evidence.run_id
             ),
-            HINT,
+            hint::RESOURCE,
             printed_by(|p| &p.run),
         ),
     ];
@@ -91,14 +95,14 @@ fn replica(evidence: &Evidence) -> [Check; 2] {
             format!(
                 "service.instance.id is new at every start: {REPLICA_OF} started a second time has another"
             ),
-            HINT,
+            hint::RESOURCE,
             new_at_every_start(evidence, &replica),
         ),
         Check::new(
             format!(
                 "OTEL_SERVICE_NAME is honoured: the second {REPLICA_OF}, started with OTEL_SERVICE_NAME={REPLICA_NAME}, is named so"
             ),
-            HINT,
+            hint::RESOURCE,
             named_by_the_variable(&replica),
         ),
     ]

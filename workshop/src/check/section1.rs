@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use otlp_receiver::{AttrValue, DataPoint, MetricKind, Origin, ReceivedMetric, Temporality};
 
+use super::evidence::hint;
 use super::evidence::{
     ERROR_TYPE, Evidence, ResourceProblems, STATUS, ok_unless, protocol_name, unique,
 };
@@ -12,9 +13,6 @@ use super::report::Check;
 use super::scenario::CallOutcome;
 
 pub const TITLE: &str = "Section 1 · metrics";
-const PROVIDER: &str = "services/telemetry/src/metrics.rs";
-const INCOMING: &str = "services/iss-distance/src/metrics.rs";
-const ISS: &str = "services/iss-distance/src/metrics.rs";
 pub const METER: &str = "iss-distance";
 /// The counters' unit: requests, in the notation of the semantic conventions for counts
 /// (chapter 03 says so; a test reads it from the section's patch).
@@ -29,39 +27,39 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         protocol(evidence),
         Check::new(
             "iss-distance exports the counter incoming.requests (meter `iss-distance`)",
-            INCOMING,
+            hint::COUNTERS,
             exported(incoming),
         ),
         Check::new(
             "incoming.requests is a monotonic counter with cumulative temporality",
-            PROVIDER,
+            hint::METER_PROVIDER,
             counter_kind(incoming),
         ),
         Check::new(
             format!("iss-distance exports incoming.requests = {expected}"),
-            INCOMING,
+            hint::COUNTERS,
             value_without_attributes(incoming, expected),
         ),
         Check::new(
             "iss-distance exports the counter iss.requests (meter `iss-distance`)",
-            ISS,
+            hint::COUNTERS,
             exported(iss),
         ),
         Check::new(
             "iss.requests is a monotonic counter with cumulative temporality",
-            PROVIDER,
+            hint::METER_PROVIDER,
             counter_kind(iss),
         ),
         Check::new(
             format!("incoming.requests and iss.requests have the unit `{UNIT}`"),
-            ISS,
+            hint::COUNTERS,
             units([("incoming.requests", incoming), ("iss.requests", iss)]),
         ),
     ];
     for (call, count) in evidence.scenario.iss_calls() {
         checks.push(Check::new(
             format!("iss.requests{{{}}} = {count}", point_name(&call)),
-            ISS,
+            hint::COUNTERS,
             value_for_call(iss, &call, count),
         ));
     }
@@ -87,7 +85,7 @@ fn resource_of_everything(evidence: &Evidence) -> Check {
         .collect();
     Check::new(
         "everything exported carries the resource (service.name, deployment.environment.name = dev, workshop.check.run)",
-        PROVIDER,
+        hint::METER_PROVIDER,
         arrived(evidence).and_then(|()| ok_unless(&lines, 3)),
     )
 }
@@ -119,7 +117,7 @@ fn protocol(evidence: &Evidence) -> Check {
             "telemetry arrives over OTLP {} (OTEL_EXPORTER_OTLP_PROTOCOL is honoured)",
             protocol_name(evidence.protocol)
         ),
-        PROVIDER,
+        hint::METER_PROVIDER,
         arrived(evidence).and_then(|()| {
             ok_unless(&wrong, usize::MAX).map_err(|_| format!("got {}", wrong.join(", ")))
         }),

@@ -3,16 +3,13 @@
 
 use otlp_receiver::{Level, ReceivedLog};
 
+use super::evidence::hint;
 use super::evidence::{
     CALCULATING, Evidence, ISS_FAILED, REJECTED, SERVICES, excerpt, ok_unless, tally,
 };
 use super::report::{Check, first, list};
 
 pub const TITLE: &str = "Section 2 · logs";
-const PROVIDER: &str = "services/telemetry/src/logs.rs";
-const BRIDGE: &str = "services/telemetry/src/lib.rs";
-const HANDLER: &str = "services/iss-distance/src/lib.rs";
-const POSITION: &str = "services/iss-distance/src/position.rs";
 
 /// The client's address in the check's requests.
 pub const CLIENT_IP: &str = "127.0.0.1";
@@ -34,22 +31,22 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     vec![
         Check::new(
             "every service sends log records",
-            PROVIDER,
+            hint::LOGGER_PROVIDER,
             ok_unless(&silent, usize::MAX).map_err(|_| format!("none from {}", list(&silent))),
         ),
         Check::new(
             "iss-distance logs `listening on …` at INFO when it starts",
-            BRIDGE,
+            hint::BRIDGE,
             records(evidence, "listening on", Level::Info, AtLeast(1)),
         ),
         Check::new(
             format!("iss-distance logs `{CALCULATING}` at INFO once per request ({requests})"),
-            HANDLER,
+            hint::HANDLER,
             records(evidence, CALCULATING, Level::Info, Exactly(requests)),
         ),
         Check::new(
             format!("iss-distance logs a WARN about the rejected `{REJECTED}`"),
-            HANDLER,
+            hint::HANDLER,
             records(
                 evidence,
                 REJECTED,
@@ -59,12 +56,12 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         ),
         Check::new(
             format!("iss-distance logs an ERROR when it cannot get the `{ISS_FAILED}`"),
-            POSITION,
+            hint::POSITION,
             records(evidence, ISS_FAILED, Level::Error, AtLeast(failed_calls)),
         ),
         Check::new(
             format!("no log record contains the client's IP address {CLIENT_IP} (personal data)"),
-            HANDLER,
+            hint::HANDLER,
             no_client_ip(evidence),
         ),
     ]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use otlp_receiver::{AttrValue, ReceivedSpan, SpanKind, StatusCode};
 
+use super::evidence::hint;
 use super::evidence::{
     CALCULATING, CALCULATING_SPAN, Evidence, GETTING_SPAN, ISS_FAILED, REJECTED, STATUS,
     is_stub_url, ok_unless, paired, short_trace, status_code, text,
@@ -15,10 +16,6 @@ use super::scenario::{IssAnswer, by_status};
 use super::{span_status, stub};
 
 pub const TITLE: &str = "Section 3 · traces";
-const HANDLER: &str = "services/iss-distance/src/lib.rs";
-const POSITION: &str = "services/iss-distance/src/position.rs";
-const BRIDGE: &str = "services/telemetry/src/lib.rs";
-const HTTP_SPANS: &str = "services/service-kit/src/spans.rs";
 /// The tracer every span comes from: named after the instrumentation that makes the spans,
 /// the `tracing` bridge, not after a service (a test reads it from the section's patch).
 pub const TRACER: &str = "tracing-opentelemetry";
@@ -53,12 +50,12 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
             format!(
                 "spans come from the tracer `{TRACER}`, named after the instrumentation (the resource names the service)"
             ),
-            BRIDGE,
+            hint::BRIDGE,
             tracer_scopes(evidence),
         ),
         Check::new(
             format!("iss-distance records a `{CALCULATING_SPAN}` span per request ({requests})"),
-            HANDLER,
+            hint::HANDLER,
             count(calculating.len(), requests),
         ),
         Check::new(
@@ -66,7 +63,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
                 "a child `{GETTING_SPAN}` per request that passed validation ({})",
                 answers.len()
             ),
-            POSITION,
+            hint::POSITION,
             count(getting.len(), answers.len()).and_then(|()| children(&getting, &calculating)),
         ),
         Check::new(
@@ -74,12 +71,12 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
                 "the ISS API call has http.request.method = GET, url.full = {}, http.response.status_code",
                 evidence.stub_url
             ),
-            POSITION,
+            hint::POSITION,
             http_attributes(evidence, &calls),
         ),
         Check::new(
             format!("`{GETTING_SPAN}` records iss.latitude and iss.longitude (doubles) on success"),
-            POSITION,
+            hint::POSITION,
             position(&calls),
         ),
         Check::new(
@@ -87,27 +84,27 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
                 "the ISS API's failed answers ({}) set status ERROR on `{GETTING_SPAN}` and `{CALCULATING_SPAN}`",
                 list(&failed_answers)
             ),
-            POSITION,
+            hint::POSITION,
             failure_status(evidence, &calls),
         ),
         Check::new(
             format!("the rejected request sets status ERROR on `{CALCULATING_SPAN}`"),
-            HANDLER,
+            hint::HANDLER,
             rejected_status(evidence, &calculating),
         ),
         Check::new(
             "successful requests' spans have status OK or unset",
-            HANDLER,
+            hint::HANDLER,
             success_status(evidence, &calls),
         ),
         Check::new(
             "every SERVER and CLIENT span's status follows the semantic conventions (ERROR for a server's 5xx but not its 4xx, and for every failed call of a client; error.type exactly when ERROR)",
-            HTTP_SPANS,
+            hint::SPANS,
             span_status::check(evidence),
         ),
         Check::new(
             "log records written in a request carry the trace_id and span_id of one of its spans",
-            BRIDGE,
+            hint::BRIDGE,
             log_context(evidence),
         ),
     ]

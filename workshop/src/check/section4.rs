@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use otlp_receiver::{ReceivedSpan, SpanKind};
 
+use super::evidence::hint;
 use super::evidence::{
     CALCULATING_SPAN, Evidence, GETTING_SPAN, SERVICES, is_stub_url, ok_unless, short, short_trace,
     status_code, text, unique,
@@ -14,15 +15,9 @@ use super::report::{Check, counted, list};
 use super::scenario::{BAGGAGE, OUR_BAGGAGE, ROUTES, TRACESTATE, baggage_keys, by_status};
 
 pub const TITLE: &str = "Section 4 · distributed tracing";
-const SERVER: &str = "services/service-kit/src/spans.rs";
-const UPSTREAM: &str = "services/service-kit/src/upstream.rs";
-const PROPAGATOR: &str = "services/telemetry/src/propagation.rs";
-const BOUNDARY: &str = "services/service-kit/src/upstream.rs (self.boundary.release)";
-const EDGE: &str = "services/service-kit/src/spans.rs (callers.admit)";
 
 /// The services that the check's baggage to the gateway must reach.
 const BEHIND_THE_GATEWAY: [&str; 2] = ["geolocator", "iss-distance"];
-const POSITION: &str = "services/iss-distance/src/position.rs";
 
 /// The services that call others, in the order of a request.
 const CALLERS: [&str; 3] = ["frontend", "gateway", "iss-distance"];
@@ -34,12 +29,12 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     checks.extend(baggage(evidence));
     checks.push(Check::new(
         "nothing else of the context leaves for the ISS API: no baggage, no tracestate",
-        BOUNDARY,
+        hint::BOUNDARY,
         leaks_to_third_party(evidence),
     ));
     checks.push(Check::new(
         "every ISS API request's traceparent names iss-distance's CLIENT span",
-        UPSTREAM,
+        hint::UPSTREAM,
         stub_parents(evidence),
     ));
     checks
@@ -54,7 +49,7 @@ fn http_spans(evidence: &Evidence) -> Vec<Check> {
                 "{service}: a SERVER span `GET {route}` per request ({}) with http.request.method, http.route, http.response.status_code",
                 scenario.requests_to(service)
             ),
-            SERVER,
+            hint::SPANS,
             server_spans(evidence, service, route),
         )
     });
@@ -64,7 +59,7 @@ fn http_spans(evidence: &Evidence) -> Vec<Check> {
                 "{caller}: a CLIENT span `GET` per outgoing call ({}) with http.request.method, url.full, server.address, http.response.status_code",
                 scenario.calls_from(caller).values().sum::<usize>()
             ),
-            UPSTREAM,
+            hint::UPSTREAM,
             client_spans(evidence, caller),
         )
     });
@@ -93,19 +88,19 @@ fn traces(evidence: &Evidence) -> [Check; 3] {
             format!(
                 "each successful request through the frontend ({expected}) is one trace with spans from all four services"
             ),
-            UPSTREAM,
+            hint::UPSTREAM,
             gather(|w| &w.services),
         ),
         Check::new(
             "each SERVER span's parent is the caller's CLIENT span",
-            SERVER,
+            hint::SPANS,
             gather(|w| &w.links),
         ),
         Check::new(
             format!(
                 "in iss-distance: SERVER → `{CALCULATING_SPAN}` → `{GETTING_SPAN}` → CLIENT to the ISS API"
             ),
-            POSITION,
+            hint::POSITION,
             gather(|w| &w.nesting),
         ),
     ]
@@ -135,22 +130,22 @@ fn incoming_context(evidence: &Evidence) -> [Check; 4] {
                 short(&context.trace_id),
                 context.parent_id
             ),
-            SERVER,
+            hint::SPANS,
             continues,
         ),
         Check::new(
             "every span of that request has its trace id, in all four services",
-            UPSTREAM,
+            hint::UPSTREAM,
             whole,
         ),
         Check::new(
             "the ISS API receives that trace id in traceparent",
-            PROPAGATOR,
+            hint::PROPAGATOR,
             stub_got_trace(evidence),
         ),
         Check::new(
             format!("its tracestate `{TRACESTATE}` travels to iss-distance's spans"),
-            PROPAGATOR,
+            hint::PROPAGATOR,
             tracestate_inside(evidence),
         ),
     ]
@@ -457,7 +452,7 @@ fn baggage(evidence: &Evidence) -> [Check; 2] {
     [
         Check::new(
             format!("a stranger's baggage (`{BAGGAGE}`, sent to the frontend) goes no further"),
-            EDGE,
+            hint::EDGE,
             stranger_stops_at_the_edge(evidence),
         ),
         Check::new(
@@ -465,7 +460,7 @@ fn baggage(evidence: &Evidence) -> [Check; 2] {
                 "our own baggage (`{OUR_BAGGAGE}`, sent to the gateway) travels on to {}",
                 BEHIND_THE_GATEWAY.join(" and ")
             ),
-            PROPAGATOR,
+            hint::PROPAGATOR,
             ours_travels_on(evidence),
         ),
     ]

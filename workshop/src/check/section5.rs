@@ -9,13 +9,13 @@ use otlp_receiver::{
     AttrValue, Attributes, DataPoint, MetricKind, PointValue, ReceivedMetric, SpanKind, Temporality,
 };
 
+use super::evidence::hint;
 use super::evidence::{ERROR_TYPE, Evidence, SERVICES, STATUS, ok_unless, unique};
 use super::report::{Check, counted, first};
 use super::scenario::{CallOutcome, REQUEST_TIMEOUT, ROUTES};
 use super::section1::describe;
 
 pub const TITLE: &str = "Section 5 · HTTP metrics";
-const METRICS: &str = "services/service-kit/src/http_metrics.rs";
 pub const SERVER_DURATION: &str = "http.server.request.duration";
 pub const CLIENT_DURATION: &str = "http.client.request.duration";
 /// The meter service-kit records them with.
@@ -49,7 +49,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         format!(
             "{SERVER_DURATION} and {CLIENT_DURATION} are histograms in seconds (unit `s`, cumulative) from the meter `{METER}`, with the conventions' buckets 0.005 … 10"
         ),
-        METRICS,
+        hint::HTTP_METRICS,
         instruments(&histograms),
     )];
     for (service, route) in ROUTES {
@@ -59,7 +59,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
                 scenario.requests_to(service),
                 counted(&scenario.statuses_at(service))
             ),
-            METRICS,
+            hint::HTTP_METRICS,
             served(evidence, service, route),
         ));
     }
@@ -73,13 +73,13 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
                 calls.values().sum::<usize>(),
                 upstreams.join(" and ")
             ),
-            METRICS,
+            hint::HTTP_METRICS,
             called(evidence, caller),
         ));
     }
     checks.push(Check::new(
         "the durations are in seconds: each service's histograms add up to what its SERVER and CLIENT spans lasted",
-        METRICS,
+        hint::HTTP_METRICS,
         in_seconds(evidence, &histograms),
     ));
     checks

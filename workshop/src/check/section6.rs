@@ -6,18 +6,13 @@
 
 use std::collections::BTreeSet;
 
+use super::evidence::hint;
 use super::evidence::{Evidence, ok_unless};
 use super::pipeline::scenario::Kind;
 use super::pipeline::{Backend, Observed};
 use super::report::{Check, list};
 
 pub const TITLE: &str = "Section 6 · the collector at work";
-
-const CONFIG: &str = "platform/otel-collector/config.yaml";
-const REDACT: &str = "the transform processor in platform/otel-collector/config.yaml";
-const FILTER: &str = "the filter processor in platform/otel-collector/config.yaml";
-const SAMPLE: &str = "the tail_sampling processor and the traces pipelines in platform/otel-collector/config.yaml (and overlays/jaeger.yaml)";
-const METRICS: &str = "the traces pipeline that feeds span_metrics in platform/otel-collector/config.yaml: it must not sample";
 
 /// The filter processor's own count of the spans it dropped, as the collector names it.
 pub const FILTERED_SPANS: &str = "otelcol_processor_filter_spans_filtered";
@@ -34,7 +29,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         Some(observed) => judge(observed),
         None => vec![Check::new(
             "traffic goes through the collector",
-            CONFIG,
+            hint::COLLECTOR,
             Err("not run".into()),
         )],
     }
@@ -44,7 +39,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
 pub fn judge(observed: &Observed) -> Vec<Check> {
     let started = Check::new(
         format!("the collector starts on {}", observed.config),
-        CONFIG,
+        hint::COLLECTOR,
         observed.collector.clone(),
     );
     if !started.passed() {
@@ -126,7 +121,7 @@ fn nothing_typed_leaves(observed: &Observed) -> Check {
             typed.len(),
             backend_names(observed, true)
         ),
-        REDACT,
+        hint::REDACT,
         ok_unless(&found, 2),
     )
 }
@@ -169,7 +164,7 @@ fn no_stylesheet_spans(observed: &Observed) -> Check {
             observed.sent(Kind::Stylesheet),
             backend_names(observed, false)
         ),
-        FILTER,
+        hint::FILTER,
         ok_unless(&found, usize::MAX),
     )
 }
@@ -178,7 +173,7 @@ fn stylesheets_counted(observed: &Observed) -> Check {
     let sent = observed.sent(Kind::Stylesheet);
     Check::new(
         format!("the collector counts the stylesheet spans it drops ({FILTERED_SPANS})"),
-        FILTER,
+        hint::FILTER,
         match observed.own_total(FILTERED_SPANS, &[]) {
             None => Err(format!(
                 "its own metrics have no {FILTERED_SPANS}: no filter processor dropped a span"
@@ -224,7 +219,7 @@ fn all_kept(observed: &Observed, kind: Kind) -> Check {
         ),
         _ => format!("every trace {kind} ({sent}) reaches {backends} whole"),
     };
-    Check::new(what, SAMPLE, ok_unless(&problems, usize::MAX))
+    Check::new(what, hint::SAMPLE, ok_unless(&problems, usize::MAX))
 }
 
 /// The range of kept traces that counts as "about `percent` % of `n`": the binomial
@@ -244,7 +239,7 @@ fn share_kept(observed: &Observed) -> Check {
         Err(why) => {
             return Check::new(
                 "a share of the ordinary traces reaches the trace backends",
-                SAMPLE,
+                hint::SAMPLE,
                 Err(why.clone()),
             );
         }
@@ -275,7 +270,7 @@ fn share_kept(observed: &Observed) -> Check {
             "about {percent} % of the {sent} ordinary traces reach the trace backends ({low} to {high}): {}",
             kept.join(", ")
         ),
-        SAMPLE,
+        hint::SAMPLE,
         ok_unless(&problems, usize::MAX),
     )
 }
@@ -295,7 +290,7 @@ fn counters_add_up(observed: &Observed) -> Check {
             format!(
                 "the collector's own metrics count spans in ({ACCEPTED_SPANS}) and out to Tempo ({SENT_SPANS})"
             ),
-            CONFIG,
+            hint::COLLECTOR,
             Err("its own metrics lack one of them".into()),
         );
     };
@@ -315,7 +310,7 @@ fn counters_add_up(observed: &Observed) -> Check {
             "the collector's own metrics show what sampling did: {accepted} spans in, {sent} sent to Tempo ({:.0} %)",
             100.0 * sent / accepted.max(1.0)
         ),
-        SAMPLE,
+        hint::SAMPLE,
         result,
     )
 }
@@ -336,7 +331,7 @@ fn red_metrics_count_everything(observed: &Observed) -> Check {
         format!(
             "the RED metrics count all {pages} pages, sampled or not (traces_span_metrics_calls_total of the frontend's GET /)"
         ),
-        METRICS,
+        hint::SPAN_METRICS,
         result,
     )
 }
