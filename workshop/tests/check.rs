@@ -4,7 +4,6 @@
 //! The tree checked here is this workspace as it is (section 0 not done yet on `main`).
 //! Builds share this test's target directory (`CARGO_TARGET_DIR`, when set, is honoured).
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
