@@ -4,16 +4,10 @@
 //! The tree checked here is this workspace as it is (section 0 not done yet on `main`).
 //! Builds share this test's target directory (`CARGO_TARGET_DIR`, when set, is honoured).
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use platform_check::repo_root as workspace;
 
 fn check(args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();

@@ -81,6 +81,20 @@ fn the_uninstrumented_services_fail_every_section() {
     );
 }
 
+/// Every line the uninstrumented services get, word for word: the chapters quote them,
+/// so a change of wording shows here first (`cargo insta review` accepts it).
+#[test]
+fn the_uninstrumented_services_checklist_reads_as_reviewed() {
+    let rendered: String = super::evaluate(&uninstrumented(), 6)
+        .into_iter()
+        .map(|(title, checks)| {
+            let lines: Vec<String> = checks.iter().map(|c| format!("  {}\n", c.line())).collect();
+            format!("{title}\n{}", lines.concat())
+        })
+        .collect();
+    insta::assert_snapshot!(rendered);
+}
+
 #[test]
 fn section0_wrong_service_name() {
     let mut evidence = perfect();
