@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use faults::Fault;
 
-use super::report::Report;
+use super::report::Said;
 use super::switch::State;
 
 /// What the attendee asks for.
@@ -23,7 +23,7 @@ pub enum Action {
 /// The outcome of one action: what to say, and what to write.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Turn {
-    pub report: Report,
+    pub said: Said,
     /// The switch's new setting, if it changes.
     pub switch: Option<Option<Fault>>,
     /// The faults found, if that changes.
@@ -31,9 +31,9 @@ pub struct Turn {
 }
 
 impl Turn {
-    fn say(report: Report) -> Turn {
+    fn say(said: Said) -> Turn {
         Turn {
-            report,
+            said,
             switch: None,
             found: None,
         }
@@ -45,7 +45,7 @@ impl Turn {
 pub fn play(state: &State, action: Action, now: SystemTime, roll: u64) -> Result<Turn, String> {
     let on_for = |since: SystemTime| now.duration_since(since).unwrap_or(Duration::ZERO);
     match (action, state.on) {
-        (Action::List, on) => Ok(Turn::say(Report::List {
+        (Action::List, on) => Ok(Turn::say(Said::List {
             on: on.map(|(fault, since)| (fault, on_for(since))),
             found: state.found.clone(),
         })),
@@ -55,7 +55,7 @@ pub fn play(state: &State, action: Action, now: SystemTime, roll: u64) -> Result
                 .into(),
         ),
         (Action::On(Some(fault)), None) => Ok(Turn {
-            report: Report::On {
+            said: Said::On {
                 chosen: Some(fault),
                 left: unfound(&state.found).len(),
             },
@@ -72,7 +72,7 @@ pub fn play(state: &State, action: Action, now: SystemTime, roll: u64) -> Result
             };
             let index = usize::try_from(roll % pool.len() as u64).expect("fits");
             Ok(Turn {
-                report: Report::On {
+                said: Said::On {
                     chosen: None,
                     left: left.len(),
                 },
@@ -87,7 +87,7 @@ pub fn play(state: &State, action: Action, now: SystemTime, roll: u64) -> Result
             let mut found = state.found.clone();
             found.insert(fault);
             Ok(Turn {
-                report: Report::Right {
+                said: Said::Right {
                     fault,
                     after: on_for(since),
                     found: found.len(),
@@ -96,13 +96,13 @@ pub fn play(state: &State, action: Action, now: SystemTime, roll: u64) -> Result
                 found: Some(found),
             })
         }
-        (Action::Guess(guess), Some(_)) => Ok(Turn::say(Report::Wrong { guess })),
-        (Action::Reveal, Some((fault, since))) => Ok(Turn::say(Report::Reveal {
+        (Action::Guess(guess), Some(_)) => Ok(Turn::say(Said::Wrong { guess })),
+        (Action::Reveal, Some((fault, since))) => Ok(Turn::say(Said::Reveal {
             fault,
             after: on_for(since),
         })),
         (Action::Off, on) => Ok(Turn {
-            report: Report::Off {
+            said: Said::Off {
                 was: on.map(|(fault, _)| fault),
             },
             switch: on.map(|_| None),
@@ -151,8 +151,8 @@ mod tests {
             let turn = play_now(&state, Action::On(None), roll).unwrap();
             assert_eq!(turn.switch, Some(Some(Fault::MemoryLeak)), "roll {roll}");
             assert_eq!(
-                turn.report,
-                Report::On {
+                turn.said,
+                Said::On {
                     chosen: None,
                     left: 1
                 }
@@ -180,14 +180,14 @@ mod tests {
         let wrong = play_now(&state, Action::Guess(Fault::SignBug), 0).unwrap();
         assert_eq!(
             wrong,
-            Turn::say(Report::Wrong {
+            Turn::say(Said::Wrong {
                 guess: Fault::SignBug
             })
         );
         let right = play_now(&state, Action::Guess(Fault::SlowLookups), 0).unwrap();
         assert_eq!(
-            right.report,
-            Report::Right {
+            right.said,
+            Said::Right {
                 fault: Fault::SlowLookups,
                 after: Duration::from_secs(272),
                 found: 1
@@ -206,13 +206,13 @@ mod tests {
         let off = play_now(&with_on(Fault::LostContext, 1), Action::Off, 0).unwrap();
         assert_eq!(off.switch, Some(None));
         assert_eq!(
-            off.report,
-            Report::Off {
+            off.said,
+            Said::Off {
                 was: Some(Fault::LostContext)
             }
         );
         let nothing = play_now(&State::default(), Action::Off, 0).unwrap();
         assert_eq!(nothing.switch, None);
-        assert_eq!(nothing.report, Report::Off { was: None });
+        assert_eq!(nothing.said, Said::Off { was: None });
     }
 }

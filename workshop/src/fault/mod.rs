@@ -101,7 +101,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(found) = &turn.found {
         switch.record_found(found)?;
     }
-    print!("{}", report::render(&turn.report));
+    print!("{}", turn.said.report());
     Ok(())
 }
 
