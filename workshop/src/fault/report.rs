@@ -1,5 +1,5 @@
-//! What each subcommand says, as data ([`Said`]), and as a report of the shared model
-//! ([`crate::report`]): paragraphs, and tables of the faults' names and of where one shows.
+//! What each subcommand says, as a report of the shared model ([`crate::report`]):
+//! paragraphs, and tables of the faults' names and of where one shows.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -9,96 +9,18 @@ use faults::Fault;
 use super::explain;
 use crate::report::{Report, Section};
 
-/// What a subcommand says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Said {
-    /// The faults by number, the names to guess from, and where the attendee stands.
-    List {
-        on: Option<(Fault, Duration)>,
-        found: BTreeSet<Fault>,
-    },
-    /// A fault went on: the chosen one, or (None) one at random among `left` not found.
-    On {
-        chosen: Option<Fault>,
-        left: usize,
-    },
-    Right {
-        fault: Fault,
-        after: Duration,
-        found: usize,
-    },
-    Wrong {
-        guess: Fault,
-    },
-    Reveal {
-        fault: Fault,
-        after: Duration,
-    },
-    Off {
-        was: Option<Fault>,
-    },
-}
-
 const COMMAND: &str = "cargo run -p workshop --";
-
-impl Said {
-    pub fn report(&self) -> Report {
-        let all = Fault::ALL.len();
-        let text = match self {
-            Said::List { on, found } => return list(*on, found),
-            Said::Reveal { fault, after } => return reveal(*fault, *after),
-            Said::On { chosen, left } => {
-                let which = match chosen {
-                    Some(fault) => format!("Fault #{} is on.", fault.number()),
-                    None if *left == 0 => {
-                        "A fault is on: you have found all of them once, so it may be any.".into()
-                    }
-                    None => format!("A fault is on: one of the {left} you have not found yet."),
-                };
-                format!(
-                    "{which}\nThe services have it within a second. Keep traffic flowing \
-                     (`{COMMAND} load`),\nlook for it in the telemetry, and when you know: \
-                     `{COMMAND} fault guess NAME`."
-                )
-            }
-            Said::Right {
-                fault,
-                after,
-                found,
-            } => format!(
-                "Right: fault #{} is {}. Found after {}; that makes {found} of {all}.\nIt stays \
-                 on until `{COMMAND} fault off`; `{COMMAND} fault reveal` says where it shows.",
-                fault.number(),
-                fault.name(),
-                minutes(*after),
-            ),
-            Said::Wrong { guess } => format!(
-                "No: it is not {}. Look again: which service, which signal, since when?",
-                guess.name()
-            ),
-            Said::Off { was: Some(fault) } => format!(
-                "Fault #{} is off: the services are back to normal within a second.",
-                fault.number()
-            ),
-            Said::Off { was: None } => "No fault was on.".into(),
-        };
-        Report {
-            sections: Vec::new(),
-            conclusion: text,
-        }
-    }
-}
+const ALL: usize = Fault::ALL.len();
 
 /// The faults by number, their names in alphabetical order (so that neither tells the
-/// other), and where the attendee stands.
-fn list(on: Option<(Fault, Duration)>, found: &BTreeSet<Fault>) -> Report {
-    let all = Fault::ALL.len();
+/// other), and where the attendee stands: whether one is on (not which: it may have been
+/// chosen at random), and those found.
+pub fn list(on: Option<Duration>, found: &BTreeSet<Fault>) -> Report {
     let numbers: Vec<String> = Fault::ALL.map(|f| format!("#{}", f.number())).into();
     let mut names = Fault::ALL;
     names.sort_by_key(|f| f.name());
     let now = match on {
-        // Not which one: it may have been chosen at random.
-        Some((_, after)) => format!("Now: a fault is on, for {}.", minutes(after)),
+        Some(after) => format!("Now: a fault is on, for {}.", minutes(after)),
         None => format!("Now: no fault is on (`{COMMAND} fault on`)."),
     };
     let found_names: Vec<&str> = found.iter().map(|f| f.name()).collect();
@@ -109,7 +31,7 @@ fn list(on: Option<(Fault, Duration)>, found: &BTreeSet<Fault>) -> Report {
     Report {
         sections: vec![
             paragraph(format!(
-                "{all} faults, by number: {}. Which number is which name is for you to find out.",
+                "{ALL} faults, by number: {}. Which number is which name is for you to find out.",
                 numbers.join("  ")
             )),
             Section::table(
@@ -118,14 +40,46 @@ fn list(on: Option<(Fault, Duration)>, found: &BTreeSet<Fault>) -> Report {
             ),
         ],
         conclusion: format!(
-            "{now}\nFound so far: {} of {all}{found_names}.",
+            "{now}\nFound so far: {} of {ALL}{found_names}.",
             found.len()
         ),
     }
 }
 
+/// A fault went on: the chosen one, or (None) one at random among `left` not found.
+pub fn on(chosen: Option<Fault>, left: usize) -> Report {
+    let which = match chosen {
+        Some(fault) => format!("Fault #{} is on.", fault.number()),
+        None if left == 0 => {
+            "A fault is on: you have found all of them once, so it may be any.".into()
+        }
+        None => format!("A fault is on: one of the {left} you have not found yet."),
+    };
+    said(format!(
+        "{which}\nThe services have it within a second. Keep traffic flowing (`{COMMAND} load`),\n\
+         look for it in the telemetry, and when you know: `{COMMAND} fault guess NAME`."
+    ))
+}
+
+pub fn right(fault: Fault, after: Duration, found: usize) -> Report {
+    said(format!(
+        "Right: fault #{} is {}. Found after {}; that makes {found} of {ALL}.\nIt stays on until \
+         `{COMMAND} fault off`; `{COMMAND} fault reveal` says where it shows.",
+        fault.number(),
+        fault.name(),
+        minutes(after),
+    ))
+}
+
+pub fn wrong(guess: Fault) -> Report {
+    let guess = guess.name();
+    said(format!(
+        "No: it is not {guess}. Look again: which service, which signal, since when?"
+    ))
+}
+
 /// Which fault it is, what it does, and where it shows along the chapter's route.
-fn reveal(fault: Fault, after: Duration) -> Report {
+pub fn reveal(fault: Fault, after: Duration) -> Report {
     let places = ["dashboard", "trace", "logs"];
     Report {
         sections: vec![
@@ -143,6 +97,24 @@ fn reveal(fault: Fault, after: Duration) -> Report {
             ),
         ],
         conclusion: format!("Switch it off: `{COMMAND} fault off`."),
+    }
+}
+
+pub fn off(was: Option<Fault>) -> Report {
+    said(match was {
+        Some(fault) => format!(
+            "Fault #{} is off: the services are back to normal within a second.",
+            fault.number()
+        ),
+        None => "No fault was on.".into(),
+    })
+}
+
+/// A report that is one paragraph.
+fn said(text: String) -> Report {
+    Report {
+        sections: Vec::new(),
+        conclusion: text,
     }
 }
 
@@ -164,16 +136,9 @@ fn minutes(duration: Duration) -> String {
 mod tests {
     use super::*;
 
-    fn text(said: &Said) -> String {
-        said.report().to_string()
-    }
-
     #[test]
     fn the_list_hides_which_number_is_which_name() {
-        let text = text(&Said::List {
-            on: Some((Fault::SignBug, Duration::from_secs(75))),
-            found: [Fault::RetryStorm].into(),
-        });
+        let text = list(Some(Duration::from_secs(75)), &[Fault::RetryStorm].into()).to_string();
         assert!(text.starts_with("7 faults, by number: #1  #2  #3  #4  #5  #6  #7."));
         let names: Vec<&str> = text
             .lines()
@@ -198,10 +163,7 @@ mod tests {
 
     #[test]
     fn a_random_fault_is_not_named_nor_numbered() {
-        let text = text(&Said::On {
-            chosen: None,
-            left: 6,
-        });
+        let text = on(None, 6).to_string();
         assert!(text.starts_with("A fault is on: one of the 6 you have not found yet."));
         assert!(!text.contains('#'), "{text}");
         assert!(
@@ -212,10 +174,7 @@ mod tests {
 
     #[test]
     fn reveal_says_what_and_where_in_lines_that_fit() {
-        let text = text(&Said::Reveal {
-            fault: Fault::ConnectionLeak,
-            after: Duration::from_secs(30),
-        });
+        let text = reveal(Fault::ConnectionLeak, Duration::from_secs(30)).to_string();
         assert!(text.starts_with(
             "Fault #3 is connection-leak: connections are taken from a pool and never given back. It has been on for 30 s."
         ), "{text}");
