@@ -14,6 +14,7 @@ mod load;
 mod ports;
 mod prepare;
 mod process;
+mod report;
 mod services;
 mod solution;
 mod steps;

@@ -44,6 +44,7 @@ use otlp_receiver::{Protocol, Receiver, ReceiverConfig};
 
 use crate::build::{build_services, workspace_root};
 use crate::ports::Sockets;
+use crate::report::Status;
 use crate::services::{self, Options, wiring};
 use crate::stop::StopSignal;
 
@@ -72,6 +73,10 @@ pub struct Args {
     /// Also print the services' output and everything that arrived.
     #[arg(long)]
     verbose: bool,
+    /// Print the checklist as one JSON object: `sections` (each a `title` and its
+    /// `verdicts`: `status`, `what`, `detail`, `hint`), `conclusion`, `failures`.
+    #[arg(long, conflicts_with = "verbose")]
+    json: bool,
     /// The OpenTelemetry Collector to run for section 6 (a build of
     /// platform/otel-collector/builder.yaml, or the otelcol-contrib release binary)
     /// [default: the one `cargo run -p platform-live --bin build-platform -- otelcol` built].
@@ -172,7 +177,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     Err(format!("{error:#}")),
                 )],
             );
-            print!("{}", report.render());
+            report.write(&mut std::io::stdout().lock(), args.json)?;
             bail!("the services do not build");
         }
     };
@@ -198,25 +203,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     for (title, checks) in evaluate(&evidence, args.section) {
         report.add(title, checks);
     }
-    print!("{}", report.render());
-    let took = started.elapsed();
-    if report.passed() {
-        println!(
-            "Section {} is done: all {} checks pass ({:.1} s after the build).",
-            args.section,
-            report.checks().count(),
-            took.as_secs_f64()
-        );
-        Ok(())
-    } else {
-        println!(
-            "{} of {} checks fail ({:.1} s after the build).",
-            report.failures(),
-            report.checks().count(),
-            took.as_secs_f64()
-        );
+    let (took, checks) = (started.elapsed().as_secs_f64(), report.verdicts().count());
+    report.conclusion = match report.count(Status::Fail) {
+        0 => format!(
+            "Section {} is done: all {checks} checks pass ({took:.1} s after the build).",
+            args.section
+        ),
+        failures => format!("{failures} of {checks} checks fail ({took:.1} s after the build)."),
+    };
+    report.write(&mut std::io::stdout().lock(), args.json)?;
+    if !report.passed() {
         bail!("section {} is not done yet", args.section)
     }
+    Ok(())
 }
 
 /// Section 6's run: the same services, through the real collector on the tree's config.

@@ -348,7 +348,7 @@ mod tests {
         judge(observed)
             .iter()
             .filter(|c| !c.passed())
-            .map(Check::line)
+            .map(Check::to_string)
             .collect()
     }
 
@@ -373,10 +373,10 @@ mod tests {
         let failed: Vec<String> = checks
             .iter()
             .filter(|c| !c.passed())
-            .map(Check::line)
+            .map(Check::to_string)
             .collect();
         assert!(failed.is_empty(), "{failed:#?}");
-        let lines: Vec<String> = checks.iter().map(Check::line).collect();
+        let lines: Vec<String> = checks.iter().map(Check::to_string).collect();
         assert!(
             lines
                 .iter()
@@ -395,9 +395,9 @@ mod tests {
         let checks = judge(&observed);
         assert_eq!(checks.len(), 1);
         assert!(
-            checks[0].line().contains("unknown type"),
+            checks[0].to_string().contains("unknown type"),
             "{}",
-            checks[0].line()
+            checks[0].to_string()
         );
     }
 
