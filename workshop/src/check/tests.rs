@@ -88,7 +88,7 @@ fn the_uninstrumented_services_checklist_reads_as_reviewed() {
     let rendered: String = super::evaluate(&uninstrumented(), 6)
         .into_iter()
         .map(|(title, checks)| {
-            let lines: Vec<String> = checks.iter().map(|c| format!("  {}\n", c.line())).collect();
+            let lines: Vec<String> = checks.iter().map(|c| format!("  {c}\n")).collect();
             format!("{title}\n{}", lines.concat())
         })
         .collect();

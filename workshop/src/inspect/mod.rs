@@ -130,7 +130,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             until.await;
             receiver.shutdown().await;
         };
-        return Ok(view.show(store, stop).await);
+        view.show(store, stop).await;
+        return Ok(());
     };
     eprintln!("workshop inspect: following the receiver at {url}");
     view.state.source = format!("following {url}");
@@ -146,7 +147,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             () = feed => {}
         }
     };
-    Ok(view.show(store, stop).await)
+    view.show(store, stop).await;
+    Ok(())
 }
 
 /// None when both ports are free (inspect listens); a receiver's tap when one with a tap

@@ -129,7 +129,11 @@ impl Summary {
 
     /// The summary as people read it: a title, then a table of labelled rows.
     pub fn write_text(&self, out: &mut impl Write) -> io::Result<()> {
-        let stopped = (self.interrupted.then_some(", stopped by Ctrl-C")).unwrap_or_default();
+        let stopped = if self.interrupted {
+            ", stopped by Ctrl-C"
+        } else {
+            ""
+        };
         writeln!(
             out,
             "\n{} requests to {} in {:.2} s ({}/s asked, {:.1}/s sent){stopped}",
