@@ -17,12 +17,7 @@ pub type Binaries = BTreeMap<String, PathBuf>;
 pub const SERVICES: [&str; 4] = ["iss-distance", "geolocator", "gateway", "frontend"];
 
 /// The workspace this binary was built from: `cargo run -p workshop` runs it from there.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workshop/ has a parent")
-        .to_path_buf()
-}
+pub use platform_check::repo_root as workspace_root;
 
 /// One line of `cargo build --message-format=json`; we only need built executables.
 #[derive(Deserialize)]

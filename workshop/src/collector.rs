@@ -13,10 +13,11 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail};
-use otlp_receiver::{Receiver, ReceiverConfig, Stats, Store};
+use otlp_receiver::{Receiver, ReceiverConfig, Store};
 use platform_live::collector::{Collector, Wiring, config_files};
 
 use crate::harness::{self, Env};
+use crate::inspect::{lines::received, model};
 
 /// The standard OTLP ports.
 const GRPC_PORT: u16 = 4317;
@@ -184,41 +185,11 @@ fn taken(port: u16) -> bool {
 /// One line about what the built-in receiver got, e.g. `telemetry received: 42 spans,
 /// 18 log records, 6 metric points, from frontend, gateway`.
 pub fn summary(store: &Store) -> String {
-    let Stats {
-        spans,
-        logs,
-        metric_points,
-        ..
-    } = store.stats();
-    let total = |s: otlp_receiver::SignalStats| s.received.grpc + s.received.http;
-    let mut services: Vec<String> = store
-        .spans()
-        .iter()
-        .filter_map(|s| s.service_name().map(str::to_owned))
-        .chain(
-            store
-                .logs()
-                .iter()
-                .filter_map(|l| l.service_name().map(str::to_owned)),
-        )
-        .chain(
-            store
-                .metrics()
-                .iter()
-                .filter_map(|m| m.service_name().map(str::to_owned)),
-        )
-        .collect();
-    services.sort();
-    services.dedup();
+    let services = model::services(&store.spans(), &store.logs(), &store.metrics());
     let from = if services.is_empty() {
         String::new()
     } else {
         format!(", from {}", services.join(", "))
     };
-    format!(
-        "telemetry received: {} spans, {} log records, {} metric points{from}",
-        total(spans),
-        total(logs),
-        total(metric_points)
-    )
+    format!("telemetry received: {}{from}", received(&store.stats()))
 }

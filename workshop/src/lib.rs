@@ -16,6 +16,7 @@ mod latency;
 mod load;
 mod ports;
 mod prepare;
+mod report;
 mod solution;
 mod steps;
 mod stop;

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use anyhow::{Context, bail};
 
-use crate::build::workspace_root;
+use platform_check::repo_root;
 
 /// One section: its number, its branch name (the patch's file name, `section-N-…`) and
 /// its patch.
@@ -91,7 +91,7 @@ pub fn section_number(branch: &str) -> Option<u8> {
 }
 
 pub fn branches(args: BranchesArgs) -> anyhow::Result<()> {
-    let repo = args.repo.unwrap_or_else(workspace_root);
+    let repo = args.repo.unwrap_or_else(repo_root);
     for step in make_branches(&repo, &args.base)? {
         println!("✓ {}", step.branch);
     }
@@ -132,7 +132,7 @@ fn make_branches(repo: &Path, base: &str) -> anyhow::Result<Vec<Step>> {
 }
 
 pub fn solve(args: SolveArgs) -> anyhow::Result<()> {
-    let repo = args.repo.unwrap_or_else(workspace_root);
+    let repo = args.repo.unwrap_or_else(repo_root);
     let steps = make_branches(&repo, &args.base)?;
     let touched = touched_files(&repo, &steps)?;
     refuse_to_lose_work(&repo, &args.base, &steps, &touched)?;
@@ -142,7 +142,7 @@ pub fn solve(args: SolveArgs) -> anyhow::Result<()> {
         .with_context(|| format!("no patch for section {} in workshop/steps", args.section))?
         .branch;
     for file in &touched {
-        if exists_in(&repo, target, file)? {
+        if exists_in(&repo, target, file) {
             git(
                 &repo,
                 &["restore", "--source", target, "--worktree", "--", file],
@@ -212,41 +212,23 @@ fn refuse_to_lose_work(
 /// Whether `file` in the working tree is exactly as some checkpoint has it (or absent where
 /// that checkpoint has no such file).
 fn matches_a_checkpoint(repo: &Path, file: &str, checkpoints: &[&str]) -> anyhow::Result<bool> {
-    let current = if repo.join(file).exists() {
-        Some(stdout(git(repo, &["hash-object", "--", file], None)?))
-    } else {
-        None
+    let current = match repo.join(file).exists() {
+        true => Some(stdout(git(repo, &["hash-object", "--", file], None)?)),
+        false => None,
     };
-    for checkpoint in checkpoints {
+    Ok(checkpoints.iter().any(|checkpoint| {
         let spec = format!("{checkpoint}:{file}");
-        let theirs = Command::new("git")
-            .current_dir(repo)
-            .args(["rev-parse", "--verify", "--quiet", &spec])
-            .output()?;
-        let theirs = theirs
-            .status
-            .success()
-            .then(|| String::from_utf8_lossy(&theirs.stdout).trim().to_owned());
-        if theirs == current {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+        let theirs = git(repo, &["rev-parse", "--verify", "--quiet", &spec], None);
+        theirs.ok().map(stdout) == current
+    }))
 }
 
 pub(crate) fn stdout(output: Output) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
-fn exists_in(repo: &Path, branch: &str, file: &str) -> anyhow::Result<bool> {
-    let spec = format!("{branch}:{file}");
-    Ok(Command::new("git")
-        .current_dir(repo)
-        .args(["cat-file", "-e", &spec])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .context("cannot run git")?
-        .success())
+fn exists_in(repo: &Path, branch: &str, file: &str) -> bool {
+    git(repo, &["cat-file", "-e", &format!("{branch}:{file}")], None).is_ok()
 }
 
 /// Runs git in `dir`, with `stdin` fed from a file if given; fails with git's own message.
@@ -280,32 +262,32 @@ pub(crate) fn git(dir: &Path, args: &[&str], stdin: Option<&Path>) -> anyhow::Re
     Ok(output)
 }
 
-/// A detached worktree at `base`, removed again when dropped.
+/// A detached worktree at `base`, in a temporary directory: removed again when dropped.
 struct TempWorktree {
     repo: PathBuf,
     path: PathBuf,
+    /// Deleted after git has let go of the worktree.
+    _dir: tempfile::TempDir,
 }
 
 impl TempWorktree {
     fn new(repo: &Path, base: &str) -> anyhow::Result<Self> {
-        let path = std::env::temp_dir().join(format!("iss-workshop-steps-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
+        let dir = tempfile::Builder::new()
+            .prefix("iss-workshop-steps-")
+            .tempdir()
+            .context("cannot make a temporary directory")?;
+        let path = dir.path().join("tree");
+        let args = ["worktree", "add", "--detach", "--quiet"];
         git(
             repo,
-            &[
-                "worktree",
-                "add",
-                "--detach",
-                "--quiet",
-                &path.to_string_lossy(),
-                base,
-            ],
+            &[&args[..], &[&path.to_string_lossy(), base]].concat(),
             None,
         )
         .with_context(|| format!("cannot check out {base}"))?;
         Ok(Self {
             repo: repo.to_owned(),
             path,
+            _dir: dir,
         })
     }
 

@@ -170,19 +170,20 @@ fn prose(markdown: &str) -> Vec<(usize, String)> {
     out
 }
 
-/// Targets of `[text](target)` and `![alt](target)`, with their line numbers.
-fn links(markdown: &str) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    for (line, text) in prose(markdown) {
-        for (at, _) in text.match_indices("](") {
-            let rest = &text[at + 2..];
-            if let Some(end) = rest.find(')') {
-                let target = rest[..end].split_whitespace().next().unwrap_or("");
-                out.push((line, target.to_string()));
+/// Targets of the links and images of a Markdown text (`[text](target)`, `![alt](target)`,
+/// references and autolinks, none in code), with their line numbers.
+pub fn links(markdown: &str) -> Vec<(usize, String)> {
+    use pulldown_cmark::{Event, Parser, Tag};
+    Parser::new(markdown)
+        .into_offset_iter()
+        .filter_map(|(event, at)| match event {
+            Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => {
+                let line = markdown[..at.start].matches('\n').count() + 1;
+                Some((line, dest_url.into_string()))
             }
-        }
-    }
-    out
+            _ => None,
+        })
+        .collect()
 }
 
 /// GitHub's anchors for the headings of a Markdown file.

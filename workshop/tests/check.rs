@@ -4,16 +4,10 @@
 //! The tree checked here is this workspace as it is (section 0 not done yet on `main`).
 //! Builds share this test's target directory (`CARGO_TARGET_DIR`, when set, is honoured).
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use platform_check::repo_root as workspace;
 
 fn check(args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();
@@ -140,6 +134,54 @@ fn every_section_is_checked_over_grpc_too_and_verbose_shows_what_arrived() {
     assert!(seconds_after_build(&stdout) < 20.0, "{stdout}");
 }
 
+/// `--json`: the same checklist, as one object of sections of verdicts, and nothing else on
+/// stdout.
+#[test]
+fn json_is_the_checklist_as_sections_of_verdicts() {
+    let tree = workspace();
+    let (output, _) = check(&["0", "--tree", tree.to_str().unwrap(), "--json"]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    let titles: Vec<&str> = report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Setup", "Section 0 · resource"], "{report}");
+    let setup = &report["sections"][0]["verdicts"][0];
+    assert_eq!(
+        *setup,
+        serde_json::json!({"status": "ok", "what": "the services build", "detail": "", "hint": null})
+    );
+    let resource = report["sections"][1]["verdicts"].as_array().unwrap();
+    assert_eq!(resource.len(), 8, "{report}");
+    assert_eq!(resource[1]["status"], "fail");
+    assert_eq!(
+        resource[1]["what"],
+        "service.name is each service's own name"
+    );
+    assert!(
+        resource[1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("frontend: no service.name"),
+        "{report}"
+    );
+    assert_eq!(
+        resource[1]["hint"],
+        "Look at services/telemetry/src/resource.rs"
+    );
+    assert_eq!(report["failures"], 7, "{report}");
+    assert_eq!(report["warnings"], 0, "{report}");
+    let conclusion = report["conclusion"].as_str().unwrap();
+    assert!(
+        conclusion.starts_with("7 of 12 checks fail ("),
+        "{conclusion}"
+    );
+}
+
 #[test]
 fn a_tree_that_does_not_build_is_a_failed_check() {
     let dir = std::env::temp_dir().join(format!("workshop-check-broken-{}", std::process::id()));
@@ -168,6 +210,10 @@ fn wrong_arguments_get_clap_errors() {
             "invalid value 'http/json' for '--protocol <PROTOCOL>'",
         ),
         (vec![], "the following required arguments were not provided"),
+        (
+            vec!["1", "--json", "--verbose"],
+            "'--json' cannot be used with '--verbose'",
+        ),
     ] {
         let (output, _) = check(&args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");

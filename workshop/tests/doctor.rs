@@ -210,17 +210,13 @@ struct Run {
 }
 
 impl Run {
-    /// The line of check `name` (after its mark), and its fix line if there is one.
-    fn check(&self, name: &str) -> (&str, &str, Option<&str>) {
-        let lines: Vec<&str> = self.stdout.lines().collect();
-        for (i, line) in lines.iter().enumerate() {
-            let line = line.trim_start();
+    /// The mark of check `name`'s line, and the rest of the line after its name: its detail
+    /// and, unless it is ✓, its fix.
+    fn check(&self, name: &str) -> (&str, &str) {
+        for line in self.stdout.lines().map(str::trim_start) {
             for mark in ["✓", "!", "✗"] {
-                if let Some(rest) = line.strip_prefix(&format!("{mark} {name}: ")) {
-                    let fix = lines
-                        .get(i + 1)
-                        .and_then(|next| next.trim_start().strip_prefix("fix: "));
-                    return (mark, rest, fix);
+                if let Some(rest) = line.strip_prefix(&format!("{mark} {name} — ")) {
+                    return (mark, rest);
                 }
             }
         }
@@ -265,22 +261,19 @@ impl Run {
         self.stdout.lines().last().unwrap_or_default()
     }
 
+    /// Check `name` is marked `mark`, says `detail`, and says `fix`, or (None) is ✓ and so
+    /// has no fix.
     fn assert(&self, name: &str, mark: &str, detail: &str, fix: Option<&str>) {
-        let (got_mark, got_detail, got_fix) = self.check(name);
-        assert_eq!(got_mark, mark, "{name}: {got_detail}\n{}", self.stdout);
-        assert!(
-            got_detail.contains(detail),
-            "{name}: {got_detail:?} should contain {detail:?}\n{}",
-            self.stdout
-        );
-        match fix {
-            None => assert!(got_fix.is_none(), "{name}: no fix for ✓\n{}", self.stdout),
-            Some(fix) => assert!(
-                got_fix.is_some_and(|f| f.contains(fix)),
-                "{name}: fix {got_fix:?} should contain {fix:?}\n{}",
+        let (got_mark, rest) = self.check(name);
+        assert_eq!(got_mark, mark, "{name}: {rest}\n{}", self.stdout);
+        for said in [Some(detail), fix].into_iter().flatten() {
+            assert!(
+                rest.contains(said),
+                "{name}: {rest:?} should contain {said:?}\n{}",
                 self.stdout
-            ),
+            );
         }
+        assert_eq!(fix.is_none(), mark == "✓", "{name}: a fix unless ✓");
     }
 }
 
@@ -398,8 +391,8 @@ async fn a_platform_that_answers_everything_is_all_ticks() {
     run.assert("Docker daemon", "✓", "Docker Engine 28.2.2", None);
     run.assert("Rust", "✓", "needs 1.88 or newer", None);
     assert_eq!(run.output.status.code(), Some(0), "{}", run.stdout);
-    assert!(run.path("a").1.contains(": ready: "), "{}", run.stdout);
-    assert!(run.path("b").1.contains(": ready: "), "{}", run.stdout);
+    assert!(run.path("a").1.contains(" — ready: "), "{}", run.stdout);
+    assert!(run.path("b").1.contains(" — ready: "), "{}", run.stdout);
     assert!(
         run.take()
             .starts_with("You can take path (b) now: `docker compose up -d`"),
@@ -567,18 +560,18 @@ async fn a_platform_answering_503_and_garbage_is_crosses_with_fixes() {
         "Loki",
         "✗",
         "Grafana's datasource health answered 503",
-        Some("fix Grafana first"),
+        Some("Fix Grafana first"),
     );
-    run.assert("Tempo", "✗", "answered 503", Some("fix Grafana first"));
+    run.assert("Tempo", "✗", "answered 503", Some("Fix Grafana first"));
     // Data cannot arrive in what is not ready: worth knowing, not a problem of its own.
     run.assert(
         "metrics",
         "!",
         "Prometheus is not ready",
-        Some("fix Prometheus first"),
+        Some("Fix Prometheus first"),
     );
-    run.assert("logs", "!", "Loki is not ready", Some("fix Loki first"));
-    run.assert("traces", "!", "Tempo is not ready", Some("fix Tempo first"));
+    run.assert("logs", "!", "Loki is not ready", Some("Fix Loki first"));
+    run.assert("traces", "!", "Tempo is not ready", Some("Fix Tempo first"));
     run.assert(
         &format!("port {p} (Grafana)"),
         "✗",
@@ -642,13 +635,13 @@ async fn backends_grafana_cannot_reach_and_missing_data_are_reported() {
         "none of traces_span_metrics_calls_total",
         Some("workshop -- load"),
     );
-    run.assert("logs", "!", "Loki is not ready", Some("fix Loki first"));
-    run.assert("traces", "!", "Tempo is not ready", Some("fix Tempo first"));
+    run.assert("logs", "!", "Loki is not ready", Some("Fix Loki first"));
+    run.assert("traces", "!", "Tempo is not ready", Some("Fix Tempo first"));
     assert_eq!(
         run.path("b"),
         (
             "✗",
-            "the platform in Docker (collector, Prometheus, Loki, Tempo, Grafana): to fix first (✗ above): Loki, Tempo"
+            "the platform in Docker (collector, Prometheus, Loki, Tempo, Grafana) — to fix first (✗ above): Loki, Tempo"
         ),
         "{}",
         run.stdout
@@ -687,7 +680,7 @@ async fn with_docker_but_no_platform_path_a_is_ready_and_b_says_what_is_missing(
         run.path("a"),
         (
             "✓",
-            "without Docker: the services and a built-in receiver: ready: `cargo run -p workshop -- up`, then `cargo run -p workshop -- inspect` in a second terminal"
+            "without Docker: the services and a built-in receiver — ready: `cargo run -p workshop -- up`, then `cargo run -p workshop -- inspect` in a second terminal"
         ),
         "{}",
         run.stdout
@@ -696,7 +689,7 @@ async fn with_docker_but_no_platform_path_a_is_ready_and_b_says_what_is_missing(
         run.path("b"),
         (
             "✗",
-            "the platform in Docker (collector, Prometheus, Loki, Tempo, Grafana): to fix first (✗ above): collector, Prometheus, Grafana, Loki, Tempo"
+            "the platform in Docker (collector, Prometheus, Loki, Tempo, Grafana) — to fix first (✗ above): collector, Prometheus, Grafana, Loki, Tempo"
         ),
         "{}",
         run.stdout
@@ -751,7 +744,7 @@ esac"#
         "Docker Compose",
         "!",
         "2.21.0 is too old for `docker compose up --watch` (needs 2.22 or newer)",
-        Some("update Docker Desktop"),
+        Some("Update Docker Desktop"),
     );
     run.assert(
         "Docker daemon",
@@ -861,13 +854,13 @@ async fn without_docker_path_a_is_ready_and_doctor_exits_0() {
         "Docker Compose",
         "✗",
         "needs Docker",
-        Some("install Docker first"),
+        Some("Install Docker first"),
     );
     run.assert(
         "Docker daemon",
         "✗",
         "needs Docker",
-        Some("install Docker first"),
+        Some("Install Docker first"),
     );
     run.assert(
         "platform",
@@ -877,7 +870,7 @@ async fn without_docker_path_a_is_ready_and_doctor_exits_0() {
     );
     for name in ["collector", "Prometheus", "Grafana", "metrics"] {
         assert!(
-            !run.stdout.contains(&format!(" {name}: ")),
+            !run.stdout.contains(&format!(" {name} — ")),
             "{name} is not probed without Docker:\n{}",
             run.stdout
         );
@@ -921,7 +914,7 @@ async fn the_real_docker_is_reported_without_hanging() {
             .output()
             .is_ok_and(|o| o.status.success());
     match (has_client, has_daemon) {
-        (false, _) => run.assert("Docker", "✗", "is not installed", Some("install Docker")),
+        (false, _) => run.assert("Docker", "✗", "is not installed", Some("Install Docker")),
         (true, false) => run.assert(
             "Docker daemon",
             "✗",
@@ -945,18 +938,22 @@ async fn json_output_has_every_check() {
     )
     .await;
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
-    let checks: HashMap<String, String> = report["sections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["checks"].as_array().unwrap().clone())
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap().to_owned(),
-                c["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let verdicts = |title: &str| -> HashMap<String, String> {
+        report["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| title.is_empty() || s["title"] == title)
+            .flat_map(|s| s["verdicts"].as_array().unwrap().clone())
+            .map(|v| {
+                (
+                    v["what"].as_str().unwrap().to_owned(),
+                    v["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let checks = verdicts("");
     for name in [
         "collector",
         "Prometheus",
@@ -970,9 +967,15 @@ async fn json_output_has_every_check() {
         assert_eq!(checks[name], "ok", "{name}: {report}");
     }
     assert!(checks.contains_key("Docker daemon") && checks.contains_key("Rust"));
-    assert_eq!(report["take"], "b", "{report}");
-    assert_eq!(report["paths"][0]["path"], "a");
-    assert_eq!(report["paths"][1]["ready"], true, "{report}");
+    let paths = verdicts("Paths");
+    assert_eq!(paths.len(), 2, "{report}");
+    assert!(paths.values().all(|status| status == "ok"), "{report}");
+    let conclusion = report["conclusion"].as_str().unwrap();
+    assert!(
+        conclusion.starts_with("You can take path (b) now"),
+        "{report}"
+    );
+    assert_eq!(report["failures"], 0, "{report}");
 }
 
 /// Section 6's collector program (`check 6`, `up --collector`): asked for its version, or

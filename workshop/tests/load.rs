@@ -320,7 +320,7 @@ fn bad_arguments_are_refused_with_a_reason() {
         &[
             (&["--rate", "0"][..], "must be more than 0"),
             (&["--rate", "fast"], "is not a rate"),
-            (&["--duration", "5x"], "unknown unit"),
+            (&["--duration", "5x"], "unknown time unit"),
             (&["--duration", "0s"], "must be more than 0"),
             (&["--mix", "known=70,weird=30"], "unknown kind \"weird\""),
             (&["--mix", "known=0"], "at least one weight"),

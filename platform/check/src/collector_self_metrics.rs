@@ -1,12 +1,9 @@
 //! The collector's own metrics, from end to end: the dashboard's Collector row queries them,
 //! the collector serves them, and Prometheus scrapes them under the names the row queries.
 
-use std::collections::BTreeSet;
-
 use serde_yaml_ng::Value;
 
-use crate::promql::promql_metric_names;
-use crate::yaml::{get, get_str, strings};
+use crate::yaml::get;
 
 /// What the dashboard's Collector row must show of the collector's own metrics: what it
 /// takes in, refuses, sends on, and holds in its exporters' queues.
@@ -41,6 +38,7 @@ pub fn collector_telemetry_ports(cfg: &Value) -> Vec<String> {
 /// (`otelcol_processor_filter_spans.filtered`, `otel.signal`), which Prometheus 3 would
 /// otherwise store as they are, while the dashboard and chapters query underscores.
 /// `files` names the dashboard, the collector's config and prometheus.yaml in the messages.
+#[cfg(feature = "promql")]
 pub fn check_collector_self_metrics(
     dashboard_promql: &[(String, String)],
     collector: &Value,
@@ -48,13 +46,16 @@ pub fn check_collector_self_metrics(
     prometheus: &Value,
     files: (&str, &str, &str),
 ) -> Vec<String> {
+    use crate::yaml::{get_str, strings};
     let (dashboard, collector_file, prometheus_file) = files;
     let mut problems = Vec::new();
-    let queried: BTreeSet<String> = dashboard_promql
-        .iter()
-        .flat_map(|(_, expr)| promql_metric_names(expr))
-        .filter(|name| name.starts_with("otelcol_"))
-        .collect();
+    let mut queried = std::collections::BTreeSet::new();
+    for (panel, expr) in dashboard_promql {
+        match crate::promql::promql_metric_names(expr) {
+            Ok(names) => queried.extend(names.into_iter().filter(|n| n.starts_with("otelcol_"))),
+            Err(why) => problems.push(format!("{dashboard}: {panel}: {why}")),
+        }
+    }
     for metric in COLLECTOR_ROW_METRICS {
         if !queried.contains(metric) {
             problems.push(format!(

@@ -23,6 +23,7 @@ mod listeners;
 mod collector;
 mod collector_self_metrics;
 mod grafana;
+#[cfg(feature = "promql")]
 mod promql;
 
 pub use serde_yaml_ng::Value;
@@ -31,9 +32,9 @@ pub use collector::{
     check_collector_endpoints, check_collector_pipelines, check_every_pipeline_redacts,
     check_span_metrics_before_sampling, component_type, used_exporters,
 };
-pub use collector_self_metrics::{
-    COLLECTOR_ROW_METRICS, check_collector_self_metrics, collector_telemetry_ports,
-};
+#[cfg(feature = "promql")]
+pub use collector_self_metrics::check_collector_self_metrics;
+pub use collector_self_metrics::{COLLECTOR_ROW_METRICS, collector_telemetry_ports};
 pub use compose::{
     BindMount, PublishedPort, bind_mounts, check_depends_on, check_images_pinned,
     check_mounts_exist, check_no_latest, check_ports_loopback, command_args, compose_services,
@@ -47,5 +48,6 @@ pub use endpoint::Endpoint;
 pub use grafana::{dashboard_datasource_uids, dashboard_promql, datasource_link_uids};
 pub use listeners::{Listeners, check_endpoint_target, platform_listeners};
 pub use problems::assert_no_problems;
-pub use promql::{histogram_quantile_problems, promql_metric_names};
+#[cfg(feature = "promql")]
+pub use promql::{histogram_quantile_problems, promql_metric_names, substitute_grafana};
 pub use yaml::{get, get_str, keys, load_yaml, merge, parse_yaml, repo_root, strings};

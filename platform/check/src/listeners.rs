@@ -9,7 +9,7 @@ use serde_yaml_ng::Value;
 use crate::compose::{command_args, compose_services, flag_values};
 use crate::configs::{collector_config, collector_env_defaults, config_file_of};
 use crate::endpoint::Endpoint;
-use crate::yaml::{get, get_str, parse_yaml};
+use crate::yaml::{entries, get, get_str, parse_yaml};
 
 /// Ports a service listens on, with whether the listener is reachable from other
 /// containers (bound to all interfaces).
@@ -28,21 +28,11 @@ fn add_listener(l: &mut Listeners, service: &str, endpoint: &str, default_port: 
 /// Receiver and extension endpoints of an OpenTelemetry-Collector-style config (the
 /// collector and Jaeger v2).
 fn collector_listeners(l: &mut Listeners, service: &str, cfg: &Value) {
-    for (_, receiver) in cfg
-        .get("receivers")
-        .and_then(Value::as_mapping)
-        .into_iter()
-        .flatten()
-    {
+    for (_, receiver) in entries(cfg, &["receivers"]) {
         if let Some(e) = get_str(receiver, &["endpoint"]) {
             add_listener(l, service, e, None);
         }
-        for (proto, settings) in receiver
-            .get("protocols")
-            .and_then(Value::as_mapping)
-            .into_iter()
-            .flatten()
-        {
+        for (proto, settings) in entries(receiver, &["protocols"]) {
             let default = match proto.as_str() {
                 Some("grpc") => "localhost:4317",
                 Some("http") => "localhost:4318",
@@ -52,12 +42,7 @@ fn collector_listeners(l: &mut Listeners, service: &str, cfg: &Value) {
             add_listener(l, service, e, None);
         }
     }
-    for (_, ext) in cfg
-        .get("extensions")
-        .and_then(Value::as_mapping)
-        .into_iter()
-        .flatten()
-    {
+    for (_, ext) in entries(cfg, &["extensions"]) {
         for e in [
             get_str(ext, &["endpoint"]),
             get_str(ext, &["http", "endpoint"]),
@@ -104,11 +89,8 @@ pub fn platform_listeners(doc: &Value, root: &Path) -> (Listeners, Vec<String>) 
                 .and_then(Value::as_u64)
                 .unwrap_or(3200) as u16;
             l.entry(name.clone()).or_default().insert(port, true);
-            for (proto, settings) in get(&cfg, &["distributor", "receivers", "otlp", "protocols"])
-                .and_then(Value::as_mapping)
-                .into_iter()
-                .flatten()
-            {
+            let protocols = ["distributor", "receivers", "otlp", "protocols"];
+            for (proto, settings) in entries(&cfg, &protocols) {
                 // Tempo 2.7+ binds its receivers to localhost unless told otherwise.
                 let default = match proto.as_str() {
                     Some("grpc") => "localhost:4317",

@@ -1,253 +1,154 @@
-//! Reading PromQL: the metric names an expression selects, and whether its
-//! `histogram_quantile` calls keep the buckets.
+//! Reading PromQL with promql-parser: the metric names an expression selects, and whether
+//! its `histogram_quantile` calls keep the buckets.
 //!
-//! Scanned by hand, not with a PromQL parser: the expressions come from dashboards, where
-//! Grafana's variables (`$__rate_interval`, `${ds}`) and `label_values(metric, label)` stand
-//! in them, and those are not PromQL.
+//! The expressions come from dashboards, where Grafana's variables (`$__rate_interval`,
+//! `${service:regex}`) and `label_values(metric, label)` stand in them, and those are not
+//! PromQL: [`substitute_grafana`] puts PromQL in their place first.
+//!
+//! Behind the `promql` feature (on by default, off where the workshop's commands use this
+//! crate): the parser's grammar is generated at build time, which the attendee's
+//! preparation has no use for.
 
 use std::collections::BTreeSet;
+use std::convert::Infallible;
 
-const PROMQL_KEYWORDS: &[&str] = &[
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-    "bool",
-    "and",
-    "or",
-    "unless",
-    "offset",
-    "atan2",
-    "inf",
-    "nan",
-    "start",
-    "end",
-];
+use promql_parser::parser::{self, AggregateExpr, Expr, LabelModifier};
+use promql_parser::util::{ExprVisitor, walk_expr};
 
-/// The metric names a PromQL expression selects (`foo{...}`, `foo[5m]`, bare `foo`),
-/// skipping functions, keywords, label names in `by (...)`, strings, label matchers,
-/// ranges and Grafana variables. Grafana's `label_values(metric, label)` yields `metric`.
-pub fn promql_metric_names(expr: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let chars: Vec<char> = expr.chars().collect();
-    let mut i = 0;
-    let is_start = |c: char| c.is_ascii_alphabetic() || c == '_' || c == ':';
-    let is_part = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
-    let skip_ws = |mut j: usize| {
-        while j < chars.len() && chars[j].is_whitespace() {
-            j += 1;
-        }
-        j
-    };
-    let skip_group = |j: usize, open: char, close: char| {
-        let mut depth = 0;
-        let mut k = j;
-        while k < chars.len() {
-            if chars[k] == open {
-                depth += 1;
-            } else if chars[k] == close {
-                depth -= 1;
-                if depth == 0 {
-                    return k + 1;
-                }
-            }
-            k += 1;
-        }
-        k
-    };
-    let mut label_values_arg = false;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '"' || c == '\'' || c == '`' {
-            i += 1;
-            while i < chars.len() && chars[i] != c {
-                if chars[i] == '\\' {
-                    i += 1;
-                }
-                i += 1;
-            }
-            i += 1;
-        } else if c == '{' {
-            i = skip_group(i, '{', '}');
-        } else if c == '[' {
-            i = skip_group(i, '[', ']');
-        } else if c == '$' {
-            // Grafana variable: $name, ${name}, ${name:format}, $__rate_interval
-            i += 1;
-            if i < chars.len() && chars[i] == '{' {
-                i = skip_group(i, '{', '}');
-            } else {
-                while i < chars.len() && is_part(chars[i]) {
-                    i += 1;
-                }
-            }
-        } else if c.is_ascii_digit()
-            || (c == '.' && i + 1 < chars.len() && chars[i + 1].is_ascii_digit())
-        {
-            // number or duration (5m, 1e3)
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
-                i += 1;
-            }
-        } else if is_start(c) {
-            let start = i;
-            while i < chars.len() && is_part(chars[i]) {
-                i += 1;
-            }
-            let word: String = chars[start..i].iter().collect();
-            let next = skip_ws(i);
-            let lower = word.to_ascii_lowercase();
-            // `sum by (x) (...)`: an aggregation followed by its grouping clause.
-            let next_word: String = chars[next..]
-                .iter()
-                .take_while(|c| is_part(**c))
-                .collect::<String>()
-                .to_ascii_lowercase();
-            if matches!(next_word.as_str(), "by" | "without") {
-                // the aggregation's name; the clause is skipped when reached
-            } else if next < chars.len() && chars[next] == '(' {
-                if matches!(
-                    lower.as_str(),
-                    "by" | "without" | "on" | "ignoring" | "group_left" | "group_right"
-                ) {
-                    i = skip_group(next, '(', ')');
-                } else if word == "label_values" {
-                    label_values_arg = true;
-                    i = next + 1;
-                }
-                // a function call: its arguments are scanned normally
-            } else if PROMQL_KEYWORDS.contains(&lower.as_str()) {
-                // keyword without a list
-            } else if label_values_arg {
-                // label_values(metric, label): the first word is the metric, the
-                // second a label name.
-                names.insert(word);
-                let mut k = next;
-                while k < chars.len() && chars[k] != ')' {
-                    k += 1;
-                }
-                i = k;
-                label_values_arg = false;
-            } else {
-                names.insert(word);
-            }
-        } else {
-            i += 1;
+/// Grafana's interval variables, each standing for a range.
+const INTERVALS: [&str; 3] = ["__rate_interval", "__interval", "__range"];
+
+/// `expr` with Grafana's variables replaced: its intervals by `1m`, any other variable
+/// (`$service`, `${service:regex}`, which stand inside label matchers' strings) by `x`; and
+/// Grafana's `label_values(metric, label)` by `metric`. A hand-written scan: Grafana's
+/// syntax is not PromQL, and a parser of it would be a crate of its own for four forms.
+pub fn substitute_grafana(expr: &str) -> String {
+    let expr = expr.trim();
+    if let Some(arguments) = expr
+        .strip_prefix("label_values(")
+        .and_then(|rest| rest.strip_suffix(')'))
+    {
+        // The last argument is the label; a lone one is a label with no metric at all.
+        return arguments
+            .rsplit_once(',')
+            .map_or_else(String::new, |(metric, _)| substitute_grafana(metric));
+    }
+    let mut out = String::with_capacity(expr.len());
+    let mut rest = expr;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, tail) = match after.strip_prefix('{') {
+            Some(braced) => braced.split_once('}').unwrap_or((braced, "")),
+            None => after.split_at(
+                after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len()),
+            ),
+        };
+        let name = name.split(':').next().unwrap_or_default();
+        out.push_str(if INTERVALS.contains(&name) { "1m" } else { "x" });
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `expr` (a dashboard's, Grafana's variables and all) parsed as PromQL; `Err` says why it
+/// does not parse.
+fn parse(expr: &str) -> Result<Option<Expr>, String> {
+    match substitute_grafana(expr).as_str() {
+        "" => Ok(None),
+        promql => parser::parse(promql)
+            .map(Some)
+            .map_err(|why| format!("`{expr}` does not parse as PromQL: {why}")),
+    }
+}
+
+/// Calls `visit` with every node of `expr`, depth first.
+fn each_node(expr: &Expr, visit: impl FnMut(&Expr)) {
+    struct Visitor<F>(F);
+    impl<F: FnMut(&Expr)> ExprVisitor for Visitor<F> {
+        type Error = Infallible;
+        fn pre_visit(&mut self, expr: &Expr) -> Result<bool, Infallible> {
+            (self.0)(expr);
+            Ok(true)
         }
     }
+    let Ok(_) = walk_expr(&mut Visitor(visit), expr);
+}
+
+/// The metric names the nodes of `expr` select (`foo{…}`, `foo[5m]`, bare `foo`).
+fn selected(expr: &Expr) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    each_node(expr, |node| {
+        let selector = match node {
+            Expr::VectorSelector(selector) => selector,
+            Expr::MatrixSelector(matrix) => &matrix.vs,
+            _ => return,
+        };
+        names.extend(selector.name.clone());
+    });
     names
+}
+
+/// The metric names a PromQL expression selects, after [`substitute_grafana`]; `Err` if it
+/// does not parse.
+pub fn promql_metric_names(expr: &str) -> Result<BTreeSet<String>, String> {
+    Ok(parse(expr)?.as_ref().map(selected).unwrap_or_default())
 }
 
 /// Problems of the `histogram_quantile(q, …)` calls in a PromQL expression: what it reads
 /// must be a histogram's `_bucket` series, and every aggregation inside must keep the `le`
 /// label (`sum by (le, service_name) (…)`): without `le` there are no buckets left, and
-/// the quantile is NaN or nothing.
+/// the quantile is NaN or nothing. An expression that does not parse is a problem too.
 pub fn histogram_quantile_problems(expr: &str) -> Vec<String> {
-    const CALL: &str = "histogram_quantile(";
-    const AGGREGATIONS: [&str; 6] = ["sum", "avg", "min", "max", "count", "group"];
+    let parsed = match parse(expr) {
+        Ok(parsed) => parsed,
+        Err(why) => return vec![why],
+    };
     let mut problems = Vec::new();
-    let mut rest = expr;
-    while let Some(at) = rest.find(CALL) {
-        let inside = &rest[at + CALL.len()..];
-        let end = closing_paren(inside).unwrap_or(inside.len());
-        let argument = &inside[..end];
-        for name in promql_metric_names(argument) {
-            if !name.ends_with("_bucket") {
-                problems.push(format!(
-                    "histogram_quantile reads `{name}`, not a histogram's `_bucket` series"
-                ));
-            }
+    for call in parsed.iter().flat_map(quantile_arguments) {
+        for name in selected(&call)
+            .into_iter()
+            .filter(|n| !n.ends_with("_bucket"))
+        {
+            problems.push(format!(
+                "histogram_quantile reads `{name}`, not a histogram's `_bucket` series"
+            ));
         }
-        let words: Vec<(usize, &str)> = promql_words(argument);
-        for (i, (position, word)) in words.iter().enumerate() {
-            if !AGGREGATIONS.contains(word) {
-                continue;
+        let mut dropping_le = Vec::new();
+        each_node(&call, |node| match node {
+            Expr::Aggregate(aggregate) if !keeps_le(aggregate) => {
+                dropping_le.push(aggregate.op.to_string());
             }
-            let after = argument[position + word.len()..].trim_start();
-            // `sum by (…) (…)`, or `sum (…) by (…)`.
-            let grouping = if after.starts_with("by") || after.starts_with("without") {
-                Some(after)
-            } else if let Some(group) = after.strip_prefix('(') {
-                let body = closing_paren(group).map_or(group.len(), |e| e + 1);
-                let tail = group[body.min(group.len())..].trim_start();
-                (tail.starts_with("by") || tail.starts_with("without")).then_some(tail)
-            } else {
-                // `sum` as a label or metric name, not the aggregation.
-                continue;
-            };
-            let keeps_le = grouping.is_some_and(|g| {
-                let without = g.starts_with("without");
-                let list = g
-                    .find('(')
-                    .and_then(|open| {
-                        let l = &g[open + 1..];
-                        closing_paren(l).map(|close| &l[..close])
-                    })
-                    .unwrap_or("");
-                let has_le = list.split(',').any(|label| label.trim() == "le");
-                has_le != without
-            });
-            if !keeps_le {
-                problems.push(format!(
-                    "`{}` inside histogram_quantile drops the `le` label: group by (le, …)",
-                    words[i].1
-                ));
-            }
-        }
-        rest = &inside[end..];
+            _ => {}
+        });
+        problems.extend(dropping_le.into_iter().map(|op| {
+            format!("`{op}` inside histogram_quantile drops the `le` label: group by (le, …)")
+        }));
     }
     problems
 }
 
-/// The index of the `)` that closes a group whose `(` was just before `text`.
-fn closing_paren(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' if depth == 0 => return Some(i),
-            ')' => depth -= 1,
-            _ => {}
-        }
+/// Whether an aggregation keeps the `le` label: `by (le, …)`, or `without (…)` leaving it.
+fn keeps_le(aggregate: &AggregateExpr) -> bool {
+    match &aggregate.modifier {
+        Some(LabelModifier::Include(by)) => by.labels.iter().any(|l| l == "le"),
+        Some(LabelModifier::Exclude(without)) => !without.labels.iter().any(|l| l == "le"),
+        None => false,
     }
-    None
 }
 
-/// The identifiers of a PromQL expression outside strings and label matchers, with their
-/// byte positions.
-fn promql_words(expr: &str) -> Vec<(usize, &str)> {
-    let mut words = Vec::new();
-    let bytes = expr.as_bytes();
-    let mut i = 0;
-    let mut braces = 0usize;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b'"' {
-            i += 1;
-            while i < bytes.len() && bytes[i] != b'"' {
-                i += if bytes[i] == b'\\' { 2 } else { 1 };
-            }
-            i += 1;
-            continue;
+/// What each `histogram_quantile` call in `expr` reads: its second argument.
+fn quantile_arguments(expr: &Expr) -> Vec<Expr> {
+    let mut arguments = Vec::new();
+    each_node(expr, |node| {
+        if let Expr::Call(call) = node
+            && call.func.name == "histogram_quantile"
+        {
+            arguments.extend(call.args.args.get(1).map(|arg| (**arg).clone()));
         }
-        if c == b'{' {
-            braces += 1;
-        } else if c == b'}' {
-            braces = braces.saturating_sub(1);
-        }
-        if braces == 0 && (c.is_ascii_alphabetic() || c == b'_') {
-            let start = i;
-            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                i += 1;
-            }
-            let preceded = start > 0 && (bytes[start - 1] == b'$' || bytes[start - 1] == b':');
-            if !preceded {
-                words.push((start, &expr[start..i]));
-            }
-            continue;
-        }
-        i += 1;
-    }
-    words
+    });
+    arguments
 }

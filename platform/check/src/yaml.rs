@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml_ng::Value;
 
-/// The repository root (two levels above this crate).
+/// The repository root (two levels above this crate): the one helper every crate of the
+/// workspace and its tests ask (`workshop`'s `build::workspace_root` is this one).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
@@ -64,6 +65,14 @@ pub fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
 /// The string value at a path of map keys.
 pub fn get_str<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     get(v, path).and_then(Value::as_str)
+}
+
+/// The entries of the mapping at a path of map keys (none for anything else).
+pub fn entries<'a>(v: &'a Value, path: &[&str]) -> impl Iterator<Item = (&'a Value, &'a Value)> {
+    get(v, path)
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
 }
 
 /// Keys of a mapping as strings (empty for anything else).

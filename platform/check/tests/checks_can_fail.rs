@@ -163,7 +163,7 @@ fn the_real_platform_listeners_catch_a_tempo_bound_to_localhost() {
 #[test]
 fn promql_metric_names_are_extracted() {
     let q = r#"histogram_quantile(0.95, sum by (le, service) (rate(traces_spanmetrics_latency_bucket{service=~"$service", span_kind="SPAN_KIND_SERVER"}[$__rate_interval]))) / ignoring(x) rate(bogus_metric_total[5m]) or on() vector(0) + up"#;
-    let names = promql_metric_names(q);
+    let names = promql_metric_names(q).unwrap();
     let expected: std::collections::BTreeSet<String> = [
         "traces_spanmetrics_latency_bucket",
         "bogus_metric_total",
@@ -174,10 +174,33 @@ fn promql_metric_names_are_extracted() {
     .collect();
     assert_eq!(names, expected);
     assert_eq!(
-        promql_metric_names("label_values(traces_spanmetrics_calls_total, service)"),
+        promql_metric_names("label_values(traces_spanmetrics_calls_total, service)").unwrap(),
         ["traces_spanmetrics_calls_total".to_string()]
             .into_iter()
             .collect()
+    );
+    assert!(
+        promql_metric_names("label_values(service)")
+            .unwrap()
+            .is_empty()
+    );
+    let broken = promql_metric_names("sum(rate(x_total[5m])").unwrap_err();
+    assert!(broken.contains("does not parse as PromQL"), "{broken}");
+}
+
+#[test]
+fn grafanas_variables_become_promql() {
+    assert_eq!(
+        substitute_grafana(r#"rate(x{service=~"${service:regex}", a="$a"}[$__rate_interval])"#),
+        r#"rate(x{service=~"x", a="x"}[1m])"#
+    );
+    assert_eq!(
+        substitute_grafana("increase(y[${__range}])"),
+        "increase(y[1m])"
+    );
+    assert_eq!(
+        substitute_grafana("label_values(up{job=\"$job\"}, instance)"),
+        "up{job=\"x\"}"
     );
 }
 

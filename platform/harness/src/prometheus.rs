@@ -165,15 +165,12 @@ impl Prometheus {
         params: &[(&str, String)],
     ) -> Result<serde_json::Value, String> {
         let url = format!("http://127.0.0.1:{}/api/v1/{endpoint}", self.port);
-        platform_live::http::client()
-            .get(&url)
-            .query(params)
-            .send()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?
-            .json()
-            .await
-            .map_err(|e| format!("{url}: {e}"))
+        let request = platform_live::http::client().get(&url).query(params);
+        let body = match request.send().await {
+            Ok(response) => response.json().await,
+            Err(error) => Err(error),
+        };
+        body.map_err(|e| format!("{url}: {e}"))
     }
 
     /// Exemplars of the series `expr` selects over the last `window`: the label sets of

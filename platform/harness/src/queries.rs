@@ -330,7 +330,9 @@ pub fn only_tempo_answers(
     if query.language != Language::PromQL {
         return None;
     }
+    // One that does not parse is run all the same: Prometheus says why it fails.
     promql_metric_names(&query.expr)
+        .unwrap_or_default()
         .into_iter()
         .find_map(|metric| {
             tempo_prefixes

@@ -21,7 +21,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use service_kit::upstream::Upstream;
-use service_kit::{ApiError, Query, faults, params};
+use service_kit::{ApiError, Query, params};
 
 use crate::config::Config;
 
@@ -103,8 +103,6 @@ async fn distance(
     Query(params): Query<DistanceParams>,
 ) -> Result<Json<DistanceResponse>, ApiError> {
     let query = params::location(params.location.as_deref())?;
-    // The troubleshooting chapter's memory-leak: nothing unless switched on.
-    faults::memory::remember_request().await;
     let place: Place = upstreams
         .geolocator
         .get_json("coordinates", &[("location", query)])

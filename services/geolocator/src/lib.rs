@@ -12,15 +12,13 @@ pub mod gazetteer;
 pub mod nominatim;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use service_kit::upstream::Upstream;
-use service_kit::{ApiError, Query, faults, params};
+use service_kit::{ApiError, Query, params};
 
 use crate::config::{Backend, Config};
 use crate::gazetteer::{Gazetteer, Place};
@@ -104,31 +102,5 @@ async fn coordinates(
     Query(params): Query<CoordinatesParams>,
 ) -> Result<Json<Coordinates>, ApiError> {
     let location = params::location(params.location.as_deref())?;
-    let started = Instant::now();
-    // The troubleshooting chapter's slow-lookups and sign-bug: nothing unless switched on.
-    faults::lookups::slow_lookup(location).await;
-    let coordinates = geocoder.locate(location).await?;
-    warn_if_slow(location, started.elapsed());
-    faults::lookups::check_latitude(coordinates.latitude).map_err(|problem| {
-        tracing::error!("cannot answer: {problem}");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, problem)
-    })?;
-    Ok(Json(coordinates))
-}
-
-/// A lookup in the gazetteer takes microseconds: one slower than this is worth a warning.
-/// (Nominatim's lookups are calls over the internet, queued at one a second, and can be.)
-pub const SLOW_LOOKUP: Duration = Duration::from_millis(500);
-
-/// Warns about a slow lookup, with what the name looked like rather than the name itself
-/// (it is what someone typed).
-fn warn_if_slow(name: &str, took: Duration) {
-    if took > SLOW_LOOKUP {
-        let characters = name.chars().count();
-        let beyond_ascii = name.chars().filter(|c| !c.is_ascii()).count();
-        tracing::warn!(
-            "slow lookup: {} ms for a name of {characters} characters, {beyond_ascii} of them beyond ASCII",
-            took.as_millis()
-        );
-    }
+    Ok(Json(geocoder.locate(location).await?))
 }

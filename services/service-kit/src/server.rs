@@ -55,16 +55,18 @@ pub async fn serve_on(
 }
 
 /// What every service answers besides its own routes. Every request to the service's own
-/// routes gets a SERVER span; health checks do not (they would be most of the traces). In
-/// front of it, the troubleshooting chapter's lost-context (which does nothing unless on).
+/// routes gets a SERVER span; health checks do not (they would be most of the traces). The
+/// troubleshooting chapter's faults (which do nothing unless on) go around the handlers,
+/// inside the span, and lost-context in front of it.
 fn with_defaults(app: Router, callers: Boundary) -> Router {
-    app.route_layer(middleware::from_fn_with_state(
-        callers,
-        spans::trace_request,
-    ))
-    .route_layer(middleware::from_fn(faults::context::drop_context))
-    .route("/healthz", get(|| async { "ok" }))
-    .fallback(no_route)
+    app.route_layer(middleware::from_fn(faults::in_handlers))
+        .route_layer(middleware::from_fn_with_state(
+            callers,
+            spans::trace_request,
+        ))
+        .route_layer(middleware::from_fn(faults::context::drop_context))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(no_route)
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {

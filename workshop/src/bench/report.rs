@@ -7,7 +7,9 @@ use std::io::{self, Write};
 use otlp_receiver::{SignalStats, Stats};
 use serde::Serialize;
 
-use super::cpu::{CpuSnapshot, ticks_per_second};
+use comfy_table::{CellAlignment, Table};
+
+use super::cpu::{CpuSnapshot, MachineTicks, ticks_per_second};
 use super::measure::Measurement;
 use super::standins::RECEIVER_LIMITS;
 use crate::latency::Latency;
@@ -138,85 +140,49 @@ pub struct Setup<'a> {
 
 impl Report {
     pub fn new(setup: &Setup, m: &Measurement) -> Self {
-        let ok = m.latencies_us.len() as u64;
-        let error_count: u64 = m.errors.values().sum();
-        let seconds = setup.duration_seconds;
-        let hz = ticks_per_second();
-        let cpu = |b: Option<u64>, a: Option<u64>| match (b, a) {
-            (Some(b), Some(a)) => Some(round2(a.saturating_sub(b) as f64 / hz)),
-            _ => None,
-        };
-        let (before, after): (&CpuSnapshot, &CpuSnapshot) = (&m.before, &m.after);
-        let mut ours = 0.0;
-        let services = ["gateway", "geolocator", "iss-distance", "frontend"]
+        let mut latencies = crate::latency::histogram();
+        for latency in &m.latencies_us {
+            latencies.saturating_record(*latency);
+        }
+        let requests = m.latencies_us.len() as u64 + m.errors.values().sum::<u64>();
+        let services: Vec<Service> = ["gateway", "geolocator", "iss-distance", "frontend"]
             .into_iter()
-            .map(|name| {
-                let cpu_seconds = cpu(
-                    before.services.get(name).copied().flatten(),
-                    after.services.get(name).copied().flatten(),
-                );
-                ours += cpu_seconds.unwrap_or(0.0);
-                Service {
-                    name,
-                    pid: setup.pids.get(name).copied().unwrap_or(0),
-                    peak_rss_kib: m.rss_kib.get(name).copied().flatten(),
-                    cpu_seconds,
-                }
+            .map(|name| Service {
+                name,
+                pid: setup.pids.get(name).copied().unwrap_or(0),
+                peak_rss_kib: m.rss_kib.get(name).copied().flatten(),
+                cpu_seconds: cpu_seconds(
+                    m.before.services.get(name).copied().flatten(),
+                    m.after.services.get(name).copied().flatten(),
+                ),
             })
             .collect();
-        let workshop = cpu(before.workshop, after.workshop);
-        let stub = cpu(before.stub, after.stub);
-        let receiver = cpu(before.receiver, after.receiver);
-        ours += workshop.unwrap_or(0.0);
-        let busy = before.machine.zip(after.machine).map(|(b, a)| {
-            let busy = a.busy.saturating_sub(b.busy) as f64 / hz;
-            let total = a.total.saturating_sub(b.total) as f64 / hz;
-            let interrupts = a.interrupts.saturating_sub(b.interrupts) as f64 / hz;
-            MachineBusy {
-                busy_cpu_seconds: round2(busy),
-                busy_percent: if total > 0.0 {
-                    round2(100.0 * busy / total)
-                } else {
-                    0.0
-                },
-                interrupts_cpu_seconds: round2(interrupts),
-                other_processes_cpu_seconds: round2((busy - interrupts - ours).max(0.0)),
-            }
-        });
-        let latencies = &m.latencies_us;
+        let workshop = WorkshopCpu::between(&m.before, &m.after);
+        let ours = services.iter().filter_map(|s| s.cpu_seconds).sum::<f64>()
+            + workshop.total.unwrap_or(0.0);
         Report {
             target: "GET /distance?location=<place> through the gateway",
             connections: setup.connections,
             warmup_seconds: setup.warmup_seconds,
-            duration_seconds: seconds,
+            duration_seconds: setup.duration_seconds,
             release: setup.release,
             env: setup.env.iter().cloned().collect(),
-            requests: ok + error_count,
-            errors: error_count,
+            requests,
+            errors: m.errors.values().sum(),
             errors_by_kind: m.errors.clone(),
-            requests_per_second: round2((ok + error_count) as f64 / seconds),
-            latency_ms: Latency::from_micros(
-                |q| quantile(latencies, q),
-                latencies.last().copied().unwrap_or(0),
-            ),
+            requests_per_second: round2(requests as f64 / setup.duration_seconds),
+            latency_ms: Latency::of(&latencies),
             services,
-            workshop_cpu_seconds: WorkshopCpu {
-                total: workshop,
-                iss_stub: stub,
-                receiver,
-                load_generator: workshop
-                    .zip(stub)
-                    .map(|(w, s)| round2((w - s - receiver.unwrap_or(0.0)).max(0.0))),
-            },
+            workshop_cpu_seconds: workshop,
             iss_stub_requests: m.stub_requests,
             machine: Machine {
                 cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
-                busy,
+                busy: (m.before.machine.zip(m.after.machine))
+                    .map(|(before, after)| MachineBusy::between(before, after, ours)),
             },
-            receiver: setup
-                .receiver_endpoint
-                .clone()
-                .map(|endpoint| ReceiverReport {
+            receiver: setup.receiver_endpoint.clone().map(|endpoint| {
+                let measured = m.received.as_ref();
+                ReceiverReport {
                     endpoint,
                     protocol: "http/protobuf",
                     limits: ReceiverLimits {
@@ -224,89 +190,78 @@ impl Report {
                         max_logs: RECEIVER_LIMITS.max_logs,
                         max_metric_points: RECEIVER_LIMITS.max_metric_points,
                     },
-                    measured: m
-                        .received
-                        .as_ref()
+                    measured: measured
                         .map(|(before, after)| Received::between(after, Some(before))),
                     total: None,
-                }),
+                }
+            }),
             blackhole: None,
             tree: setup.tree.clone(),
         }
     }
 
-    /// The report as a table.
+    /// The report as people read it: the figures, then a table of the processes.
     pub fn write_table(&self, out: &mut impl Write) -> io::Result<()> {
-        let cpu = |v: Option<f64>| v.map_or("n/a".to_owned(), |s| format!("{s:.2} s"));
+        let debug = if self.release { "" } else { " (debug builds)" };
         writeln!(
             out,
-            "\nGET /distance through the gateway: {} connections, {} s measured after {} s warm-up{}",
-            self.connections,
-            self.duration_seconds,
-            self.warmup_seconds,
-            if self.release { "" } else { " (debug builds)" }
+            "\nGET /distance through the gateway: {} connections, {} s measured after {} s warm-up{debug}",
+            self.connections, self.duration_seconds, self.warmup_seconds,
         )?;
         if !self.env.is_empty() {
             let pairs: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
             writeln!(out, "services' extra environment: {}", pairs.join(" "))?;
         }
-        writeln!(out)?;
-        writeln!(out, "  requests      {}", self.requests)?;
-        let errors_by_kind = if self.errors == 0 {
-            String::new()
-        } else {
-            serde_json::to_string(&self.errors_by_kind).unwrap_or_default()
-        };
-        writeln!(out, "  errors        {} {errors_by_kind}", self.errors)?;
-        writeln!(out, "  requests/s    {:.1}", self.requests_per_second)?;
+        let mut errors = self.errors.to_string();
+        if self.errors > 0 {
+            errors += &format!(" {}", serde_json::to_string(&self.errors_by_kind)?);
+        }
         let l = &self.latency_ms;
-        writeln!(
-            out,
-            "  latency       p50 {:.2} ms   p90 {:.2} ms   p99 {:.2} ms   max {:.2} ms",
+        let latency = format!(
+            "p50 {:.2} ms   p90 {:.2} ms   p99 {:.2} ms   max {:.2} ms",
             l.p50, l.p90, l.p99, l.max
-        )?;
-        writeln!(out)?;
+        );
+        let mut figures = table();
+        figures.add_row(["requests", &self.requests.to_string()]);
+        figures.add_row(["errors", &errors]);
+        figures.add_row(["requests/s", &format!("{:.1}", self.requests_per_second)]);
+        figures.add_row(["latency", &latency]);
         writeln!(
             out,
-            "  {:<16} {:>12} {:>14}",
-            "process", "peak RSS", "CPU (measured)"
+            "\n{}\n\n{}",
+            indented(figures),
+            indented(self.processes())
         )?;
+        self.write_notes(out)
+    }
+
+    /// Each service's peak RSS and CPU time, then the CPU time of this process's parts.
+    fn processes(&self) -> Table {
+        let cpu = |v: Option<f64>| v.map_or("n/a".to_owned(), |s| format!("{s:.2} s"));
+        let mut processes = table();
+        processes.set_header(["process", "peak RSS", "CPU (measured)"]);
         for service in &self.services {
-            let rss = service.peak_rss_kib.map_or("n/a".to_owned(), |kib| {
+            let rss = (service.peak_rss_kib).map_or("n/a".to_owned(), |kib| {
                 format!("{:.1} MiB", kib as f64 / 1024.0)
             });
-            writeln!(
-                out,
-                "  {:<16} {:>12} {:>14}",
-                service.name,
-                rss,
-                cpu(service.cpu_seconds)
-            )?;
+            processes.add_row([service.name, &rss, &cpu(service.cpu_seconds)]);
         }
         let w = &self.workshop_cpu_seconds;
-        writeln!(
-            out,
-            "  {:<16} {:>12} {:>14}",
-            "load generator",
-            "",
-            cpu(w.load_generator)
-        )?;
-        writeln!(
-            out,
-            "  {:<16} {:>12} {:>14}",
-            "ISS stub",
-            "",
-            cpu(w.iss_stub)
-        )?;
+        processes.add_row(["load generator", "", &cpu(w.load_generator)]);
+        processes.add_row(["ISS stub", "", &cpu(w.iss_stub)]);
         if w.receiver.is_some() {
-            writeln!(
-                out,
-                "  {:<16} {:>12} {:>14}",
-                "OTLP receiver",
-                "",
-                cpu(w.receiver)
-            )?;
+            processes.add_row(["OTLP receiver", "", &cpu(w.receiver)]);
         }
+        for column in 1..3 {
+            if let Some(column) = processes.column_mut(column) {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        processes
+    }
+
+    /// What the receiver got, what the blackhole took, and how busy the machine was.
+    fn write_notes(&self, out: &mut impl Write) -> io::Result<()> {
         if let Some(r) = &self.receiver {
             for (what, counts) in [("measured", &r.measured), ("in all", &r.total)] {
                 if let Some(c) = counts {
@@ -341,13 +296,61 @@ impl Report {
     }
 }
 
-/// The `q` quantile (0 to 1) of sorted values, by nearest rank.
-fn quantile(sorted: &[u64], q: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
+impl WorkshopCpu {
+    fn between(before: &CpuSnapshot, after: &CpuSnapshot) -> Self {
+        let total = cpu_seconds(before.workshop, after.workshop);
+        let iss_stub = cpu_seconds(before.stub, after.stub);
+        let receiver = cpu_seconds(before.receiver, after.receiver);
+        let rest = |(w, s): (f64, f64)| round2((w - s - receiver.unwrap_or(0.0)).max(0.0));
+        WorkshopCpu {
+            total,
+            iss_stub,
+            receiver,
+            load_generator: total.zip(iss_stub).map(rest),
+        }
     }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+impl MachineBusy {
+    /// `ours`: the CPU seconds of the services and of this process meanwhile.
+    fn between(before: MachineTicks, after: MachineTicks, ours: f64) -> Self {
+        let hz = ticks_per_second();
+        let busy = after.busy.saturating_sub(before.busy) as f64 / hz;
+        let total = after.total.saturating_sub(before.total) as f64 / hz;
+        let interrupts = after.interrupts.saturating_sub(before.interrupts) as f64 / hz;
+        MachineBusy {
+            busy_cpu_seconds: round2(busy),
+            busy_percent: if total > 0.0 {
+                round2(100.0 * busy / total)
+            } else {
+                0.0
+            },
+            interrupts_cpu_seconds: round2(interrupts),
+            other_processes_cpu_seconds: round2((busy - interrupts - ours).max(0.0)),
+        }
+    }
+}
+
+/// The CPU seconds between two tick counts, when both were read.
+fn cpu_seconds(before: Option<u64>, after: Option<u64>) -> Option<f64> {
+    Some(round2(
+        after?.saturating_sub(before?) as f64 / ticks_per_second(),
+    ))
+}
+
+/// A table without borders.
+fn table() -> Table {
+    let mut table = Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    table
+}
+
+/// The table indented under its title, as the rest of the workshop's output.
+fn indented(mut table: Table) -> String {
+    if let Some(first) = table.column_mut(0) {
+        first.set_padding((2, 1));
+    }
+    table.trim_fmt()
 }
 
 fn round2(x: f64) -> f64 {
@@ -360,16 +363,6 @@ mod tests {
 
     use super::super::cpu::MachineTicks;
     use super::*;
-
-    #[test]
-    fn quantiles_by_nearest_rank() {
-        let values: Vec<u64> = (1..=100).collect();
-        assert_eq!(quantile(&values, 0.5), 50);
-        assert_eq!(quantile(&values, 0.99), 99);
-        assert_eq!(quantile(&values, 1.0), 100);
-        assert_eq!(quantile(&[7], 0.99), 7);
-        assert_eq!(quantile(&[], 0.5), 0);
-    }
 
     /// A measurement of 100 answers of 1 to 100 ms and two 503s, with the CPU snapshots
     /// 2 s of ticks apart for the gateway.
@@ -420,8 +413,9 @@ mod tests {
         assert_eq!(json["errors"], 2);
         assert_eq!(json["errors_by_kind"]["503"], 2);
         assert_eq!(json["requests_per_second"], 10.2);
-        assert_eq!(json["latency_ms"]["p50"], 50.0);
-        assert_eq!(json["latency_ms"]["max"], 100.0);
+        // By nearest rank, to three significant digits.
+        assert_eq!(json["latency_ms"]["p50"], 50.02);
+        assert_eq!(json["latency_ms"]["max"], 100.03);
         assert_eq!(json["env"]["RUST_LOG"], "warn");
         assert_eq!(json["services"][0]["name"], "gateway");
         assert_eq!(json["services"][0]["cpu_seconds"], 2.0);
@@ -442,17 +436,9 @@ mod tests {
         let mut out = Vec::new();
         report(true).write_table(&mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        for line in [
-            "4 connections, 10 s measured after 1 s warm-up",
-            "services' extra environment: RUST_LOG=warn",
-            "requests      102",
-            "errors        2 {\"503\":2}",
-            "p50 50.00 ms",
-            "gateway               2.0 MiB         2.00 s",
-            "geolocator                n/a            n/a",
-            "machine: ",
-        ] {
-            assert!(text.contains(line), "{line:?} in\n{text}");
-        }
+        // The number of CPUs is this machine's.
+        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let text = text.replace(&format!("machine: {cpus} CPUs"), "machine: N CPUs");
+        insta::assert_snapshot!(text);
     }
 }

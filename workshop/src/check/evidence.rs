@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 
 use otlp_receiver::{
-    AttrValue, Attributes, Protocol, ReceivedLog, ReceivedMetric, ReceivedSpan, SpanKind, Store,
+    AttrValue, Attributes, Origin, Protocol, ReceivedLog, ReceivedMetric, ReceivedSpan, SpanKind,
+    Store,
 };
 use serde_json::Value;
 
 use super::relay::Relayed;
+use super::report::first;
 use super::scenario::{Outcome, Scenario};
 use crate::harness::IssCall;
 
@@ -23,6 +25,28 @@ pub const RESOURCE_MARKER: &str = "OpenTelemetry resource: ";
 pub const CALCULATING_SPAN: &str = "calculating-iss-distance";
 /// Its child around each call to the ISS API (section 3).
 pub const GETTING_SPAN: &str = "getting-iss-coordinates";
+
+/// Where a ✗ sends people to look: the files (and the parts of them) the sections change.
+pub mod hint {
+    pub const RESOURCE: &str = "services/telemetry/src/resource.rs";
+    pub const METER_PROVIDER: &str = "services/telemetry/src/metrics.rs";
+    pub const COUNTERS: &str = "services/iss-distance/src/metrics.rs";
+    pub const LOGGER_PROVIDER: &str = "services/telemetry/src/logs.rs";
+    pub const BRIDGE: &str = "services/telemetry/src/lib.rs";
+    pub const HANDLER: &str = "services/iss-distance/src/lib.rs";
+    pub const POSITION: &str = "services/iss-distance/src/position.rs";
+    pub const SPANS: &str = "services/service-kit/src/spans.rs";
+    pub const UPSTREAM: &str = "services/service-kit/src/upstream.rs";
+    pub const PROPAGATOR: &str = "services/telemetry/src/propagation.rs";
+    pub const BOUNDARY: &str = "services/service-kit/src/upstream.rs (self.boundary.release)";
+    pub const EDGE: &str = "services/service-kit/src/spans.rs (callers.admit)";
+    pub const HTTP_METRICS: &str = "services/service-kit/src/http_metrics.rs";
+    pub const COLLECTOR: &str = "platform/otel-collector/config.yaml";
+    pub const REDACT: &str = "the transform processor in platform/otel-collector/config.yaml";
+    pub const FILTER: &str = "the filter processor in platform/otel-collector/config.yaml";
+    pub const SAMPLE: &str = "the tail_sampling processor and the traces pipelines in platform/otel-collector/config.yaml (and overlays/jaeger.yaml)";
+    pub const SPAN_METRICS: &str = "the traces pipeline that feeds span_metrics in platform/otel-collector/config.yaml: it must not sample";
+}
 
 /// Attribute keys of the semantic conventions that several sections' checks read.
 pub const STATUS: &str = "http.response.status_code";
@@ -152,6 +176,14 @@ impl Evidence {
         spans
     }
 
+    /// Where each span, log record and metric that arrived came from, and what it is.
+    pub fn origins(&self) -> impl Iterator<Item = (&Origin, &'static str)> {
+        let spans = self.spans.iter().map(|s| (&*s.origin, "span"));
+        let logs = self.logs.iter().map(|l| (&*l.origin, "log record"));
+        let metrics = self.metrics.iter().map(|m| (&*m.origin, "metric"));
+        spans.chain(logs).chain(metrics)
+    }
+
     /// Log records of `service`.
     pub fn logs_of<'a>(&'a self, service: &'a str) -> impl Iterator<Item = &'a ReceivedLog> + 'a {
         self.logs
@@ -185,8 +217,46 @@ pub fn paired<'a, T: Clone>(
 
 /// A span's integer `http.response.status_code`.
 pub fn status_code(span: &ReceivedSpan) -> Option<i64> {
-    span.attribute("http.response.status_code")
-        .and_then(|v| v.as_i64())
+    span.attribute(STATUS).and_then(|v| v.as_i64())
+}
+
+/// A span's attribute `key`, as text.
+pub fn text(span: &ReceivedSpan, key: &str) -> Option<String> {
+    span.attribute(key).map(|v| v.to_string())
+}
+
+/// A check's result from the problems found: `Ok` without any, else the first `shown`.
+pub fn ok_unless(problems: &[String], shown: usize) -> Result<(), String> {
+    match problems {
+        [] => Ok(()),
+        _ => Err(first(problems, shown)),
+    }
+}
+
+/// `items` without repeats, in the order they came.
+pub fn unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    items
+        .into_iter()
+        .filter(|item| seen.insert(item.clone()))
+        .collect()
+}
+
+/// `items` once each, with how many times each came, in the order they first came.
+pub fn tally(items: impl IntoIterator<Item = String>) -> Vec<(String, usize)> {
+    let mut counted: Vec<(String, usize)> = Vec::new();
+    for item in items {
+        match counted.iter_mut().find(|(seen, _)| *seen == item) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((item, 1)),
+        }
+    }
+    counted
+}
+
+/// `trace 4bf92f35…`: a span's trace, as problems name it.
+pub fn short_trace(span: &ReceivedSpan) -> String {
+    format!("trace {}…", short(&span.trace_id()))
 }
 
 /// `url.full` of a call to the stub: its URL, perhaps with an (empty) query.

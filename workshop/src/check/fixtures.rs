@@ -753,6 +753,6 @@ pub fn failures(evidence: &Evidence, section: u8) -> BTreeMap<String, String> {
         .into_iter()
         .flat_map(|(_, checks)| checks)
         .filter(|c| !c.passed())
-        .map(|c| (c.what.clone(), c.line()))
+        .map(|c| (c.what.clone(), c.to_string()))
         .collect()
 }

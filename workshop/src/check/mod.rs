@@ -42,9 +42,10 @@ use otlp_receiver::{Protocol, Receiver, ReceiverConfig, Store};
 
 use crate::build::{build_services, workspace_root};
 use crate::harness::{self, Binaries, Ended, Env, Harness, Options, Services, Sockets, random_hex};
+use crate::report::Status;
 use crate::stop::StopSignal;
 
-use evidence::{Evidence, short};
+use evidence::Evidence;
 use report::{Check, Report};
 use scenario::{Scenario, TraceContext};
 
@@ -69,6 +70,10 @@ pub struct Args {
     /// Also print the services' output and everything that arrived.
     #[arg(long)]
     verbose: bool,
+    /// Print the checklist as one JSON object: `sections` (each a `title` and its
+    /// `verdicts`: `status`, `what`, `detail`, `hint`), `conclusion`, `failures`.
+    #[arg(long, conflicts_with = "verbose")]
+    json: bool,
     /// The OpenTelemetry Collector to run for section 6 (a build of
     /// platform/otel-collector/builder.yaml, or the otelcol-contrib release binary)
     /// [default: the one `cargo run -p platform-live --bin build-platform -- otelcol` built].
@@ -161,7 +166,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     Err(format!("{error:#}")),
                 )],
             );
-            print!("{}", report.render());
+            report.write(&mut std::io::stdout().lock(), args.json)?;
             bail!("the services do not build");
         }
     };
@@ -180,25 +185,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     for (title, checks) in evaluate(&evidence, args.section) {
         report.add(title, checks);
     }
-    print!("{}", report.render());
-    let took = started.elapsed();
-    if report.passed() {
-        println!(
-            "Section {} is done: all {} checks pass ({:.1} s after the build).",
-            args.section,
-            report.checks().count(),
-            took.as_secs_f64()
-        );
-        Ok(())
-    } else {
-        println!(
-            "{} of {} checks fail ({:.1} s after the build).",
-            report.failures(),
-            report.checks().count(),
-            took.as_secs_f64()
-        );
+    let (took, checks) = (started.elapsed().as_secs_f64(), report.verdicts().count());
+    report.conclusion = match report.count(Status::Fail) {
+        0 => format!(
+            "Section {} is done: all {checks} checks pass ({took:.1} s after the build).",
+            args.section
+        ),
+        failures => format!("{failures} of {checks} checks fail ({took:.1} s after the build)."),
+    };
+    report.write(&mut std::io::stdout().lock(), args.json)?;
+    if !report.passed() {
         bail!("section {} is not done yet", args.section)
     }
+    Ok(())
 }
 
 /// The workspace to check: `--tree`, or the one this binary was built from.
@@ -453,6 +452,7 @@ fn exporting(receiver: &Receiver, protocol: Protocol, resource_attributes: Strin
 
 /// `--verbose`: what arrived, for reading alongside the checklist.
 fn arrived(evidence: &Evidence) -> String {
+    use crate::inspect::lines;
     use std::fmt::Write;
     let mut out = String::from("What arrived\n");
     for outcome in &evidence.outcomes {
@@ -496,48 +496,11 @@ fn arrived(evidence: &Evidence) -> String {
             call.to, call.traceparent, call.tracestate, call.baggage
         );
     }
-    for span in &evidence.spans {
-        let _ = writeln!(
-            out,
-            "  span   {:>12} {:<8} {:?} trace {}… span {} parent {} status {} {:?}",
-            span.service_name().unwrap_or("?"),
-            span.kind().to_string(),
-            span.name(),
-            short(&span.trace_id()),
-            span.span_id(),
-            span.parent_span_id().unwrap_or_else(|| "-".into()),
-            span.status().code,
-            span.attributes()
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-        );
-    }
-    for log in &evidence.logs {
-        let _ = writeln!(
-            out,
-            "  log    {:>12} {:<5} {:?} trace {}",
-            log.service_name().unwrap_or("?"),
-            log.level().to_string(),
-            log.body_text(),
-            log.trace_id().as_deref().map_or("-", short)
-        );
-    }
-    for metric in &evidence.metrics {
-        let points: Vec<String> = metric
-            .points()
-            .iter()
-            .map(|p| format!("{:?} {:?}", p.attributes, p.value))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  metric {:>12} {} ({}, meter {:?}) {}",
-            metric.service_name().unwrap_or("?"),
-            metric.name(),
-            metric.kind(),
-            metric.origin.scope.name,
-            points.join("; ")
-        );
+    let spans = evidence.spans.iter().map(lines::span_line);
+    let logs = evidence.logs.iter().map(lines::log_line);
+    let metrics = evidence.metrics.iter().flat_map(lines::metric_lines);
+    for line in spans.chain(logs).chain(metrics) {
+        let _ = writeln!(out, "  {line}");
     }
     out.push('\n');
     out

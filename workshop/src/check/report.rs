@@ -1,90 +1,11 @@
-//! The checklist: one line per check, ✓ or ✗, grouped by section, with a hint naming the
-//! file to look at for every ✗.
+//! The checklist: one verdict per check, ✓ or ✗, grouped by section, with a hint naming the
+//! file to look at for every ✗ (the shared [`crate::report`] model), and how the checks
+//! word what they found.
 
-use std::fmt::Write;
+pub use crate::report::Report;
 
-/// One check and how it went.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Check {
-    /// What is promised, e.g. `iss-distance exports incoming.requests = 6`.
-    pub what: String,
-    /// `None` if it holds, else what was found instead (one line).
-    pub problem: Option<String>,
-    /// Where to look when it does not hold (a path in the workspace, or a short pointer).
-    pub hint: &'static str,
-}
-
-impl Check {
-    pub fn new(what: impl Into<String>, hint: &'static str, result: Result<(), String>) -> Check {
-        Check {
-            what: what.into(),
-            problem: result.err(),
-            hint,
-        }
-    }
-
-    pub fn passed(&self) -> bool {
-        self.problem.is_none()
-    }
-
-    /// `✓ what` or `✗ what — problem. Look at hint`.
-    pub fn line(&self) -> String {
-        match &self.problem {
-            None => format!("✓ {}", self.what),
-            Some(problem) => {
-                let problem = problem.trim().trim_end_matches('.');
-                format!("✗ {} — {problem}. Look at {}", self.what, self.hint)
-            }
-        }
-    }
-}
-
-/// A titled group of checks: the setup, or one section.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Group {
-    pub title: String,
-    pub checks: Vec<Check>,
-}
-
-/// Everything checked, in order.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Report {
-    pub groups: Vec<Group>,
-}
-
-impl Report {
-    pub fn add(&mut self, title: impl Into<String>, checks: Vec<Check>) {
-        self.groups.push(Group {
-            title: title.into(),
-            checks,
-        });
-    }
-
-    pub fn checks(&self) -> impl Iterator<Item = &Check> {
-        self.groups.iter().flat_map(|g| g.checks.iter())
-    }
-
-    pub fn passed(&self) -> bool {
-        self.checks().all(Check::passed)
-    }
-
-    pub fn failures(&self) -> usize {
-        self.checks().filter(|c| !c.passed()).count()
-    }
-
-    /// The checklist as printed.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        for group in &self.groups {
-            let _ = writeln!(out, "{}", group.title);
-            for check in &group.checks {
-                let _ = writeln!(out, "  {}", check.line());
-            }
-            out.push('\n');
-        }
-        out
-    }
-}
+/// A check's verdict: `Check::new(what is promised, where to look, whether it holds)`.
+pub type Check = crate::report::Verdict;
 
 /// "a, b and c".
 pub fn list(items: &[String]) -> String {
@@ -122,26 +43,6 @@ pub fn counted<T: std::fmt::Display>(values: &std::collections::BTreeMap<T, usiz
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lines_have_a_mark_and_a_hint_on_failure() {
-        let ok = Check::new("iss-distance exports incoming.requests = 6", "x", Ok(()));
-        assert_eq!(ok.line(), "✓ iss-distance exports incoming.requests = 6");
-        let bad = Check::new(
-            "iss.requests{http.response.status_code=500} = 1",
-            "services/iss-distance/src/position.rs",
-            Err("got nothing.".into()),
-        );
-        assert_eq!(
-            bad.line(),
-            "✗ iss.requests{http.response.status_code=500} = 1 — got nothing. Look at services/iss-distance/src/position.rs"
-        );
-        let mut report = Report::default();
-        report.add("Section 1 · metrics", vec![ok, bad]);
-        assert!(!report.passed());
-        assert_eq!(report.failures(), 1);
-        assert!(report.render().starts_with("Section 1 · metrics\n  ✓ "));
-    }
 
     #[test]
     fn lists_read_naturally() {

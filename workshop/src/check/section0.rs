@@ -8,25 +8,26 @@ use std::collections::BTreeMap;
 
 use otlp_receiver::{AttrValue, Attributes};
 
-use super::evidence::{Evidence, RESOURCE_MARKER, ResourceProblems, SERVICES, instance_id};
+use super::evidence::hint;
+use super::evidence::{
+    Evidence, RESOURCE_MARKER, ResourceProblems, SERVICES, instance_id, ok_unless,
+};
 use super::report::{Check, list};
 use super::scenario::{REPLICA_NAME, REPLICA_NAME_IN_ATTRIBUTES, REPLICA_OF};
 
 pub const TITLE: &str = "Section 0 · resource";
-const HINT: &str = "services/telemetry/src/resource.rs";
 
 pub fn check(evidence: &Evidence) -> Vec<Check> {
     let mut printed = Vec::new();
     let mut silent = Vec::new();
-    let mut garbled = Vec::new();
+    let mut missing = Vec::new();
     for service in SERVICES {
         match evidence.console_resource(service) {
             Ok(resource) => printed.push((service, resource)),
             Err(problem) if problem.contains("printed no") => silent.push(service.to_string()),
-            Err(problem) => garbled.push(problem),
+            Err(problem) => missing.push(problem),
         }
     }
-    let mut missing = garbled;
     if !silent.is_empty() {
         missing.insert(0, format!("no such line from {}", list(&silent)));
     }
@@ -40,37 +41,36 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     let printed_by = |pick: fn(&ResourceProblems) -> &Option<String>| -> Result<(), String> {
         let problems = judged
             .iter()
-            .filter_map(|(service, p)| pick(p).as_ref().map(|p| format!("{service}: {p}")))
-            .collect();
-        verdict(problems, &printed)
+            .filter_map(|(service, p)| pick(p).as_ref().map(|p| format!("{service}: {p}")));
+        ok_unless(
+            &problems.chain(absent(&printed)).collect::<Vec<_>>(),
+            usize::MAX,
+        )
     };
     let mut checks = vec![
         Check::new(
-            format!(
-                "every service prints `{}{{…}}` at start-up",
-                RESOURCE_MARKER
-            ),
-            HINT,
-            if missing.is_empty() {
-                Ok(())
-            } else {
-                Err(missing.join("; "))
-            },
+            format!("every service prints `{RESOURCE_MARKER}{{…}}` at start-up"),
+            hint::RESOURCE,
+            ok_unless(&missing, usize::MAX),
         ),
         Check::new(
             "service.name is each service's own name",
-            HINT,
+            hint::RESOURCE,
             printed_by(|p| &p.name),
         ),
-        Check::new("service.version is set", HINT, printed_by(|p| &p.version)),
+        Check::new(
+            "service.version is set",
+            hint::RESOURCE,
+            printed_by(|p| &p.version),
+        ),
         Check::new(
             "deployment.environment.name = dev (not the deprecated deployment.environment)",
-            HINT,
+            hint::RESOURCE,
             printed_by(|p| &p.environment),
         ),
         Check::new(
             "service.instance.id is a UUID, a different one in each service",
-            HINT,
+            hint::RESOURCE,
             printed_by(|p| &p.instance).and_then(|()| distinct(&printed)),
         ),
         Check::new(
@@ -78,7 +78,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
                 "workshop.check.run = {} (OTEL_RESOURCE_ATTRIBUTES is honoured)",
                 evidence.run_id
             ),
-            HINT,
+            hint::RESOURCE,
             printed_by(|p| &p.run),
         ),
     ];
@@ -95,34 +95,27 @@ fn replica(evidence: &Evidence) -> [Check; 2] {
             format!(
                 "service.instance.id is new at every start: {REPLICA_OF} started a second time has another"
             ),
-            HINT,
+            hint::RESOURCE,
             new_at_every_start(evidence, &replica),
         ),
         Check::new(
             format!(
                 "OTEL_SERVICE_NAME is honoured: the second {REPLICA_OF}, started with OTEL_SERVICE_NAME={REPLICA_NAME}, is named so"
             ),
-            HINT,
+            hint::RESOURCE,
             named_by_the_variable(&replica),
         ),
     ]
 }
 
-/// The problems found in the printed resources, and the services that printed none.
-fn verdict(mut problems: Vec<String>, printed: &[(&str, Attributes)]) -> Result<(), String> {
+/// The services that printed no resource, if any.
+fn absent(printed: &[(&str, Attributes)]) -> Option<String> {
     let absent: Vec<String> = SERVICES
         .iter()
         .filter(|s| !printed.iter().any(|(p, _)| p == *s))
         .map(|s| s.to_string())
         .collect();
-    if !absent.is_empty() {
-        problems.push(format!("no resource printed by {}", list(&absent)));
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("; "))
-    }
+    (!absent.is_empty()).then(|| format!("no resource printed by {}", list(&absent)))
 }
 
 /// No two services share an instance id (a constant would be the same in all four).
@@ -143,11 +136,7 @@ fn distinct(printed: &[(&str, Attributes)]) -> Result<(), String> {
             )
         })
         .collect();
-    if shared.is_empty() {
-        Ok(())
-    } else {
-        Err(shared.join("; "))
-    }
+    ok_unless(&shared, usize::MAX)
 }
 
 /// The replica's instance id differs from the first geolocator's: an id made once (a
@@ -157,30 +146,21 @@ fn new_at_every_start(
     evidence: &Evidence,
     replica: &Result<Attributes, String>,
 ) -> Result<(), String> {
-    let id = |resource: Result<&Attributes, String>, who: &str| {
-        let resource = resource?;
-        match resource.get("service.instance.id") {
-            Some(AttrValue::Empty) | None => Err(format!("{who} has no service.instance.id")),
-            Some(id) => Ok(id.to_string()),
-        }
+    let id = |resource: &Result<Attributes, String>, who: &str| match resource
+        .as_ref()
+        .map_err(Clone::clone)?
+        .get("service.instance.id")
+    {
+        Some(AttrValue::Empty) | None => Err(format!("{who} has no service.instance.id")),
+        Some(id) => Ok(id.to_string()),
     };
-    let first = id(
-        evidence
-            .console_resource(REPLICA_OF)
-            .as_ref()
-            .map_err(Clone::clone),
-        REPLICA_OF,
-    )?;
-    let second = id(
-        replica.as_ref().map_err(Clone::clone),
-        &format!("the second {REPLICA_OF}"),
-    )?;
-    if first == second {
-        Err(format!(
+    let first = id(&evidence.console_resource(REPLICA_OF), REPLICA_OF)?;
+    let second = id(replica, &format!("the second {REPLICA_OF}"))?;
+    match first == second {
+        true => Err(format!(
             "both have service.instance.id {first}: make a new one at every start (a random UUID)"
-        ))
-    } else {
-        Ok(())
+        )),
+        false => Ok(()),
     }
 }
 

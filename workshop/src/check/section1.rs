@@ -1,63 +1,65 @@
 //! Section 1 · metrics: iss-distance's two counters, and from here on the resource of
 //! everything that arrives.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use otlp_receiver::{AttrValue, DataPoint, MetricKind, Origin, ReceivedMetric, Temporality};
 
-use super::evidence::{ERROR_TYPE, Evidence, ResourceProblems, STATUS, protocol_name};
-use super::report::{Check, first};
+use super::evidence::hint;
+use super::evidence::{
+    ERROR_TYPE, Evidence, ResourceProblems, STATUS, ok_unless, protocol_name, unique,
+};
+use super::report::Check;
 use super::scenario::CallOutcome;
 
 pub const TITLE: &str = "Section 1 · metrics";
-const PROVIDER: &str = "services/telemetry/src/metrics.rs";
-const INCOMING: &str = "services/iss-distance/src/metrics.rs";
-const ISS: &str = "services/iss-distance/src/metrics.rs";
 pub const METER: &str = "iss-distance";
 /// The counters' unit: requests, in the notation of the semantic conventions for counts
 /// (chapter 03 says so; a test reads it from the section's patch).
 pub const UNIT: &str = "{request}";
 
 pub fn check(evidence: &Evidence) -> Vec<Check> {
-    let mut checks = vec![resource_of_everything(evidence), protocol(evidence)];
     let incoming = evidence.latest_metric("iss-distance", "incoming.requests");
-    let expected = evidence.scenario.requests_to("iss-distance");
-    checks.push(Check::new(
-        "iss-distance exports the counter incoming.requests (meter `iss-distance`)",
-        INCOMING,
-        exported(incoming),
-    ));
-    checks.push(Check::new(
-        "incoming.requests is a monotonic counter with cumulative temporality",
-        PROVIDER,
-        counter_kind(incoming),
-    ));
-    checks.push(Check::new(
-        format!("iss-distance exports incoming.requests = {expected}"),
-        INCOMING,
-        value_without_attributes(incoming, expected),
-    ));
-
     let iss = evidence.latest_metric("iss-distance", "iss.requests");
-    checks.push(Check::new(
-        "iss-distance exports the counter iss.requests (meter `iss-distance`)",
-        ISS,
-        exported(iss),
-    ));
-    checks.push(Check::new(
-        "iss.requests is a monotonic counter with cumulative temporality",
-        PROVIDER,
-        counter_kind(iss),
-    ));
-    checks.push(Check::new(
-        format!("incoming.requests and iss.requests have the unit `{UNIT}`"),
-        ISS,
-        units([("incoming.requests", incoming), ("iss.requests", iss)]),
-    ));
+    let expected = evidence.scenario.requests_to("iss-distance");
+    let mut checks = vec![
+        resource_of_everything(evidence),
+        protocol(evidence),
+        Check::new(
+            "iss-distance exports the counter incoming.requests (meter `iss-distance`)",
+            hint::COUNTERS,
+            exported(incoming),
+        ),
+        Check::new(
+            "incoming.requests is a monotonic counter with cumulative temporality",
+            hint::METER_PROVIDER,
+            counter_kind(incoming),
+        ),
+        Check::new(
+            format!("iss-distance exports incoming.requests = {expected}"),
+            hint::COUNTERS,
+            value_without_attributes(incoming, expected),
+        ),
+        Check::new(
+            "iss-distance exports the counter iss.requests (meter `iss-distance`)",
+            hint::COUNTERS,
+            exported(iss),
+        ),
+        Check::new(
+            "iss.requests is a monotonic counter with cumulative temporality",
+            hint::METER_PROVIDER,
+            counter_kind(iss),
+        ),
+        Check::new(
+            format!("incoming.requests and iss.requests have the unit `{UNIT}`"),
+            hint::COUNTERS,
+            units([("incoming.requests", incoming), ("iss.requests", iss)]),
+        ),
+    ];
     for (call, count) in evidence.scenario.iss_calls() {
         checks.push(Check::new(
             format!("iss.requests{{{}}} = {count}", point_name(&call)),
-            ISS,
+            hint::COUNTERS,
             value_for_call(iss, &call, count),
         ));
     }
@@ -66,44 +68,34 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
 
 /// Every span, log record and metric that arrived carries the resource.
 fn resource_of_everything(evidence: &Evidence) -> Check {
-    let origins = evidence
-        .spans
-        .iter()
-        .map(|s| (&s.origin, "span"))
-        .chain(evidence.logs.iter().map(|l| (&l.origin, "log record")))
-        .chain(evidence.metrics.iter().map(|m| (&m.origin, "metric")));
     // Problems by the service that sent them, once each.
     let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut any = false;
-    for (origin, what) in origins {
-        any = true;
+    for (origin, what) in evidence.origins() {
         let found = ResourceProblems::of(&origin.resource, None, &evidence.run_id).of_exported();
         if !found.is_empty() {
-            let sender = sender(origin);
-            let entry = problems.entry(format!("{sender}'s {what}s")).or_default();
-            for problem in found {
-                if !entry.contains(&problem) {
-                    entry.push(problem);
-                }
-            }
+            let entry = problems
+                .entry(format!("{}'s {what}s", sender(origin)))
+                .or_default();
+            *entry = unique(entry.drain(..).chain(found));
         }
     }
-    let result = if !any {
-        Err("nothing arrived at the OTLP receiver".to_owned())
-    } else if problems.is_empty() {
-        Ok(())
-    } else {
-        let lines: Vec<String> = problems
-            .into_iter()
-            .map(|(who, p)| format!("{who}: {}", p.join(", ")))
-            .collect();
-        Err(first(&lines, 3))
-    };
+    let lines: Vec<String> = problems
+        .into_iter()
+        .map(|(who, p)| format!("{who}: {}", p.join(", ")))
+        .collect();
     Check::new(
         "everything exported carries the resource (service.name, deployment.environment.name = dev, workshop.check.run)",
-        PROVIDER,
-        result,
+        hint::METER_PROVIDER,
+        arrived(evidence).and_then(|()| ok_unless(&lines, 3)),
     )
+}
+
+/// `Err` if nothing arrived at all.
+fn arrived(evidence: &Evidence) -> Result<(), String> {
+    match evidence.origins().next() {
+        None => Err("nothing arrived at the OTLP receiver".to_owned()),
+        Some(_) => Ok(()),
+    }
 }
 
 fn sender(origin: &Origin) -> String {
@@ -114,42 +106,30 @@ fn sender(origin: &Origin) -> String {
 
 /// Everything arrived over the protocol `OTEL_EXPORTER_OTLP_PROTOCOL` names.
 fn protocol(evidence: &Evidence) -> Check {
-    let any =
-        !(evidence.spans.is_empty() && evidence.logs.is_empty() && evidence.metrics.is_empty());
-    let wrong: Vec<String> = evidence
-        .spans
-        .iter()
-        .map(|s| &s.origin)
-        .chain(evidence.logs.iter().map(|l| &l.origin))
-        .chain(evidence.metrics.iter().map(|m| &m.origin))
-        .filter(|o| o.protocol != evidence.protocol)
-        .map(|o| format!("{} over {}", sender(o), o.protocol))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
+    let wrong: BTreeSet<String> = evidence
+        .origins()
+        .filter(|(o, _)| o.protocol != evidence.protocol)
+        .map(|(o, _)| format!("{} over {}", sender(o), o.protocol))
         .collect();
+    let wrong: Vec<String> = wrong.into_iter().collect();
     Check::new(
         format!(
             "telemetry arrives over OTLP {} (OTEL_EXPORTER_OTLP_PROTOCOL is honoured)",
             protocol_name(evidence.protocol)
         ),
-        PROVIDER,
-        if !any {
-            Err("nothing arrived at the OTLP receiver".to_owned())
-        } else if wrong.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("got {}", wrong.join(", ")))
-        },
+        hint::METER_PROVIDER,
+        arrived(evidence).and_then(|()| {
+            ok_unless(&wrong, usize::MAX).map_err(|_| format!("got {}", wrong.join(", ")))
+        }),
     )
 }
 
 fn exported(metric: Option<&ReceivedMetric>) -> Result<(), String> {
-    let metric = metric.ok_or("got nothing")?;
-    let scope = &metric.origin.scope.name;
-    if scope != METER {
-        return Err(format!("it comes from the meter {scope:?}, not {METER:?}"));
+    let scope = &metric.ok_or("got nothing")?.origin.scope.name;
+    match scope == METER {
+        true => Ok(()),
+        false => Err(format!("it comes from the meter {scope:?}, not {METER:?}")),
     }
-    Ok(())
 }
 
 /// Each counter that arrived has [`UNIT`] (a missing one is another line's failure).
@@ -169,16 +149,11 @@ fn units(counters: [(&str, Option<&ReceivedMetric>); 2]) -> Result<(), String> {
             unit => format!("{name} has the unit {unit:?}"),
         })
         .collect();
-    if wrong.is_empty() {
-        Ok(())
-    } else {
-        Err(wrong.join(", "))
-    }
+    ok_unless(&wrong, usize::MAX).map_err(|_| wrong.join(", "))
 }
 
 fn counter_kind(metric: Option<&ReceivedMetric>) -> Result<(), String> {
-    let metric = metric.ok_or("got nothing")?;
-    match metric.kind() {
+    match metric.ok_or("got nothing")?.kind() {
         MetricKind::Sum {
             monotonic: true,
             temporality: Temporality::Cumulative,
@@ -197,18 +172,18 @@ fn value_without_attributes(
     metric: Option<&ReceivedMetric>,
     expected: usize,
 ) -> Result<(), String> {
-    let metric = metric.ok_or("got nothing")?;
-    let points = metric.points();
-    let Some(point) = points.iter().find(|p| p.attributes.is_empty()) else {
-        return match points.first() {
-            Some(p) => Err(format!(
-                "its points have attributes ({}); it should have none",
-                describe(&p.attributes)
-            )),
-            None => Err("it has no data points".to_owned()),
-        };
-    };
-    compare(point.value.as_f64(), expected)
+    let points = metric.ok_or("got nothing")?.points();
+    match (
+        points.iter().find(|p| p.attributes.is_empty()),
+        points.first(),
+    ) {
+        (Some(point), _) => compare(point.value.as_f64(), expected),
+        (None, Some(p)) => Err(format!(
+            "its points have attributes ({}); it should have none",
+            describe(&p.attributes)
+        )),
+        (None, None) => Err("it has no data points".to_owned()),
+    }
 }
 
 /// The attributes of `call`'s point, as the check lines show them:
@@ -310,7 +285,7 @@ fn compare(value: Option<f64>, expected: usize) -> Result<(), String> {
     }
 }
 
-fn describe(attributes: &otlp_receiver::Attributes) -> String {
+pub(super) fn describe(attributes: &otlp_receiver::Attributes) -> String {
     if attributes.is_empty() {
         return "no attributes".to_owned();
     }

@@ -1,16 +1,15 @@
 //! Section 2 · logs: every service sends log records; iss-distance's say what happened, at
 //! the right severity, without the client's IP address.
 
-use otlp_receiver::{AttrValue, Level, ReceivedLog};
+use otlp_receiver::{Level, ReceivedLog};
 
-use super::evidence::{CALCULATING, Evidence, ISS_FAILED, REJECTED, SERVICES, excerpt};
+use super::evidence::hint;
+use super::evidence::{
+    CALCULATING, Evidence, ISS_FAILED, REJECTED, SERVICES, excerpt, ok_unless, tally,
+};
 use super::report::{Check, first, list};
 
 pub const TITLE: &str = "Section 2 · logs";
-const PROVIDER: &str = "services/telemetry/src/logs.rs";
-const BRIDGE: &str = "services/telemetry/src/lib.rs";
-const HANDLER: &str = "services/iss-distance/src/lib.rs";
-const POSITION: &str = "services/iss-distance/src/position.rs";
 
 /// The client's address in the check's requests.
 pub const CLIENT_IP: &str = "127.0.0.1";
@@ -22,119 +21,90 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         .map(|s| s.to_string())
         .collect();
     let scenario = &evidence.scenario;
+    let requests = scenario.requests_to("iss-distance");
+    let failed_calls = scenario
+        .iss_calls()
+        .iter()
+        .filter(|(call, _)| call.error_type.is_some())
+        .map(|(_, n)| n)
+        .sum();
     vec![
         Check::new(
             "every service sends log records",
-            PROVIDER,
-            if silent.is_empty() {
-                Ok(())
-            } else {
-                Err(format!("none from {}", list(&silent)))
-            },
+            hint::LOGGER_PROVIDER,
+            ok_unless(&silent, usize::MAX).map_err(|_| format!("none from {}", list(&silent))),
         ),
         Check::new(
             "iss-distance logs `listening on …` at INFO when it starts",
-            BRIDGE,
-            records(evidence, "listening on", Level::Info, 1, AtLeast),
+            hint::BRIDGE,
+            records(evidence, "listening on", Level::Info, AtLeast(1)),
         ),
         Check::new(
-            format!(
-                "iss-distance logs `{CALCULATING}` at INFO once per request ({})",
-                scenario.requests_to("iss-distance")
-            ),
-            HANDLER,
-            records(
-                evidence,
-                CALCULATING,
-                Level::Info,
-                scenario.requests_to("iss-distance"),
-                Exactly,
-            ),
+            format!("iss-distance logs `{CALCULATING}` at INFO once per request ({requests})"),
+            hint::HANDLER,
+            records(evidence, CALCULATING, Level::Info, Exactly(requests)),
         ),
         Check::new(
             format!("iss-distance logs a WARN about the rejected `{REJECTED}`"),
-            HANDLER,
+            hint::HANDLER,
             records(
                 evidence,
                 REJECTED,
                 Level::Warn,
-                scenario.rejected(),
-                AtLeast,
+                AtLeast(scenario.rejected()),
             ),
         ),
         Check::new(
             format!("iss-distance logs an ERROR when it cannot get the `{ISS_FAILED}`"),
-            POSITION,
-            records(
-                evidence,
-                ISS_FAILED,
-                Level::Error,
-                scenario
-                    .iss_calls()
-                    .iter()
-                    .filter(|(call, _)| call.error_type.is_some())
-                    .map(|(_, n)| n)
-                    .sum(),
-                AtLeast,
-            ),
+            hint::POSITION,
+            records(evidence, ISS_FAILED, Level::Error, AtLeast(failed_calls)),
         ),
         Check::new(
             format!("no log record contains the client's IP address {CLIENT_IP} (personal data)"),
-            HANDLER,
+            hint::HANDLER,
             no_client_ip(evidence),
         ),
     ]
 }
 
+/// How many records a check expects.
 #[derive(Clone, Copy, PartialEq)]
 enum Count {
-    Exactly,
-    AtLeast,
+    Exactly(usize),
+    AtLeast(usize),
 }
 use Count::{AtLeast, Exactly};
 
-/// iss-distance's records whose body contains `text`: `expected` of them (or more) at
-/// `level`.
-fn records(
-    evidence: &Evidence,
-    text: &str,
-    level: Level,
-    expected: usize,
-    count: Count,
-) -> Result<(), String> {
+/// iss-distance's records whose body contains `text`: as many as `count` says at `level`.
+fn records(evidence: &Evidence, text: &str, level: Level, count: Count) -> Result<(), String> {
     let matching: Vec<&ReceivedLog> = evidence
         .logs_of("iss-distance")
         .filter(|l| l.body_text().contains(text))
         .collect();
     let at_level = matching.iter().filter(|l| l.level() == level).count();
-    let enough = match count {
-        Exactly => at_level == expected,
-        AtLeast => at_level >= expected,
-    };
-    if enough {
-        return Ok(());
+    match count {
+        Exactly(n) if at_level == n => return Ok(()),
+        AtLeast(n) if at_level >= n => return Ok(()),
+        _ => {}
     }
     if evidence.logs_of("iss-distance").next().is_none() {
         return Err("iss-distance sent no log records".to_owned());
     }
     // The others, counted by severity: "1 at INFO (severity_number 9)".
-    let mut wrong: Vec<((String, i32), usize)> = Vec::new();
-    for log in matching.iter().filter(|l| l.level() != level) {
-        let key = (log.level().to_string(), log.severity_number());
-        match wrong.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, n)) => *n += 1,
-            None => wrong.push((key, 1)),
-        }
-    }
-    let wrong: Vec<String> = wrong
-        .into_iter()
-        .map(|((level, number), n)| format!("{n} at {level} (severity_number {number})"))
-        .collect();
+    let wrong: Vec<String> = tally(
+        matching
+            .iter()
+            .filter(|l| l.level() != level)
+            .map(|l| format!("at {} (severity_number {})", l.level(), l.severity_number())),
+    )
+    .into_iter()
+    .map(|(at, n)| format!("{n} {at}"))
+    .collect();
     let mut problem = format!("got {at_level} at {level}");
     if !wrong.is_empty() {
         problem.push_str(&format!(", and {}", first(&wrong, 2)));
     }
-    if count == Exactly {
+    if let Exactly(expected) = count {
         problem.push_str(&format!(", expected {expected}"));
     }
     Err(problem)
@@ -149,11 +119,12 @@ fn no_client_ip(evidence: &Evidence) -> Result<(), String> {
     }
     let mut found = Vec::new();
     for log in &evidence.logs {
-        let mut texts = vec![("body".to_owned(), log.body_text())];
-        for (key, value) in log.attributes() {
-            texts.push((key, flatten(&value)));
-        }
-        for (place, text) in texts {
+        let attributes = log
+            .attributes()
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()));
+        for (place, text) in std::iter::once(("body".to_owned(), log.body_text())).chain(attributes)
+        {
             if mentions_client(&text, &evidence.server_addresses) {
                 found.push(format!(
                     "{} {place}: {}",
@@ -163,15 +134,7 @@ fn no_client_ip(evidence: &Evidence) -> Result<(), String> {
             }
         }
     }
-    if found.is_empty() {
-        Ok(())
-    } else {
-        Err(first(&found, 2))
-    }
-}
-
-fn flatten(value: &AttrValue) -> String {
-    value.to_string()
+    ok_unless(&found, 2)
 }
 
 fn mentions_client(text: &str, servers: &[String]) -> bool {

@@ -6,50 +6,68 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use otlp_receiver::{ReceivedSpan, SpanKind};
 
+use super::evidence::hint;
 use super::evidence::{
-    CALCULATING_SPAN, Evidence, GETTING_SPAN, SERVICES, is_stub_url, short, status_code,
+    CALCULATING_SPAN, Evidence, GETTING_SPAN, SERVICES, is_stub_url, ok_unless, short, short_trace,
+    status_code, text, unique,
 };
-use super::report::{Check, counted, first, list};
+use super::report::{Check, counted, list};
 use super::scenario::{BAGGAGE, OUR_BAGGAGE, ROUTES, TRACESTATE, baggage_keys, by_status};
 
 pub const TITLE: &str = "Section 4 · distributed tracing";
-const SERVER: &str = "services/service-kit/src/spans.rs";
-const UPSTREAM: &str = "services/service-kit/src/upstream.rs";
-const PROPAGATOR: &str = "services/telemetry/src/propagation.rs";
-const BOUNDARY: &str = "services/service-kit/src/upstream.rs (self.boundary.release)";
-const EDGE: &str = "services/service-kit/src/spans.rs (callers.admit)";
 
 /// The services that the check's baggage to the gateway must reach.
 const BEHIND_THE_GATEWAY: [&str; 2] = ["geolocator", "iss-distance"];
-const POSITION: &str = "services/iss-distance/src/position.rs";
 
 /// The services that call others, in the order of a request.
 const CALLERS: [&str; 3] = ["frontend", "gateway", "iss-distance"];
 
 pub fn check(evidence: &Evidence) -> Vec<Check> {
-    let mut checks = Vec::new();
-    for (service, route) in ROUTES {
-        checks.push(Check::new(
+    let mut checks = http_spans(evidence);
+    checks.extend(traces(evidence));
+    checks.extend(incoming_context(evidence));
+    checks.extend(baggage(evidence));
+    checks.push(Check::new(
+        "nothing else of the context leaves for the ISS API: no baggage, no tracestate",
+        hint::BOUNDARY,
+        leaks_to_third_party(evidence),
+    ));
+    checks.push(Check::new(
+        "every ISS API request's traceparent names iss-distance's CLIENT span",
+        hint::UPSTREAM,
+        stub_parents(evidence),
+    ));
+    checks
+}
+
+/// A SERVER span per request each service answers, and a CLIENT span per call each makes.
+fn http_spans(evidence: &Evidence) -> Vec<Check> {
+    let scenario = &evidence.scenario;
+    let servers = ROUTES.into_iter().map(|(service, route)| {
+        Check::new(
             format!(
                 "{service}: a SERVER span `GET {route}` per request ({}) with http.request.method, http.route, http.response.status_code",
-                evidence.scenario.requests_to(service)
+                scenario.requests_to(service)
             ),
-            SERVER,
+            hint::SPANS,
             server_spans(evidence, service, route),
-        ));
-    }
-    for caller in CALLERS {
-        let calls = evidence.scenario.calls_from(caller);
-        checks.push(Check::new(
+        )
+    });
+    let clients = CALLERS.into_iter().map(|caller| {
+        Check::new(
             format!(
                 "{caller}: a CLIENT span `GET` per outgoing call ({}) with http.request.method, url.full, server.address, http.response.status_code",
-                calls.values().sum::<usize>()
+                scenario.calls_from(caller).values().sum::<usize>()
             ),
-            UPSTREAM,
+            hint::UPSTREAM,
             client_spans(evidence, caller),
-        ));
-    }
+        )
+    });
+    servers.chain(clients).collect()
+}
 
+/// Each successful request through the frontend, followed through its trace.
+fn traces(evidence: &Evidence) -> [Check; 3] {
     // Only pages answered 200 went through all four services.
     let pages: Vec<&ReceivedSpan> = frontend_servers(evidence)
         .filter(|p| status_code(p) == Some(200))
@@ -63,88 +81,74 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
                 pages.len()
             ));
         }
-        let problems: Vec<String> = walks.iter().flat_map(|w| pick(w).clone()).collect();
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(first(&problems, 2))
-        }
+        ok_unless(&walks.iter().flat_map(pick).cloned().collect::<Vec<_>>(), 2)
     };
-    checks.push(Check::new(
-        format!("each successful request through the frontend ({expected}) is one trace with spans from all four services"),
-        UPSTREAM,
-        gather(|w| &w.services),
-    ));
-    checks.push(Check::new(
-        "each SERVER span's parent is the caller's CLIENT span",
-        SERVER,
-        gather(|w| &w.links),
-    ));
-    checks.push(Check::new(
-        format!("in iss-distance: SERVER → `{CALCULATING_SPAN}` → `{GETTING_SPAN}` → CLIENT to the ISS API"),
-        POSITION,
-        gather(|w| &w.nesting),
-    ));
+    [
+        Check::new(
+            format!(
+                "each successful request through the frontend ({expected}) is one trace with spans from all four services"
+            ),
+            hint::UPSTREAM,
+            gather(|w| &w.services),
+        ),
+        Check::new(
+            "each SERVER span's parent is the caller's CLIENT span",
+            hint::SPANS,
+            gather(|w| &w.links),
+        ),
+        Check::new(
+            format!(
+                "in iss-distance: SERVER → `{CALCULATING_SPAN}` → `{GETTING_SPAN}` → CLIENT to the ISS API"
+            ),
+            hint::POSITION,
+            gather(|w| &w.nesting),
+        ),
+    ]
+}
 
+/// The check's own `traceparent` and `tracestate`, sent to the frontend, followed.
+fn incoming_context(evidence: &Evidence) -> [Check; 4] {
     let context = &evidence.scenario.context;
     let continued = frontend_servers(evidence).find(|p| p.trace_id() == context.trace_id);
-    checks.push(Check::new(
-        format!(
-            "the frontend continues an incoming traceparent (trace {}…, parent {})",
-            short(&context.trace_id),
-            context.parent_id
+    let continues = match continued.map(ReceivedSpan::parent_span_id) {
+        None => Err(format!(
+            "no frontend SERVER span has trace id {}",
+            context.trace_id
+        )),
+        Some(Some(parent)) if parent == context.parent_id => Ok(()),
+        Some(Some(parent)) => Err(format!("its parent span id is {parent}")),
+        Some(None) => Err("it is a root span (no parent span id)".to_owned()),
+    };
+    let whole = match continued.map(|span| walk(evidence, span)) {
+        None => Err("no span of that request has its trace id".to_owned()),
+        Some(walk) => ok_unless(&[walk.services, walk.links, walk.nesting].concat(), 2),
+    };
+    [
+        Check::new(
+            format!(
+                "the frontend continues an incoming traceparent (trace {}…, parent {})",
+                short(&context.trace_id),
+                context.parent_id
+            ),
+            hint::SPANS,
+            continues,
         ),
-        SERVER,
-        match continued {
-            None => Err(format!(
-                "no frontend SERVER span has trace id {}",
-                context.trace_id
-            )),
-            Some(span) => match span.parent_span_id() {
-                Some(parent) if parent == context.parent_id => Ok(()),
-                Some(parent) => Err(format!("its parent span id is {parent}")),
-                None => Err("it is a root span (no parent span id)".to_owned()),
-            },
-        },
-    ));
-    checks.push(Check::new(
-        "every span of that request has its trace id, in all four services",
-        UPSTREAM,
-        match continued {
-            None => Err("no span of that request has its trace id".to_owned()),
-            Some(span) => {
-                let walk = walk(evidence, span);
-                let problems: Vec<String> = [walk.services, walk.links, walk.nesting].concat();
-                if problems.is_empty() {
-                    Ok(())
-                } else {
-                    Err(first(&problems, 2))
-                }
-            }
-        },
-    ));
-    checks.push(Check::new(
-        "the ISS API receives that trace id in traceparent",
-        PROPAGATOR,
-        stub_got_trace(evidence),
-    ));
-    checks.push(Check::new(
-        format!("its tracestate `{TRACESTATE}` travels to iss-distance's spans"),
-        PROPAGATOR,
-        tracestate_inside(evidence),
-    ));
-    checks.extend(baggage(evidence));
-    checks.push(Check::new(
-        "nothing else of the context leaves for the ISS API: no baggage, no tracestate",
-        BOUNDARY,
-        leaks_to_third_party(evidence),
-    ));
-    checks.push(Check::new(
-        "every ISS API request's traceparent names iss-distance's CLIENT span",
-        UPSTREAM,
-        stub_parents(evidence),
-    ));
-    checks
+        Check::new(
+            "every span of that request has its trace id, in all four services",
+            hint::UPSTREAM,
+            whole,
+        ),
+        Check::new(
+            "the ISS API receives that trace id in traceparent",
+            hint::PROPAGATOR,
+            stub_got_trace(evidence),
+        ),
+        Check::new(
+            format!("its tracestate `{TRACESTATE}` travels to iss-distance's spans"),
+            hint::PROPAGATOR,
+            tracestate_inside(evidence),
+        ),
+    ]
 }
 
 fn frontend_servers(evidence: &Evidence) -> impl Iterator<Item = &ReceivedSpan> {
@@ -158,62 +162,88 @@ fn server_spans(evidence: &Evidence, service: &str, route: &str) -> Result<(), S
     let named: Vec<&ReceivedSpan> = evidence.spans_named(service, &name).collect();
     let servers: Vec<&ReceivedSpan> = named
         .iter()
-        .filter(|s| s.kind() == SpanKind::Server)
         .copied()
+        .filter(|s| s.kind() == SpanKind::Server)
         .collect();
+    if let Some(span) = named.first().filter(|_| servers.is_empty()) {
+        return Err(format!("`{name}` has kind {}, not Server", span.kind()));
+    }
     if servers.is_empty() {
-        if let Some(span) = named.first() {
-            return Err(format!("`{name}` has kind {}, not Server", span.kind()));
-        }
         let others: BTreeSet<String> = evidence
-            .spans
+            .spans_in_order(service, SpanKind::Server)
             .iter()
-            .filter(|s| s.service_name() == Some(service) && s.kind() == SpanKind::Server)
             .map(|s| format!("`{}`", s.name()))
             .collect();
-        return Err(if others.is_empty() {
-            "got no SERVER spans".to_owned()
-        } else {
-            format!(
+        return Err(match others.len() {
+            0 => "got no SERVER spans".to_owned(),
+            _ => format!(
                 "got none; its SERVER spans are {}",
                 list(&others.into_iter().collect::<Vec<_>>())
-            )
+            ),
         });
     }
+    let (mut problems, statuses) = survey(&servers, |span| match text(span, "http.route") {
+        Some(found) if found == route => None,
+        found => Some(format!("http.route is {found:?}")),
+    });
+    if problems.is_empty() && servers.len() != evidence.scenario.requests_to(service) {
+        problems.push(format!("got {}", servers.len()));
+    }
+    as_expected(
+        &problems,
+        &statuses,
+        &evidence.scenario.statuses_at(service),
+    )
+}
+
+fn client_spans(evidence: &Evidence, service: &str) -> Result<(), String> {
+    let clients = evidence.spans_in_order(service, SpanKind::Client);
+    if clients.is_empty() {
+        return Err("got no CLIENT spans".to_owned());
+    }
+    let (problems, statuses) = survey(&clients, |span| {
+        let named =
+            (span.name() != "GET").then(|| format!("a CLIENT span is named `{}`", span.name()));
+        let missing = ["url.full", "server.address"]
+            .into_iter()
+            .filter(|key| text(span, key).is_none_or(|v| v.is_empty()))
+            .map(|key| format!("no {key}"));
+        named.into_iter().chain(missing).collect::<Vec<_>>()
+    });
+    // Their status and error.type are section 3's check (span_status).
+    let expected = by_status(&evidence.scenario.calls_from(service));
+    as_expected(&problems, &statuses, &expected)
+}
+
+/// What is wrong with each of `spans` (its method, what `wrong` finds, its status code),
+/// once each, and how many answered with each status code.
+fn survey<I: IntoIterator<Item = String>>(
+    spans: &[&ReceivedSpan],
+    wrong: impl Fn(&ReceivedSpan) -> I,
+) -> (Vec<String>, BTreeMap<u16, usize>) {
     let mut problems = Vec::new();
     let mut statuses = BTreeMap::new();
-    for span in &servers {
-        let text = |key: &str| span.attribute(key).map(|v| v.to_string());
-        if text("http.request.method").as_deref() != Some("GET") {
-            problems.push(format!(
-                "http.request.method is {:?}",
-                text("http.request.method")
-            ));
+    for span in spans {
+        let method = text(span, "http.request.method");
+        if method.as_deref() != Some("GET") {
+            problems.push(format!("http.request.method is {method:?}"));
         }
-        if text("http.route").as_deref() != Some(route) {
-            problems.push(format!("http.route is {:?}", text("http.route")));
-        }
+        problems.extend(wrong(span));
         match status_code(span) {
             Some(status) => *statuses.entry(status as u16).or_insert(0) += 1,
             None => problems.push("no integer http.response.status_code".to_owned()),
         }
     }
-    problems.dedup();
-    if problems.is_empty() && servers.len() != evidence.scenario.requests_to(service) {
-        problems.push(format!("got {}", servers.len()));
-    }
-    verdict(problems, &statuses, &evidence.scenario.statuses_at(service))
+    (unique(problems), statuses)
 }
 
 /// The span problems found, or else whether the status codes are the scenario's.
-fn verdict(
-    problems: Vec<String>,
+fn as_expected(
+    problems: &[String],
     statuses: &BTreeMap<u16, usize>,
     expected: &BTreeMap<u16, usize>,
 ) -> Result<(), String> {
-    if !problems.is_empty() {
-        return Err(first(&problems, 2));
-    }
+    ok_unless(problems, 2)?;
     if statuses != expected {
         return Err(format!(
             "status codes {}, expected {}",
@@ -224,50 +254,7 @@ fn verdict(
     Ok(())
 }
 
-fn client_spans(evidence: &Evidence, service: &str) -> Result<(), String> {
-    let clients: Vec<&ReceivedSpan> = evidence
-        .spans
-        .iter()
-        .filter(|s| s.service_name() == Some(service) && s.kind() == SpanKind::Client)
-        .collect();
-    if clients.is_empty() {
-        return Err("got no CLIENT spans".to_owned());
-    }
-    let mut problems = Vec::new();
-    let mut statuses = BTreeMap::new();
-    for span in &clients {
-        if span.name() != "GET" {
-            problems.push(format!("a CLIENT span is named `{}`", span.name()));
-        }
-        let text = |key: &str| span.attribute(key).map(|v| v.to_string());
-        if text("http.request.method").as_deref() != Some("GET") {
-            problems.push(format!(
-                "http.request.method is {:?}",
-                text("http.request.method")
-            ));
-        }
-        for key in ["url.full", "server.address"] {
-            if text(key).is_none_or(|v| v.is_empty()) {
-                problems.push(format!("no {key}"));
-            }
-        }
-        match status_code(span) {
-            Some(status) => *statuses.entry(status as u16).or_insert(0) += 1,
-            None => problems.push("no integer http.response.status_code".to_owned()),
-        }
-    }
-    let mut seen = BTreeSet::new();
-    problems.retain(|p| seen.insert(p.clone()));
-    // Their status and error.type are section 3's check (span_status).
-    verdict(
-        problems,
-        &statuses,
-        &by_status(&evidence.scenario.calls_from(service)),
-    )
-}
-
 /// What is wrong with the trace of one frontend request, by kind of problem.
-#[derive(Default)]
 struct Walk {
     /// Services with no span in the trace.
     services: Vec<String>,
@@ -278,99 +265,129 @@ struct Walk {
 }
 
 fn walk(evidence: &Evidence, page: &ReceivedSpan) -> Walk {
-    let mut walk = Walk::default();
-    let trace_id = page.trace_id();
-    let trace = format!("trace {}…", short(&trace_id));
-    let in_trace: Vec<&ReceivedSpan> = evidence
-        .spans
-        .iter()
-        .filter(|s| s.span.trace_id == page.span.trace_id)
-        .collect();
+    let trace = Trace {
+        evidence,
+        label: short_trace(page),
+        spans: evidence
+            .spans
+            .iter()
+            .filter(|s| s.span.trace_id == page.span.trace_id)
+            .collect(),
+    };
     let missing: Vec<String> = SERVICES
         .iter()
-        .filter(|s| !in_trace.iter().any(|span| span.service_name() == Some(s)))
+        .filter(|s| {
+            !trace
+                .spans
+                .iter()
+                .any(|span| span.service_name() == Some(s))
+        })
         .map(|s| s.to_string())
         .collect();
-    if !missing.is_empty() {
-        walk.services
-            .push(format!("{trace} has no spans from {}", list(&missing)));
+    Walk {
+        services: match missing.as_slice() {
+            [] => Vec::new(),
+            _ => vec![format!(
+                "{} has no spans from {}",
+                trace.label,
+                list(&missing)
+            )],
+        },
+        links: trace.links(page),
+        nesting: trace.nesting().into_iter().collect(),
     }
-    let of = |service: &str, kind: SpanKind| -> Vec<&ReceivedSpan> {
-        in_trace
-            .iter()
-            .filter(|s| s.service_name() == Some(service) && s.kind() == kind)
-            .copied()
-            .collect()
-    };
-    // frontend SERVER → frontend CLIENT → gateway SERVER.
-    let frontend_clients: Vec<&ReceivedSpan> = of("frontend", SpanKind::Client)
-        .into_iter()
-        .filter(|c| evidence.descends_from(c, page))
-        .collect();
-    let link = |walk: &mut Walk, service: &str, callers: &[&ReceivedSpan], caller: &str| {
-        let servers = of(service, SpanKind::Server);
-        if servers.is_empty() {
-            walk.links
-                .push(format!("{trace}: no {service} SERVER span in it"));
-        }
-        for server in servers {
-            if !callers.iter().any(|c| server.is_child_of(c)) {
-                let parent = server.parent_span_id().unwrap_or_else(|| "none".into());
-                walk.links.push(format!(
-                    "{trace}: {service}'s SERVER span has parent {parent}, not {caller}'s CLIENT span"
-                ));
-            }
-        }
-    };
-    if frontend_clients.is_empty() {
-        walk.links.push(format!(
-            "{trace}: no frontend CLIENT span under its SERVER span"
-        ));
-    }
-    link(&mut walk, "gateway", &frontend_clients, "frontend");
-    let gateway_clients: Vec<&ReceivedSpan> = of("gateway", SpanKind::Client);
-    link(&mut walk, "geolocator", &gateway_clients, "gateway");
-    link(&mut walk, "iss-distance", &gateway_clients, "gateway");
+}
 
-    // iss-distance: SERVER → calculating → getting → CLIENT (to the ISS API).
-    let iss_servers = of("iss-distance", SpanKind::Server);
-    let named = |name: &str| -> Vec<&ReceivedSpan> {
-        in_trace
-            .iter()
-            .filter(|s| s.service_name() == Some("iss-distance") && s.name() == name)
-            .copied()
-            .collect()
-    };
-    if let Some(server) = iss_servers.first() {
-        let calculating = named(CALCULATING_SPAN);
-        let getting = named(GETTING_SPAN);
-        match calculating
-            .iter()
-            .find(|c| evidence.descends_from(c, server))
-        {
-            None => walk.nesting.push(format!(
-                "{trace}: no `{CALCULATING_SPAN}` under iss-distance's SERVER span"
-            )),
-            Some(calc) => match getting.iter().find(|g| g.is_child_of(calc)) {
-                None => walk.nesting.push(format!(
-                    "{trace}: no `{GETTING_SPAN}` child of `{CALCULATING_SPAN}`"
-                )),
-                Some(get) => {
-                    let to_api = of("iss-distance", SpanKind::Client).into_iter().any(|c| {
-                        evidence.descends_from(c, get)
-                            && c.attribute("url.full")
-                                .is_some_and(|u| is_stub_url(&u.to_string(), &evidence.stub_url))
-                    });
-                    if !to_api {
-                        walk.nesting.push(format!(
-                            "{trace}: no CLIENT span to the ISS API under `{GETTING_SPAN}`"
-                        ));
-                    }
-                }
-            },
-        }
+/// The spans of one trace.
+struct Trace<'a> {
+    evidence: &'a Evidence,
+    /// `trace 4bf92f35…`, for the problems.
+    label: String,
+    spans: Vec<&'a ReceivedSpan>,
+}
+
+impl<'a> Trace<'a> {
+    fn of(&self, service: &str, kind: SpanKind) -> Vec<&'a ReceivedSpan> {
+        self.find(|s| s.service_name() == Some(service) && s.kind() == kind)
     }
-    walk
+
+    fn find(&self, pick: impl Fn(&ReceivedSpan) -> bool) -> Vec<&'a ReceivedSpan> {
+        self.spans.iter().copied().filter(|s| pick(s)).collect()
+    }
+
+    /// frontend SERVER → frontend CLIENT → gateway SERVER → gateway CLIENT → geolocator
+    /// and iss-distance SERVER.
+    fn links(&self, page: &ReceivedSpan) -> Vec<String> {
+        let label = &self.label;
+        let frontend = self.find(|c| {
+            c.service_name() == Some("frontend")
+                && c.kind() == SpanKind::Client
+                && self.evidence.descends_from(c, page)
+        });
+        let gateway = self.of("gateway", SpanKind::Client);
+        let mut problems = Vec::new();
+        if frontend.is_empty() {
+            problems.push(format!(
+                "{label}: no frontend CLIENT span under its SERVER span"
+            ));
+        }
+        let hops = [
+            ("gateway", &frontend, "frontend"),
+            ("geolocator", &gateway, "gateway"),
+            ("iss-distance", &gateway, "gateway"),
+        ];
+        for (service, callers, caller) in hops {
+            let servers = self.of(service, SpanKind::Server);
+            if servers.is_empty() {
+                problems.push(format!("{label}: no {service} SERVER span in it"));
+            }
+            problems.extend(
+                servers
+                    .into_iter()
+                    .filter(|server| !callers.iter().any(|c| server.is_child_of(c)))
+                    .map(|server| {
+                        let parent = server.parent_span_id().unwrap_or_else(|| "none".into());
+                        format!(
+                            "{label}: {service}'s SERVER span has parent {parent}, not {caller}'s CLIENT span"
+                        )
+                    }),
+            );
+        }
+        problems
+    }
+
+    /// iss-distance: SERVER → calculating → getting → CLIENT (to the ISS API).
+    fn nesting(&self) -> Option<String> {
+        let label = &self.label;
+        let server = *self.of("iss-distance", SpanKind::Server).first()?;
+        let named = |name: &str| {
+            self.find(move |s| s.service_name() == Some("iss-distance") && s.name() == name)
+        };
+        let Some(calculating) = named(CALCULATING_SPAN)
+            .into_iter()
+            .find(|c| self.evidence.descends_from(c, server))
+        else {
+            return Some(format!(
+                "{label}: no `{CALCULATING_SPAN}` under iss-distance's SERVER span"
+            ));
+        };
+        let Some(getting) = named(GETTING_SPAN)
+            .into_iter()
+            .find(|g| g.is_child_of(calculating))
+        else {
+            return Some(format!(
+                "{label}: no `{GETTING_SPAN}` child of `{CALCULATING_SPAN}`"
+            ));
+        };
+        let to_api = self
+            .of("iss-distance", SpanKind::Client)
+            .into_iter()
+            .any(|c| {
+                self.evidence.descends_from(c, getting)
+                    && text(c, "url.full").is_some_and(|u| is_stub_url(&u, &self.evidence.stub_url))
+            });
+        (!to_api).then(|| format!("{label}: no CLIENT span to the ISS API under `{GETTING_SPAN}`"))
+    }
 }
 
 /// `traceparent` → (trace id, parent id), lower-case.
@@ -426,11 +443,7 @@ fn tracestate_inside(evidence: &Evidence) -> Result<(), String> {
         .filter(|s| !s.trace_state().split(',').any(|e| e.trim() == TRACESTATE))
         .map(|s| format!("`{}` has tracestate {:?}", s.name(), s.trace_state()))
         .collect();
-    if wrong.is_empty() {
-        Ok(())
-    } else {
-        Err(first(&wrong.into_iter().collect::<Vec<_>>(), 2))
-    }
+    ok_unless(&wrong.into_iter().collect::<Vec<_>>(), 2)
 }
 
 /// Baggage between our services, as the check's relays saw it: a stranger's stops at the
@@ -439,7 +452,7 @@ fn baggage(evidence: &Evidence) -> [Check; 2] {
     [
         Check::new(
             format!("a stranger's baggage (`{BAGGAGE}`, sent to the frontend) goes no further"),
-            EDGE,
+            hint::EDGE,
             stranger_stops_at_the_edge(evidence),
         ),
         Check::new(
@@ -447,7 +460,7 @@ fn baggage(evidence: &Evidence) -> [Check; 2] {
                 "our own baggage (`{OUR_BAGGAGE}`, sent to the gateway) travels on to {}",
                 BEHIND_THE_GATEWAY.join(" and ")
             ),
-            PROPAGATOR,
+            hint::PROPAGATOR,
             ours_travels_on(evidence),
         ),
     ]
@@ -503,14 +516,12 @@ fn ours_travels_on(evidence: &Evidence) -> Result<(), String> {
             problems.push(format!("{upstream} got it {got} times, not {expected}"));
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
+    ok_unless(&problems, usize::MAX).map_err(|_| {
+        format!(
             "{}: the W3C Baggage propagator extracts and injects it",
             problems.join(", ")
-        ))
-    }
+        )
+    })
 }
 
 /// What reached the ISS API, a third party, besides `traceparent`: each one a leak.
@@ -518,33 +529,22 @@ fn leaks_to_third_party(evidence: &Evidence) -> Result<(), String> {
     if evidence.stub_calls.is_empty() {
         return Err("the ISS API got no requests".to_owned());
     }
-    let mut leaks = BTreeSet::new();
-    for call in &evidence.stub_calls {
-        if let Some(baggage) = &call.baggage {
-            leaks.insert(format!(
+    let leaks: BTreeSet<String> = evidence
+        .stub_calls
+        .iter()
+        .flat_map(|call| {
+            let baggage = call.baggage.as_ref().map(|baggage| format!(
                 "baggage {baggage:?}: baggage is for our own services (a stranger's stops at the frontend, ours at the third party)"
             ));
-        }
-        match call.tracestate.as_deref() {
-            Some("") => {
-                leaks.insert("an empty tracestate header".to_owned());
-            }
-            Some(state) => {
-                leaks.insert(format!(
-                    "tracestate {state:?}: it is our vendors' state, not a third party's"
-                ));
-            }
-            None => {}
-        }
-    }
-    if leaks.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the ISS API received {}",
-            leaks.into_iter().collect::<Vec<_>>().join("; ")
-        ))
-    }
+            let tracestate = call.tracestate.as_deref().map(|state| match state {
+                "" => "an empty tracestate header".to_owned(),
+                state => format!("tracestate {state:?}: it is our vendors' state, not a third party's"),
+            });
+            baggage.into_iter().chain(tracestate)
+        })
+        .collect();
+    ok_unless(&leaks.into_iter().collect::<Vec<_>>(), usize::MAX)
+        .map_err(|leaks| format!("the ISS API received {leaks}"))
 }
 
 fn stub_parents(evidence: &Evidence) -> Result<(), String> {
@@ -556,28 +556,20 @@ fn stub_parents(evidence: &Evidence) -> Result<(), String> {
             calls.len()
         ));
     }
-    let mut problems = Vec::new();
-    for (n, call) in calls.iter().enumerate() {
-        let Some((trace, parent)) = call.traceparent.as_deref().and_then(parse_traceparent) else {
-            problems.push(format!("request {} had no valid traceparent", n + 1));
-            continue;
-        };
-        let named = evidence.spans.iter().any(|s| {
-            s.service_name() == Some("iss-distance")
-                && s.kind() == SpanKind::Client
-                && s.trace_id() == trace
-                && s.span_id() == parent
-        });
-        if !named {
-            problems.push(format!(
-                "request {}'s parent {parent} is no CLIENT span of iss-distance",
-                n + 1
-            ));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(first(&problems, 2))
-    }
+    let clients = evidence.spans_in_order("iss-distance", SpanKind::Client);
+    let problems: Vec<String> = (1..)
+        .zip(calls)
+        .filter_map(|(n, call)| {
+            let Some((trace, parent)) = call.traceparent.as_deref().and_then(parse_traceparent)
+            else {
+                return Some(format!("request {n} had no valid traceparent"));
+            };
+            let named = clients
+                .iter()
+                .any(|s| s.trace_id() == trace && s.span_id() == parent);
+            (!named)
+                .then(|| format!("request {n}'s parent {parent} is no CLIENT span of iss-distance"))
+        })
+        .collect();
+    ok_unless(&problems, 2)
 }

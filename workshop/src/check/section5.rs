@@ -3,18 +3,19 @@
 //! define them: histograms in seconds with the conventions' buckets and attributes, from
 //! service-kit's meter, counting exactly the scenario's requests and calls.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use otlp_receiver::{
     AttrValue, Attributes, DataPoint, MetricKind, PointValue, ReceivedMetric, SpanKind, Temporality,
 };
 
-use super::evidence::{ERROR_TYPE, Evidence, SERVICES, STATUS};
+use super::evidence::hint;
+use super::evidence::{ERROR_TYPE, Evidence, SERVICES, STATUS, ok_unless, unique};
 use super::report::{Check, counted, first};
 use super::scenario::{CallOutcome, REQUEST_TIMEOUT, ROUTES};
+use super::section1::describe;
 
 pub const TITLE: &str = "Section 5 · HTTP metrics";
-const METRICS: &str = "services/service-kit/src/http_metrics.rs";
 pub const SERVER_DURATION: &str = "http.server.request.duration";
 pub const CLIENT_DURATION: &str = "http.client.request.duration";
 /// The meter service-kit records them with.
@@ -43,22 +44,22 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         .into_iter()
         .filter(|s| !scenario.calls_to_upstreams(s).is_empty())
         .collect();
+    let histograms = histograms(evidence, &callers);
     let mut checks = vec![Check::new(
         format!(
             "{SERVER_DURATION} and {CLIENT_DURATION} are histograms in seconds (unit `s`, cumulative) from the meter `{METER}`, with the conventions' buckets 0.005 … 10"
         ),
-        METRICS,
-        instruments(evidence, &callers),
+        hint::HTTP_METRICS,
+        instruments(&histograms),
     )];
     for (service, route) in ROUTES {
-        let statuses = scenario.statuses_at(service);
         checks.push(Check::new(
             format!(
                 "{service}: {SERVER_DURATION} counts its {} requests by status ({}), with {METHOD}, {ROUTE} = {route}, {SCHEME} = http and {ERROR_TYPE} on a 5xx",
                 scenario.requests_to(service),
-                counted(&statuses)
+                counted(&scenario.statuses_at(service))
             ),
-            METRICS,
+            hint::HTTP_METRICS,
             served(evidence, service, route),
         ));
     }
@@ -72,45 +73,63 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
                 calls.values().sum::<usize>(),
                 upstreams.join(" and ")
             ),
-            METRICS,
+            hint::HTTP_METRICS,
             called(evidence, caller),
         ));
     }
     checks.push(Check::new(
         "the durations are in seconds: each service's histograms add up to what its SERVER and CLIENT spans lasted",
-        METRICS,
-        in_seconds(evidence, &callers),
+        hint::HTTP_METRICS,
+        in_seconds(evidence, &histograms),
     ));
     checks
 }
 
-/// Each expected metric's shape: kind, temporality, unit, meter and buckets.
-fn instruments(evidence: &Evidence, callers: &[&str]) -> Result<(), String> {
-    let expected = SERVICES
+/// One expected histogram that arrived: whose, which, and the spans it measures.
+struct Histogram<'a> {
+    service: &'a str,
+    name: &'static str,
+    kind: SpanKind,
+    metric: &'a ReceivedMetric,
+}
+
+/// The expected histograms that arrived: every service's of its requests, and every
+/// caller's of its calls.
+fn histograms<'a>(evidence: &'a Evidence, callers: &[&'a str]) -> Vec<Histogram<'a>> {
+    let servers = SERVICES.map(|s| (s, SERVER_DURATION, SpanKind::Server));
+    let clients = callers
         .iter()
-        .map(|s| (*s, SERVER_DURATION))
-        .chain(callers.iter().map(|s| (*s, CLIENT_DURATION)));
-    let mut problems = Vec::new();
-    let mut found = 0;
-    for (service, name) in expected {
-        let Some(metric) = evidence.latest_metric(service, name) else {
-            continue;
-        };
-        found += 1;
-        if let Err(problem) = shape(metric) {
-            problems.push(format!("{service}'s {name}: {problem}"));
-        }
-    }
-    if found == 0 {
+        .map(|s| (*s, CLIENT_DURATION, SpanKind::Client));
+    servers
+        .into_iter()
+        .chain(clients)
+        .filter_map(|(service, name, kind)| {
+            let metric = evidence.latest_metric(service, name)?;
+            Some(Histogram {
+                service,
+                name,
+                kind,
+                metric,
+            })
+        })
+        .collect()
+}
+
+/// Each expected metric's shape: kind, temporality, unit, meter and buckets.
+fn instruments(histograms: &[Histogram]) -> Result<(), String> {
+    if histograms.is_empty() {
         return Err(format!(
             "none arrived: no service exports {SERVER_DURATION} or {CLIENT_DURATION}"
         ));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(first(&problems, 2))
-    }
+    let problems: Vec<String> = histograms
+        .iter()
+        .filter_map(|h| {
+            let problem = shape(h.metric).err()?;
+            Some(format!("{}'s {}: {problem}", h.service, h.name))
+        })
+        .collect();
+    ok_unless(&problems, 2)
 }
 
 fn shape(metric: &ReceivedMetric) -> Result<(), String> {
@@ -135,18 +154,18 @@ fn shape(metric: &ReceivedMetric) -> Result<(), String> {
     if scope != METER {
         return Err(format!("it comes from the meter {scope:?}, not {METER:?}"));
     }
-    for point in metric.points() {
-        if let PointValue::Histogram { bounds, .. } = &point.value
-            && bounds.as_slice() != BOUNDARIES
-        {
-            return Err(if bounds.as_slice() == SDK_DEFAULT_BOUNDARIES {
-                "its buckets are the SDK's default ones (0, 5, 10 … 10000), made for milliseconds: every request falls into the first; give it the conventions' (with_boundaries)".to_owned()
-            } else {
-                format!("its buckets are {bounds:?}")
-            });
-        }
+    let bounds = metric
+        .points()
+        .into_iter()
+        .find_map(|point| match point.value {
+            PointValue::Histogram { bounds, .. } if bounds.as_slice() != BOUNDARIES => Some(bounds),
+            _ => None,
+        });
+    match bounds {
+        None => Ok(()),
+        Some(bounds) if bounds.as_slice() == SDK_DEFAULT_BOUNDARIES => Err("its buckets are the SDK's default ones (0, 5, 10 … 10000), made for milliseconds: every request falls into the first; give it the conventions' (with_boundaries)".to_owned()),
+        Some(bounds) => Err(format!("its buckets are {bounds:?}")),
     }
-    Ok(())
 }
 
 /// A histogram point's count and sum (0 for anything else).
@@ -163,25 +182,29 @@ fn text(attributes: &Attributes, key: &str) -> Option<String> {
 
 /// Problems with the attributes every point of both metrics shares: the method, the
 /// scheme, the status code as an integer, and nothing unbounded.
-fn common_attributes(attributes: &Attributes, problems: &mut Vec<String>) {
-    if text(attributes, METHOD).as_deref() != Some("GET") {
-        problems.push(format!("{METHOD} is {:?}", text(attributes, METHOD)));
-    }
-    if text(attributes, SCHEME).as_deref() != Some("http") {
-        problems.push(format!("{SCHEME} is {:?}", text(attributes, SCHEME)));
+fn common_attributes(attributes: &Attributes) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (key, expected) in [(METHOD, "GET"), (SCHEME, "http")] {
+        if text(attributes, key).as_deref() != Some(expected) {
+            problems.push(format!("{key} is {:?}", text(attributes, key)));
+        }
     }
     if let Some(AttrValue::String(status)) = attributes.get(STATUS) {
         problems.push(format!(
             "{STATUS} is the string \"{status}\"; record it as an integer"
         ));
     }
-    for key in UNBOUNDED {
-        if attributes.contains_key(key) {
-            problems.push(format!(
-                "a point has {key}, a value per request: never on a metric (one series each)"
-            ));
-        }
-    }
+    problems.extend(
+        UNBOUNDED
+            .into_iter()
+            .filter(|key| attributes.contains_key(*key))
+            .map(|key| {
+                format!(
+                    "a point has {key}, a value per request: never on a metric (one series each)"
+                )
+            }),
+    );
+    problems
 }
 
 fn status_of(attributes: &Attributes) -> Option<u16> {
@@ -191,42 +214,48 @@ fn status_of(attributes: &Attributes) -> Option<u16> {
         .and_then(|s| u16::try_from(s).ok())
 }
 
-/// `service`'s requests in `http.server.request.duration`, by status, against the scenario.
-fn served(evidence: &Evidence, service: &str, route: &str) -> Result<(), String> {
+/// The points of `service`'s `name`, each as `read` finds it: what it counts, or what is
+/// wrong with it; with the problems every point may have. How many each counts, by key.
+fn tally<K: Ord>(
+    evidence: &Evidence,
+    service: &str,
+    name: &str,
+    read: impl Fn(&Attributes) -> Result<K, Vec<String>>,
+) -> Result<BTreeMap<K, usize>, String> {
     let metric = evidence
-        .latest_metric(service, SERVER_DURATION)
+        .latest_metric(service, name)
         .ok_or_else(|| nothing(evidence, service))?;
     let mut problems = Vec::new();
-    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    let mut counts = BTreeMap::new();
     for point in metric.points() {
-        let attributes = &point.attributes;
-        common_attributes(attributes, &mut problems);
+        problems.extend(common_attributes(&point.attributes));
+        match read(&point.attributes) {
+            Ok(key) => *counts.entry(key).or_insert(0) += count_and_sum(&point).0 as usize,
+            Err(wrong) => problems.extend(wrong),
+        }
+    }
+    ok_unless(&unique(problems), 2)?;
+    Ok(counts)
+}
+
+/// `service`'s requests in `http.server.request.duration`, by status, against the scenario.
+fn served(evidence: &Evidence, service: &str, route: &str) -> Result<(), String> {
+    let statuses = tally(evidence, service, SERVER_DURATION, |attributes| {
+        let mut problems = Vec::new();
         if text(attributes, ROUTE).as_deref() != Some(route) {
             problems.push(format!("{ROUTE} is {:?}", text(attributes, ROUTE)));
         }
         let Some(status) = status_of(attributes) else {
             problems.push(format!("a point has no integer {STATUS}"));
-            continue;
+            return Err(problems);
         };
-        let error_type = text(attributes, ERROR_TYPE);
-        match (status >= 500, error_type) {
-            (true, None) => problems.push(format!(
-                "the point with {STATUS}={status} has no {ERROR_TYPE}; a server's 5xx is its own error: add {ERROR_TYPE}=\"{status}\""
-            )),
-            (true, Some(found)) if found != status.to_string() => problems.push(format!(
-                "the point with {STATUS}={status} has {ERROR_TYPE}={found:?}; the conventions use the status code, \"{status}\""
-            )),
-            (false, Some(found)) => problems.push(format!(
-                "the point with {STATUS}={status} has {ERROR_TYPE}={found:?}; a server's {status} is no error of its own"
-            )),
-            _ => {}
+        problems.extend(server_error_type(status, text(attributes, ERROR_TYPE)));
+        if problems.is_empty() {
+            Ok(status)
+        } else {
+            Err(problems)
         }
-        *statuses.entry(status).or_insert(0) += count_and_sum(&point).0 as usize;
-    }
-    problems.dedup();
-    if !problems.is_empty() {
-        return Err(first(&problems, 2));
-    }
+    })?;
     let expected = evidence.scenario.statuses_at(service);
     if statuses != expected {
         return Err(format!(
@@ -238,20 +267,37 @@ fn served(evidence: &Evidence, service: &str, route: &str) -> Result<(), String>
     Ok(())
 }
 
+/// What is wrong with a server's `error.type` for `status`: the status code on a 5xx, else
+/// none.
+fn server_error_type(status: u16, error_type: Option<String>) -> Option<String> {
+    match (status >= 500, error_type) {
+        (true, None) => Some(format!(
+            "the point with {STATUS}={status} has no {ERROR_TYPE}; a server's 5xx is its own error: add {ERROR_TYPE}=\"{status}\""
+        )),
+        (true, Some(found)) if found != status.to_string() => Some(format!(
+            "the point with {STATUS}={status} has {ERROR_TYPE}={found:?}; the conventions use the status code, \"{status}\""
+        )),
+        (false, Some(found)) => Some(format!(
+            "the point with {STATUS}={status} has {ERROR_TYPE}={found:?}; a server's {status} is no error of its own"
+        )),
+        _ => None,
+    }
+}
+
 /// Why a service's metric is missing: what it does export, if anything.
 fn nothing(evidence: &Evidence, service: &str) -> String {
-    let mut names: Vec<&str> = evidence
+    let names: BTreeSet<&str> = evidence
         .metrics
         .iter()
         .filter(|m| m.service_name() == Some(service))
         .map(ReceivedMetric::name)
         .collect();
-    names.sort_unstable();
-    names.dedup();
-    if names.is_empty() {
-        "got nothing".to_owned()
-    } else {
-        format!("got nothing; {service} exports {}", names.join(", "))
+    match names.len() {
+        0 => "got nothing".to_owned(),
+        _ => format!(
+            "got nothing; {service} exports {}",
+            names.into_iter().collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
@@ -272,66 +318,46 @@ impl std::fmt::Display for Called {
 /// `caller`'s calls in `http.client.request.duration`, by upstream and outcome, against
 /// the scenario.
 fn called(evidence: &Evidence, caller: &str) -> Result<(), String> {
-    let metric = evidence
-        .latest_metric(caller, CLIENT_DURATION)
-        .ok_or_else(|| nothing(evidence, caller))?;
-    let mut problems = Vec::new();
-    let mut calls: BTreeMap<Called, usize> = BTreeMap::new();
-    for point in metric.points() {
-        let attributes = &point.attributes;
-        common_attributes(attributes, &mut problems);
+    let calls = tally(evidence, caller, CLIENT_DURATION, |attributes| {
         let address = text(attributes, ADDRESS).filter(|a| !a.is_empty());
         let port = attributes.get(PORT).and_then(AttrValue::as_i64);
         let (Some(address), Some(port)) = (address, port) else {
-            problems.push(format!(
+            return Err(vec![format!(
                 "a point lacks {ADDRESS} or an integer {PORT}: {}",
                 describe(attributes)
-            ));
-            continue;
+            )]);
         };
         // Every call of the scenario gets an answer, so each has a status code.
-        let Some(status) = status_of(attributes) else {
-            problems.push(format!("a point has no integer {STATUS}"));
-            continue;
-        };
-        let outcome = CallOutcome {
-            status,
-            error_type: text(attributes, ERROR_TYPE),
-        };
-        let call = Called {
+        let status = status_of(attributes)
+            .ok_or_else(|| vec![format!("a point has no integer {STATUS}")])?;
+        let error_type = text(attributes, ERROR_TYPE);
+        let outcome = CallOutcome { status, error_type };
+        Ok(Called {
             address,
             port,
             outcome,
-        };
-        *calls.entry(call).or_insert(0) += count_and_sum(&point).0 as usize;
-    }
-    problems.dedup();
-    if !problems.is_empty() {
-        return Err(first(&problems, 2));
-    }
+        })
+    })?;
     let expected = expected_calls(evidence, caller)?;
-    if calls != expected {
-        let missing: Vec<String> = expected
-            .iter()
-            .filter(|(call, n)| calls.get(*call) != Some(n))
-            .map(|(call, n)| format!("{call} ×{n}"))
-            .collect();
-        let unexpected: Vec<String> = calls
-            .iter()
-            .filter(|(call, n)| expected.get(*call) != Some(n))
-            .map(|(call, n)| format!("{call} ×{n}"))
-            .collect();
-        return Err(format!(
-            "expected {}, got {}",
-            first(&missing, 2),
-            if unexpected.is_empty() {
-                "none of those".to_owned()
-            } else {
-                first(&unexpected, 2)
-            }
-        ));
+    if calls == expected {
+        return Ok(());
     }
-    Ok(())
+    let differ = |these: &BTreeMap<Called, usize>, those: &BTreeMap<Called, usize>| {
+        let differ: Vec<String> = these
+            .iter()
+            .filter(|(call, n)| those.get(*call) != Some(n))
+            .map(|(call, n)| format!("{call} ×{n}"))
+            .collect();
+        first(&differ, 2)
+    };
+    let unexpected = match differ(&calls, &expected) {
+        none if none.is_empty() => "none of those".to_owned(),
+        some => some,
+    };
+    Err(format!(
+        "expected {}, got {unexpected}",
+        differ(&expected, &calls)
+    ))
 }
 
 /// The scenario's calls from `caller`, with each upstream's address and port from the URL
@@ -354,46 +380,25 @@ fn expected_calls(evidence: &Evidence, caller: &str) -> Result<BTreeMap<Called, 
     Ok(expected)
 }
 
-fn describe(attributes: &Attributes) -> String {
-    if attributes.is_empty() {
-        return "no attributes".to_owned();
-    }
-    attributes
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The histograms' sums against the spans around the same requests and calls: equal to a
 /// millisecond a request, they are seconds; a thousand times more, milliseconds.
-fn in_seconds(evidence: &Evidence, callers: &[&str]) -> Result<(), String> {
-    let expected = SERVICES
-        .iter()
-        .map(|s| (*s, SERVER_DURATION, SpanKind::Server))
-        .chain(
-            callers
-                .iter()
-                .map(|s| (*s, CLIENT_DURATION, SpanKind::Client)),
-        );
+fn in_seconds(evidence: &Evidence, histograms: &[Histogram]) -> Result<(), String> {
     let mut problems = Vec::new();
     let mut compared = 0;
-    for (service, name, kind) in expected {
-        let Some(metric) = evidence.latest_metric(service, name) else {
-            continue;
-        };
+    for Histogram {
+        service,
+        name,
+        kind,
+        metric,
+    } in histograms
+    {
         let (count, sum) = metric
             .points()
             .iter()
             .map(count_and_sum)
             .fold((0, 0.0), |(c, s), (count, sum)| (c + count, s + sum));
-        let spans: Vec<f64> = evidence
-            .spans
-            .iter()
-            .filter(|s| s.service_name() == Some(service) && s.kind() == kind)
-            .map(|s| s.duration().as_secs_f64())
-            .collect();
-        let lasted: f64 = spans.iter().sum();
+        let spans = evidence.spans_in_order(service, *kind);
+        let lasted: f64 = spans.iter().map(|s| s.duration().as_secs_f64()).sum();
         if sum > count as f64 * REQUEST_TIMEOUT.as_secs_f64() {
             problems.push(format!(
                 "{service}'s {name} adds up to {sum} for {count} requests, more than {} s each, which none took",
@@ -417,21 +422,13 @@ fn in_seconds(evidence: &Evidence, callers: &[&str]) -> Result<(), String> {
                 ""
             };
             problems.push(format!(
-                "{service}'s {name} adds up to {} s, its {kind} spans to {} s{hint}",
-                short(sum),
-                short(lasted)
+                "{service}'s {name} adds up to {sum:.4} s, its {kind} spans to {lasted:.4} s{hint}"
             ));
         }
     }
-    if !problems.is_empty() {
-        return Err(first(&problems, 2));
+    ok_unless(&problems, 2)?;
+    match compared {
+        0 => Err("no histogram to compare with the spans".to_owned()),
+        _ => Ok(()),
     }
-    if compared == 0 {
-        return Err("no histogram to compare with the spans".to_owned());
-    }
-    Ok(())
-}
-
-fn short(seconds: f64) -> String {
-    format!("{seconds:.4}")
 }

@@ -4,20 +4,15 @@
 //! every trace with an error and every slow one is kept whole, about the configured share
 //! of the others is kept, and the RED metrics still count every request.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
-use super::evidence::Evidence;
+use super::evidence::hint;
+use super::evidence::{Evidence, ok_unless};
 use super::pipeline::scenario::Kind;
 use super::pipeline::{Backend, Observed};
-use super::report::{Check, first};
+use super::report::{Check, list};
 
 pub const TITLE: &str = "Section 6 · the collector at work";
-
-const CONFIG: &str = "platform/otel-collector/config.yaml";
-const REDACT: &str = "the transform processor in platform/otel-collector/config.yaml";
-const FILTER: &str = "the filter processor in platform/otel-collector/config.yaml";
-const SAMPLE: &str = "the tail_sampling processor and the traces pipelines in platform/otel-collector/config.yaml (and overlays/jaeger.yaml)";
-const METRICS: &str = "the traces pipeline that feeds span_metrics in platform/otel-collector/config.yaml: it must not sample";
 
 /// The filter processor's own count of the spans it dropped, as the collector names it.
 pub const FILTERED_SPANS: &str = "otelcol_processor_filter_spans_filtered";
@@ -34,7 +29,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         Some(observed) => judge(observed),
         None => vec![Check::new(
             "traffic goes through the collector",
-            CONFIG,
+            hint::COLLECTOR,
             Err("not run".into()),
         )],
     }
@@ -44,22 +39,24 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
 pub fn judge(observed: &Observed) -> Vec<Check> {
     let started = Check::new(
         format!("the collector starts on {}", observed.config),
-        CONFIG,
+        hint::COLLECTOR,
         observed.collector.clone(),
     );
     if !started.passed() {
         return vec![started];
     }
-    let mut checks = vec![started, answers(observed)];
-    checks.push(nothing_typed_leaves(observed));
-    checks.push(no_stylesheet_spans(observed));
-    checks.push(stylesheets_counted(observed));
-    checks.push(all_kept(observed, Kind::Error));
-    checks.push(all_kept(observed, Kind::Slow));
-    checks.push(share_kept(observed));
-    checks.push(counters_add_up(observed));
-    checks.push(red_metrics_count_everything(observed));
-    checks
+    vec![
+        started,
+        answers(observed),
+        nothing_typed_leaves(observed),
+        no_stylesheet_spans(observed),
+        stylesheets_counted(observed),
+        all_kept(observed, Kind::Error),
+        all_kept(observed, Kind::Slow),
+        share_kept(observed),
+        counters_add_up(observed),
+        red_metrics_count_everything(observed),
+    ]
 }
 
 fn answers(observed: &Observed) -> Check {
@@ -85,57 +82,47 @@ fn answers(observed: &Observed) -> Check {
             observed.requests.len()
         ),
         "the services' output (run with --verbose)",
-        if wrong.is_empty() {
-            Ok(())
-        } else {
-            Err(first(&wrong, 2))
-        },
+        ok_unless(&wrong, 2),
     )
 }
 
 /// Every text at every backend that contains something a person typed.
 fn nothing_typed_leaves(observed: &Observed) -> Check {
-    let mut typed: Vec<&str> = observed
+    let typed: BTreeSet<&str> = observed
         .requests
         .iter()
         .flat_map(|(r, _)| r.typed())
         .collect();
-    typed.sort_unstable();
-    typed.dedup();
-    let mut found = Vec::new();
-    let mut look = |backend: &str, item: String, texts: &[(String, String)]| {
-        for (place, text) in texts {
-            if let Some(value) = typed.iter().find(|v| text.contains(**v)) {
-                found.push(format!(
-                    "{value:?} at {backend}, in the {place} of {item}: {text:?}"
-                ));
-            }
-        }
-    };
-    for backend in &observed.backends {
-        for span in &backend.spans {
-            look(backend.name, span.describe(), &span.texts);
-        }
-    }
-    for log in &observed.logs {
-        look(
-            "Loki",
-            format!("a log record of {}", log.service),
+    let spans = observed.backends.iter().flat_map(|backend| {
+        let spans = backend.spans.iter();
+        spans.map(move |span| ((backend.name, span.describe()), &span.texts))
+    });
+    let logs = observed.logs.iter().map(|log| {
+        (
+            ("Loki", format!("a log record of {}", log.service)),
             &log.texts,
-        );
-    }
+        )
+    });
+    let typed = &typed;
+    let found: Vec<String> = spans
+        .chain(logs)
+        .flat_map(|((backend, item), texts)| {
+            texts.iter().filter_map(move |(place, text)| {
+                let value = typed.iter().find(|v| text.contains(**v))?;
+                Some(format!(
+                    "{value:?} at {backend}, in the {place} of {item}: {text:?}"
+                ))
+            })
+        })
+        .collect();
     Check::new(
         format!(
             "nothing people typed ({} places and coordinates) reaches {}",
             typed.len(),
             backend_names(observed, true)
         ),
-        REDACT,
-        if found.is_empty() {
-            Ok(())
-        } else {
-            Err(first(&found, 2))
-        },
+        hint::REDACT,
+        ok_unless(&found, 2),
     )
 }
 
@@ -148,22 +135,17 @@ fn backend_names(observed: &Observed, with_loki: bool) -> String {
     if with_loki {
         names.push("Loki".into());
     }
-    super::report::list(&names)
+    list(&names)
 }
 
-/// Traces at `backend` of each kind: (complete, incomplete).
-fn traces_by_kind(backend: &Backend, slow_ms: u64) -> BTreeMap<Kind, (usize, usize)> {
-    let mut counts: BTreeMap<Kind, (usize, usize)> =
-        Kind::ALL.iter().map(|k| (*k, (0, 0))).collect();
-    for trace in backend.traces(slow_ms) {
-        let entry = counts.entry(trace.kind).or_default();
-        if trace.complete {
-            entry.0 += 1;
-        } else {
-            entry.1 += 1;
-        }
-    }
-    counts
+/// Traces of `kind` at `backend`: (complete, incomplete).
+fn traces_of(backend: &Backend, slow_ms: u64, kind: Kind) -> (usize, usize) {
+    let traces = backend.traces(slow_ms);
+    let (complete, partial): (Vec<_>, Vec<_>) = traces
+        .iter()
+        .filter(|trace| trace.kind == kind)
+        .partition(|trace| trace.complete);
+    (complete.len(), partial.len())
 }
 
 fn no_stylesheet_spans(observed: &Observed) -> Check {
@@ -171,7 +153,7 @@ fn no_stylesheet_spans(observed: &Observed) -> Check {
         .backends
         .iter()
         .filter_map(|backend| {
-            let (complete, partial) = traces_by_kind(backend, observed.slow_ms)[&Kind::Stylesheet];
+            let (complete, partial) = traces_of(backend, observed.slow_ms, Kind::Stylesheet);
             let n = complete + partial;
             (n > 0).then(|| format!("{} has {n} traces of GET /style.css", backend.name))
         })
@@ -182,22 +164,17 @@ fn no_stylesheet_spans(observed: &Observed) -> Check {
             observed.sent(Kind::Stylesheet),
             backend_names(observed, false)
         ),
-        FILTER,
-        if found.is_empty() {
-            Ok(())
-        } else {
-            Err(found.join("; "))
-        },
+        hint::FILTER,
+        ok_unless(&found, usize::MAX),
     )
 }
 
 fn stylesheets_counted(observed: &Observed) -> Check {
     let sent = observed.sent(Kind::Stylesheet);
-    let counted = observed.own_total(FILTERED_SPANS, &[]);
     Check::new(
         format!("the collector counts the stylesheet spans it drops ({FILTERED_SPANS})"),
-        FILTER,
-        match counted {
+        hint::FILTER,
+        match observed.own_total(FILTERED_SPANS, &[]) {
             None => Err(format!(
                 "its own metrics have no {FILTERED_SPANS}: no filter processor dropped a span"
             )),
@@ -212,20 +189,16 @@ fn stylesheets_counted(observed: &Observed) -> Check {
 /// Every trace of `kind` (errors, slow) reaches every trace backend, whole.
 fn all_kept(observed: &Observed, kind: Kind) -> Check {
     let sent = observed.sent(kind);
-    let mut problems = Vec::new();
     let requirement = match kind {
         Kind::Error => observed.settings.keeps_errors.clone(),
         _ => observed.settings.slow_ms.clone().map(|_| ()),
     };
-    if let Err(why) = requirement {
-        problems.push(why);
-    }
+    let mut problems: Vec<String> = requirement.err().into_iter().collect();
     for backend in &observed.backends {
-        let (complete, partial) = traces_by_kind(backend, observed.slow_ms)[&kind];
+        let (complete, partial) = traces_of(backend, observed.slow_ms, kind);
         // Ordinary requests may happen to be slow on a loaded machine: they count as slow,
         // so there may be more slow traces than slow requests, never fewer.
-        let missing = sent.saturating_sub(complete);
-        if missing > 0 {
+        if complete < sent {
             problems.push(format!(
                 "{} has {complete} of the {sent} whole",
                 backend.name
@@ -238,26 +211,15 @@ fn all_kept(observed: &Observed, kind: Kind) -> Check {
             ));
         }
     }
+    let backends = backend_names(observed, false);
     let what = match kind {
         Kind::Slow => format!(
-            "every slow trace ({sent}, over {} ms) reaches {} whole",
-            observed.slow_ms,
-            backend_names(observed, false)
+            "every slow trace ({sent}, over {} ms) reaches {backends} whole",
+            observed.slow_ms
         ),
-        _ => format!(
-            "every trace {kind} ({sent}) reaches {} whole",
-            backend_names(observed, false)
-        ),
+        _ => format!("every trace {kind} ({sent}) reaches {backends} whole"),
     };
-    Check::new(
-        what,
-        SAMPLE,
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
-        },
-    )
+    Check::new(what, hint::SAMPLE, ok_unless(&problems, usize::MAX))
 }
 
 /// The range of kept traces that counts as "about `percent` % of `n`": the binomial
@@ -277,7 +239,7 @@ fn share_kept(observed: &Observed) -> Check {
         Err(why) => {
             return Check::new(
                 "a share of the ordinary traces reaches the trace backends",
-                SAMPLE,
+                hint::SAMPLE,
                 Err(why.clone()),
             );
         }
@@ -286,13 +248,10 @@ fn share_kept(observed: &Observed) -> Check {
     let mut kept = Vec::new();
     let mut problems = Vec::new();
     for backend in &observed.backends {
-        let counts = traces_by_kind(backend, observed.slow_ms);
         // Ordinary requests that happened to be slow were kept as slow ones.
-        let slowed = counts[&Kind::Slow]
-            .0
-            .saturating_sub(observed.sent(Kind::Slow));
-        let n = sent.saturating_sub(slowed);
-        let (complete, partial) = counts[&Kind::Ordinary];
+        let (slow, _) = traces_of(backend, observed.slow_ms, Kind::Slow);
+        let n = sent.saturating_sub(slow.saturating_sub(observed.sent(Kind::Slow)));
+        let (complete, partial) = traces_of(backend, observed.slow_ms, Kind::Ordinary);
         let (low, high) = band(n, percent);
         kept.push(format!("{} {complete}", backend.name));
         if !(low..=high).contains(&complete) {
@@ -311,22 +270,16 @@ fn share_kept(observed: &Observed) -> Check {
             "about {percent} % of the {sent} ordinary traces reach the trace backends ({low} to {high}): {}",
             kept.join(", ")
         ),
-        SAMPLE,
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
-        },
+        hint::SAMPLE,
+        ok_unless(&problems, usize::MAX),
     )
 }
 
 /// The collector's own counters tell what sampling did: spans in, spans sent to Tempo.
 fn counters_add_up(observed: &Observed) -> Check {
     let accepted = observed.own_total(ACCEPTED_SPANS, &[]);
-    let sent = observed.own_total(
-        SENT_SPANS,
-        &[("exporter", super::pipeline::settings::TEMPO_EXPORTER)],
-    );
+    let tempo = [("exporter", super::pipeline::settings::TEMPO_EXPORTER)];
+    let sent = observed.own_total(SENT_SPANS, &tempo);
     let at_tempo = observed
         .backends
         .iter()
@@ -337,7 +290,7 @@ fn counters_add_up(observed: &Observed) -> Check {
             format!(
                 "the collector's own metrics count spans in ({ACCEPTED_SPANS}) and out to Tempo ({SENT_SPANS})"
             ),
-            CONFIG,
+            hint::COLLECTOR,
             Err("its own metrics lack one of them".into()),
         );
     };
@@ -357,7 +310,7 @@ fn counters_add_up(observed: &Observed) -> Check {
             "the collector's own metrics show what sampling did: {accepted} spans in, {sent} sent to Tempo ({:.0} %)",
             100.0 * sent / accepted.max(1.0)
         ),
-        SAMPLE,
+        hint::SAMPLE,
         result,
     )
 }
@@ -378,7 +331,7 @@ fn red_metrics_count_everything(observed: &Observed) -> Check {
         format!(
             "the RED metrics count all {pages} pages, sampled or not (traces_span_metrics_calls_total of the frontend's GET /)"
         ),
-        METRICS,
+        hint::SPAN_METRICS,
         result,
     )
 }
@@ -395,7 +348,7 @@ mod tests {
         judge(observed)
             .iter()
             .filter(|c| !c.passed())
-            .map(Check::line)
+            .map(Check::to_string)
             .collect()
     }
 
@@ -420,10 +373,10 @@ mod tests {
         let failed: Vec<String> = checks
             .iter()
             .filter(|c| !c.passed())
-            .map(Check::line)
+            .map(Check::to_string)
             .collect();
         assert!(failed.is_empty(), "{failed:#?}");
-        let lines: Vec<String> = checks.iter().map(Check::line).collect();
+        let lines: Vec<String> = checks.iter().map(Check::to_string).collect();
         assert!(
             lines
                 .iter()
@@ -442,9 +395,9 @@ mod tests {
         let checks = judge(&observed);
         assert_eq!(checks.len(), 1);
         assert!(
-            checks[0].line().contains("unknown type"),
+            checks[0].to_string().contains("unknown type"),
             "{}",
-            checks[0].line()
+            checks[0].to_string()
         );
     }
 

@@ -14,8 +14,7 @@
 
 use otlp_receiver::{ReceivedSpan, SpanKind, StatusCode};
 
-use super::evidence::{Evidence, SERVICES, paired, status_code};
-use super::report::first;
+use super::evidence::{Evidence, SERVICES, ok_unless, paired, status_code, tally};
 use super::scenario::{INVALID_RESPONSE, IssAnswer};
 
 /// The rule `span` (a SERVER or CLIENT span of `service`) breaks, if any, as one sentence
@@ -186,23 +185,12 @@ pub fn check(evidence: &Evidence) -> Result<(), String> {
     }
     let mut problems = once_each(broken);
     problems.extend(missing);
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(first(&problems, 2))
-    }
+    ok_unless(&problems, 2)
 }
 
 /// The same sentence once, with how many spans it is about.
 fn once_each(sentences: Vec<String>) -> Vec<String> {
-    let mut counted: Vec<(String, usize)> = Vec::new();
-    for sentence in sentences {
-        match counted.iter_mut().find(|(s, _)| *s == sentence) {
-            Some((_, n)) => *n += 1,
-            None => counted.push((sentence, 1)),
-        }
-    }
-    counted
+    tally(sentences)
         .into_iter()
         .map(|(sentence, n)| match n {
             1 => sentence,

@@ -41,7 +41,7 @@ fn a_perfect_run_passes_every_section() {
     assert_eq!(failures(&evidence, 5), Default::default());
     for (_, checks) in super::evaluate(&evidence, 5) {
         for check in checks {
-            assert!(check.line().starts_with("✓ "), "{}", check.line());
+            assert!(check.to_string().starts_with("✓ "), "{}", check.to_string());
         }
     }
 }
@@ -62,7 +62,7 @@ fn the_uninstrumented_services_fail_every_section() {
     let (_, section0) = &sections[0];
     assert!(section0.iter().all(|c| !c.passed()));
     assert_line(
-        &section0[0].line(),
+        &section0[0].to_string(),
         &[
             "every service prints `OpenTelemetry resource: {…}` at start-up",
             "no such line from frontend, gateway, geolocator and iss-distance",
@@ -70,15 +70,29 @@ fn the_uninstrumented_services_fail_every_section() {
         ],
     );
     assert_line(
-        &section0[1].line(),
+        &section0[1].to_string(),
         &["no resource printed by frontend, gateway, geolocator and iss-distance"],
     );
     // Section 1 says nothing arrived rather than passing vacuously.
     let (_, section1) = &sections[1];
     assert_line(
-        &section1[0].line(),
+        &section1[0].to_string(),
         &["nothing arrived at the OTLP receiver"],
     );
+}
+
+/// Every line the uninstrumented services get, word for word: the chapters quote them,
+/// so a change of wording shows here first (`cargo insta review` accepts it).
+#[test]
+fn the_uninstrumented_services_checklist_reads_as_reviewed() {
+    let rendered: String = super::evaluate(&uninstrumented(), 6)
+        .into_iter()
+        .map(|(title, checks)| {
+            let lines: Vec<String> = checks.iter().map(|c| format!("  {c}\n")).collect();
+            format!("{title}\n{}", lines.concat())
+        })
+        .collect();
+    insta::assert_snapshot!(rendered);
 }
 
 #[test]

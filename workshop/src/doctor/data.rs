@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::http::{Answer, Probe};
 use super::platform::Urls;
-use super::report::{Check, fail, ok, warn};
+use crate::report::Verdict;
 
 /// The metrics the workshop's sections produce; any one of them is data arriving.
 const METRICS: [&str; 4] = [
@@ -19,7 +19,7 @@ const METRICS: [&str; 4] = [
     "target_info",
 ];
 
-const SEND_DATA: &str = "run the services (`cargo run -p workshop -- up`) with traffic \
+const SEND_DATA: &str = "Run the services (`cargo run -p workshop -- up`) with traffic \
                          (`cargo run -p workshop -- load`) and wait a minute: the SDK exports \
                          metrics every 60 s";
 
@@ -146,21 +146,21 @@ fn since(minutes: u64) -> (String, String) {
 
 /// The signal's line from the backend's answer, or `None` when the backend was not ready
 /// and so not asked.
-pub fn judge(signal: Signal, answer: Option<&Answer>) -> Check {
+pub fn judge(signal: Signal, answer: Option<&Answer>) -> Verdict {
     let name = signal.name();
     let backend = signal.backend();
     let Some(answer) = answer else {
-        return warn(
+        return Verdict::warn(
             name,
             format!("cannot tell: {backend} is not ready"),
-            format!("fix {backend} first (above)"),
+            format!("Fix {backend} first (above)"),
         );
     };
     let Some(arrived) = answer.json().and_then(|body| signal.arrived(&body)) else {
         let (what, fix) = match signal {
             Signal::Metrics => (
                 "the query",
-                "is --prometheus really Prometheus? `docker compose logs prometheus`",
+                "Is --prometheus really Prometheus? `docker compose logs prometheus`",
             ),
             Signal::Logs => (
                 "the query through Grafana",
@@ -171,29 +171,29 @@ pub fn judge(signal: Signal, answer: Option<&Answer>) -> Check {
                 "`docker compose logs tempo grafana`",
             ),
         };
-        return fail(name, format!("{what} failed: {}", answer.describe()), fix);
+        return Verdict::fail(name, format!("{what} failed: {}", answer.describe()), fix);
     };
     let names = arrived.names.join(", ");
     match (signal, arrived.any) {
-        (Signal::Metrics, false) => warn(
+        (Signal::Metrics, false) => Verdict::warn(
             name,
             format!("none of {} in the last 5 minutes", METRICS.join(", ")),
             SEND_DATA,
         ),
-        (Signal::Metrics, true) => ok(name, format!("Prometheus has {names}")),
-        (Signal::Logs, false) => warn(
+        (Signal::Metrics, true) => Verdict::ok(name, format!("Prometheus has {names}")),
+        (Signal::Logs, false) => Verdict::warn(
             name,
             "no log line in Loki",
             SEND_DATA.replace(" metrics every 60 s", " logs every second"),
         ),
-        (Signal::Logs, true) => ok(name, format!("Loki has log lines from {names}")),
-        (Signal::Traces, false) => warn(
+        (Signal::Logs, true) => Verdict::ok(name, format!("Loki has log lines from {names}")),
+        (Signal::Traces, false) => Verdict::warn(
             name,
             "no trace in Tempo",
-            "traces come with section 3: run the services (`cargo run -p workshop -- up`) with \
+            "Traces come with section 3: run the services (`cargo run -p workshop -- up`) with \
              traffic (`cargo run -p workshop -- load`)",
         ),
-        (Signal::Traces, true) if names.is_empty() => ok(name, "Tempo has traces"),
-        (Signal::Traces, true) => ok(name, format!("Tempo has traces from {names}")),
+        (Signal::Traces, true) if names.is_empty() => Verdict::ok(name, "Tempo has traces"),
+        (Signal::Traces, true) => Verdict::ok(name, format!("Tempo has traces from {names}")),
     }
 }

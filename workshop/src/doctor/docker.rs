@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use super::command::{Ran, Trouble, command, first_line, version_in, version_string};
-use super::report::{Check, fail, ok, warn};
+use crate::report::Verdict;
 
 const CLIENT: &str = "Docker";
 const COMPOSE: &str = "Docker Compose";
 const DAEMON: &str = "Docker daemon";
 
-const INSTALL: &str = "install Docker Desktop (macOS, Windows) or Docker Engine with the compose \
+const INSTALL: &str = "Install Docker Desktop (macOS, Windows) or Docker Engine with the compose \
                        plugin (Linux): https://docs.docker.com/get-started/get-docker/ \
                        (`workshop up` runs the services without Docker, but the platform needs \
                        it)";
@@ -48,11 +48,11 @@ pub async fn probe(docker: &str, timeout: Duration) -> Seen {
     }
 }
 
-pub fn judge(seen: &Seen) -> Vec<Check> {
+pub fn judge(seen: &Seen) -> Vec<Verdict> {
     if !seen.installed() {
         let absent = format!("`{}` is not installed (not on PATH)", seen.docker);
         return vec![
-            fail(CLIENT, absent, INSTALL),
+            Verdict::fail(CLIENT, absent, INSTALL),
             needs_docker(COMPOSE),
             needs_docker(DAEMON),
         ];
@@ -61,23 +61,23 @@ pub fn judge(seen: &Seen) -> Vec<Check> {
 }
 
 /// A line that cannot be checked without the client.
-fn needs_docker(name: &str) -> Check {
-    fail(name, "needs Docker", "install Docker first (above)")
+fn needs_docker(name: &str) -> Verdict {
+    Verdict::fail(name, "needs Docker", "Install Docker first (above)")
 }
 
-fn client(seen: &Seen) -> Check {
+fn client(seen: &Seen) -> Verdict {
     let docker = &seen.docker;
     match seen
         .version
         .printed(docker, &format!("{docker} --version"), seen.timeout)
     {
-        Ok(printed) => ok(CLIENT, first_line(printed.stdout)),
-        Err(trouble) => fail(CLIENT, trouble.detail(), INSTALL),
+        Ok(printed) => Verdict::ok(CLIENT, first_line(printed.stdout)),
+        Err(trouble) => Verdict::fail(CLIENT, trouble.detail(), INSTALL),
     }
 }
 
-fn compose(seen: &Seen) -> Check {
-    let plugin = "install the Compose plugin: it comes with Docker Desktop; on Linux \
+fn compose(seen: &Seen) -> Verdict {
+    let plugin = "Install the Compose plugin: it comes with Docker Desktop; on Linux \
                   `sudo apt-get install docker-compose-plugin` (Docker's apt repository) or \
                   see https://docs.docker.com/compose/install/linux/";
     let docker = &seen.docker;
@@ -88,25 +88,25 @@ fn compose(seen: &Seen) -> Check {
         {
             Ok(printed) => printed,
             Err(Trouble::Missing) => return needs_docker(COMPOSE),
-            Err(trouble) => return fail(COMPOSE, trouble.detail(), plugin),
+            Err(trouble) => return Verdict::fail(COMPOSE, trouble.detail(), plugin),
         };
     match version_in(printed.stdout) {
-        Some(version) if version >= (2, 22, 0) => ok(
+        Some(version) if version >= (2, 22, 0) => Verdict::ok(
             COMPOSE,
             format!("{} (watch needs 2.22 or newer)", version_string(version)),
         ),
         // Only the all-in-compose alternative watches; the platform itself runs on any
         // Compose v2.
-        Some(version) => warn(
+        Some(version) => Verdict::warn(
             COMPOSE,
             format!(
                 "{} is too old for `docker compose up --watch` (needs 2.22 or newer), which \
                  only the all-in-compose alternative uses",
                 version_string(version)
             ),
-            "update Docker Desktop, or the docker-compose-plugin package on Linux",
+            "Update Docker Desktop, or the docker-compose-plugin package on Linux",
         ),
-        None => fail(
+        None => Verdict::fail(
             COMPOSE,
             format!("cannot read a version in {:?}", first_line(printed.stdout)),
             plugin,
@@ -114,8 +114,8 @@ fn compose(seen: &Seen) -> Check {
     }
 }
 
-fn daemon(seen: &Seen) -> Check {
-    let start = "start Docker Desktop (macOS, Windows), or the daemon on Linux: \
+fn daemon(seen: &Seen) -> Verdict {
+    let start = "Start Docker Desktop (macOS, Windows), or the daemon on Linux: \
                  `sudo systemctl start docker` (and `sudo usermod -aG docker $USER`, then log \
                  in again, to use it without sudo)";
     let docker = &seen.docker;
@@ -124,31 +124,33 @@ fn daemon(seen: &Seen) -> Check {
         .info
         .printed(docker, &format!("{docker} info"), seen.timeout)
     {
-        Ok(printed) if !printed.stdout.trim().is_empty() => ok(
+        Ok(printed) if !printed.stdout.trim().is_empty() => Verdict::ok(
             DAEMON,
             format!("reachable (Docker Engine {})", printed.stdout.trim()),
         ),
         // The client answers for a daemon it cannot reach: with an error, or with nothing.
-        Ok(printed) => fail(
+        Ok(printed) => Verdict::fail(
             DAEMON,
             format!("not reachable: {}", printed.first_line()),
             start,
         ),
-        Err(Trouble::Exited { said, .. }) => fail(DAEMON, format!("not reachable: {said}"), start),
+        Err(Trouble::Exited { said, .. }) => {
+            Verdict::fail(DAEMON, format!("not reachable: {said}"), start)
+        }
         Err(Trouble::Missing) => needs_docker(DAEMON),
-        Err(trouble @ Trouble::TimedOut { .. }) => fail(
+        Err(trouble @ Trouble::TimedOut { .. }) => Verdict::fail(
             DAEMON,
             trouble.detail(),
-            "the daemon seems stuck: restart Docker Desktop, or `sudo systemctl restart docker`",
+            "The daemon seems stuck: restart Docker Desktop, or `sudo systemctl restart docker`",
         ),
-        Err(trouble) => fail(DAEMON, trouble.detail(), start),
+        Err(trouble) => Verdict::fail(DAEMON, trouble.detail(), start),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::report::Status;
     use super::*;
+    use crate::report::Status;
 
     fn good() -> Seen {
         Seen {
@@ -160,8 +162,8 @@ mod tests {
         }
     }
 
-    fn line(seen: &Seen, name: &str) -> Check {
-        judge(seen).into_iter().find(|c| c.name == name).unwrap()
+    fn line(seen: &Seen, name: &str) -> Verdict {
+        judge(seen).into_iter().find(|c| c.what == name).unwrap()
     }
 
     #[test]
@@ -220,7 +222,7 @@ mod tests {
             compose.detail,
             "`docker compose version` failed: docker: 'compose' is not a docker command."
         );
-        assert!(compose.fix.unwrap().contains("docker-compose-plugin"));
+        assert!(compose.hint.unwrap().contains("docker-compose-plugin"));
     }
 
     #[test]
@@ -236,7 +238,7 @@ mod tests {
             daemon.detail,
             "not reachable: Cannot connect to the Docker daemon at unix:///var/run/docker.sock"
         );
-        assert!(daemon.fix.unwrap().contains("systemctl start docker"));
+        assert!(daemon.hint.unwrap().contains("systemctl start docker"));
         // Succeeding with no server version is no daemon either.
         seen.info = Ran::succeeded("\n");
         assert_eq!(line(&seen, DAEMON).detail, "not reachable: no output");
@@ -248,6 +250,6 @@ mod tests {
         seen.info = Ran::TimedOut;
         let daemon = line(&seen, DAEMON);
         assert_eq!(daemon.detail, "`docker info` did not answer within 1s");
-        assert!(daemon.fix.unwrap().contains("restart"));
+        assert!(daemon.hint.unwrap().contains("restart"));
     }
 }

@@ -3,9 +3,9 @@
 //!
 //! As `check` does, it collects evidence, judges it, then renders: [`gather`] probes
 //! everything at once (commands, HTTP, ports) into an [`Evidence`]; [`judge`] turns that into
-//! lines with ✓ (fine), i (differs on this system), ! (a warning) or ✗ (to fix), each not-✓
-//! line with its fix, as pure functions tested on fixtures ([`tests`]); [`paths`] judges from
-//! those lines which path is ready; [`render`] writes them as text or JSON.
+//! verdicts (the shared [`crate::report`] model) with ✓ (fine), i (differs on this system),
+//! ! (a warning) or ✗ (to fix), each not-✓ one with its fix, as pure functions tested on
+//! fixtures ([`tests`]); [`paths`] judges from them which path is ready and makes the report.
 //!
 //! One module a concern, each with its probe and its judgement:
 //!
@@ -31,11 +31,12 @@ use std::time::Duration;
 
 use anyhow::bail;
 
+use crate::report::{Section, Status, Verdict};
 use crate::stop::StopSignal;
 use data::Signal;
 use http::{Answer, Probe};
+use paths::Need;
 use ports::Expected;
-use report::{Need, Section, fail};
 
 mod command;
 mod data;
@@ -45,8 +46,6 @@ mod otelcol;
 mod paths;
 mod platform;
 mod ports;
-mod render;
-mod report;
 mod system;
 #[cfg(test)]
 mod tests;
@@ -54,26 +53,9 @@ mod toolchain;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Prometheus' base URL.
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9090", value_parser = parse_url)]
-    prometheus: Box<reqwest::Url>,
-    /// Grafana's base URL (Loki and Tempo are checked through it: they are not published).
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:3000", value_parser = parse_url)]
-    grafana: Box<reqwest::Url>,
-    /// The collector's OTLP/HTTP base URL.
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4318", value_parser = parse_url)]
-    otlp: Box<reqwest::Url>,
-    /// Where a collector running on this machine outside Docker (`up --collector`) answers
-    /// its health check; compose does not publish it. Tells that collector from the
-    /// platform's.
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:13133", value_parser = parse_url)]
-    collector_health: Box<reqwest::Url>,
-    /// Where such a collector serves its own metrics (`/metrics`).
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8888", value_parser = parse_url)]
-    collector_metrics: Box<reqwest::Url>,
-    /// The collector's OTLP gRPC address (only checked to speak HTTP/2).
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4317", value_parser = parse_url)]
-    otlp_grpc: Box<reqwest::Url>,
+    /// Boxed: six URLs inline would make `Command` four times as big as any other command.
+    #[command(flatten)]
+    urls: Box<platform::Urls>,
     /// The frontend's port, as for `up --port`; gateway, geolocator and iss-distance use the
     /// next three.
     #[arg(long, default_value_t = 5000,
@@ -91,32 +73,21 @@ pub struct Args {
     )]
     docker: String,
     /// The rustc program to run.
-    #[arg(
-        long,
-        value_name = "PROGRAM",
-        env = "WORKSHOP_RUSTC",
-        default_value = "rustc",
-        hide = true
-    )]
+    #[arg(long, env = "WORKSHOP_RUSTC", default_value = "rustc", hide = true)]
     rustc: String,
     /// The cargo program to run.
-    #[arg(
-        long,
-        value_name = "PROGRAM",
-        env = "WORKSHOP_CARGO",
-        default_value = "cargo",
-        hide = true
-    )]
+    #[arg(long, env = "WORKSHOP_CARGO", default_value = "cargo", hide = true)]
     cargo: String,
-    /// Print the checks as one JSON object instead of lines.
+    /// Print the report as one JSON object: `sections` (each a `title` and its `verdicts`:
+    /// `status`, `what`, `detail`, `hint`; the last one, "Paths", a verdict per path),
+    /// `conclusion`, `failures`, `warnings`.
     #[arg(long)]
     json: bool,
 }
 
-/// Boxed: four URLs inline would make `Command` four times as big as any other command.
-fn parse_url(text: &str) -> Result<Box<reqwest::Url>, String> {
+fn parse_url(text: &str) -> Result<reqwest::Url, String> {
     let why = "the platform publishes plain HTTP on 127.0.0.1";
-    crate::base_url::parse(text, "http://127.0.0.1:9090", why).map(Box::new)
+    crate::base_url::parse(text, "http://127.0.0.1:9090", why)
 }
 
 /// From 50 ms to 2 minutes.
@@ -135,15 +106,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         // Dropping the probes kills the commands they started (see `command`).
         () = stop.recv() => bail!("interrupted"),
     };
-    let sections = judge(&evidence);
-    let verdicts = paths::judge(sections.iter().flat_map(|s| &s.checks));
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        render::json(&mut out, &sections, &verdicts)?;
-    } else {
-        render::text(&mut out, &sections, &verdicts)?;
-    }
-    if paths::recommended(&verdicts).is_none() {
+    let (report, take) = paths::report(judge(&evidence));
+    report.write(&mut std::io::stdout().lock(), args.json)?;
+    if take.is_none() {
         bail!("no path is ready yet; each ✗ above says how to fix it");
     }
     Ok(())
@@ -172,32 +137,26 @@ async fn gather(args: &Args) -> anyhow::Result<Evidence> {
         .no_proxy()
         .build()?;
     let probe = Probe { http: &http };
-    let urls = platform::Urls {
-        prometheus: (*args.prometheus).clone(),
-        grafana: (*args.grafana).clone(),
-        otlp: (*args.otlp).clone(),
-        collector_health: (*args.collector_health).clone(),
-        collector_metrics: (*args.collector_metrics).clone(),
-    };
+    let urls = &*args.urls;
     let wanted = ports::wanted(
         args.port,
         [
-            (&args.grafana, Expected::Grafana),
-            (&args.otlp_grpc, Expected::OtlpGrpc),
-            (&args.otlp, Expected::OtlpHttp),
-            (&args.prometheus, Expected::Prometheus),
+            (&urls.grafana, Expected::Grafana),
+            (&urls.otlp_grpc, Expected::OtlpGrpc),
+            (&urls.otlp, Expected::OtlpHttp),
+            (&urls.prometheus, Expected::Prometheus),
         ],
     );
     // Data is only asked of a backend that is ready: a line saying "fix it first" tells
     // more than a second timeout would.
     let platform_then_data = async {
-        let platform = platform::probe(&probe, &urls).await;
+        let platform = platform::probe(&probe, urls).await;
         let ready = platform::judge(&platform);
         let asks = Signal::ALL.map(|signal| {
             let ready = ready
                 .iter()
-                .any(|c| c.name == signal.backend() && c.status == report::Status::Ok);
-            let (probe, urls) = (&probe, &urls);
+                .any(|v| v.what == signal.backend() && v.status == Status::Ok);
+            let probe = &probe;
             async move {
                 let answer = if ready {
                     Some(signal.ask(probe, urls).await)
@@ -228,59 +187,57 @@ async fn gather(args: &Args) -> anyhow::Result<Evidence> {
     })
 }
 
-/// The report's sections, in the order shown, from the evidence alone.
-pub fn judge(evidence: &Evidence) -> Vec<Section> {
+/// The report's sections, in the order shown, from the evidence alone, each with the paths
+/// that need its verdicts to pass.
+pub fn judge(evidence: &Evidence) -> Vec<(Need, Section)> {
+    let ports = |need| ports::judge(&evidence.ports, evidence.os, need);
+    let system = system::notes(evidence.os, evidence.arch);
     let mut sections = vec![
-        Section::needed_by(
-            "System",
-            Need::Neither,
-            system::notes(evidence.os, evidence.arch),
+        (Need::Neither, Section::new("System", system)),
+        (
+            Need::Both,
+            Section::new(
+                "Toolchain (both paths)",
+                toolchain::judge(&evidence.toolchain),
+            ),
         ),
-        Section {
-            title: "Toolchain (both paths)",
-            checks: toolchain::judge(&evidence.toolchain),
-        },
-        Section {
-            title: "Ports",
-            checks: ports::judge(&evidence.ports, evidence.os),
-        },
-        Section::needed_by(
-            "Docker (path b)",
+        (
+            Need::Both,
+            Section::new("Ports (both paths)", ports(Need::Both)),
+        ),
+        (
             Need::Docker,
-            docker::judge(&evidence.docker),
+            Section::new("Ports (path b)", ports(Need::Docker)),
         ),
-        Section::needed_by(
-            "Section 6 (check 6, and up --collector without Docker)",
+        (
+            Need::Docker,
+            Section::new("Docker (path b)", docker::judge(&evidence.docker)),
+        ),
+        (
             Need::Neither,
-            vec![otelcol::judge(&evidence.otelcol)],
+            Section::new(
+                "Section 6 (check 6, and up --collector without Docker)",
+                vec![otelcol::judge(&evidence.otelcol)],
+            ),
         ),
     ];
-    if !evidence.docker.installed() {
+    let platform = "Platform (path b: docker compose up -d)";
+    if evidence.docker.installed() {
+        let platform = Section::new(platform, platform::judge(&evidence.platform));
+        let data = evidence.data.iter();
+        let data = data.map(|(signal, answer)| data::judge(*signal, answer.as_ref()));
+        let data = Section::new("Data arriving (path b, last 15 minutes)", data.collect());
+        sections.extend([(Need::Docker, platform), (Need::Neither, data)]);
+    } else {
         // Without Docker the platform cannot be running here: one line, not ten red ones.
-        sections.push(Section::needed_by(
-            "Platform (path b: docker compose up -d)",
-            Need::Docker,
-            vec![fail(
-                "platform",
-                "not checked: it runs in Docker, which is not installed",
-                "install Docker first (above), or take path (a)",
-            )],
-        ));
-        return sections;
+        let not_checked = Verdict::fail(
+            "platform",
+            "not checked: it runs in Docker, which is not installed",
+            "Install Docker first (above), or take path (a)",
+        );
+        sections.push((Need::Docker, Section::new(platform, vec![not_checked])));
     }
-    sections.push(Section::needed_by(
-        "Platform (path b: docker compose up -d)",
-        Need::Docker,
-        platform::judge(&evidence.platform),
-    ));
-    sections.push(Section::needed_by(
-        "Data arriving (path b, last 15 minutes)",
-        Need::Neither,
-        evidence
-            .data
-            .iter()
-            .map(|(signal, answer)| data::judge(*signal, answer.as_ref()))
-            .collect(),
-    ));
+    // The platform's ports are looked at only where it runs on this machine.
+    sections.retain(|(_, section)| !section.verdicts.is_empty());
     sections
 }

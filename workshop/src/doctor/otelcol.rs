@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::command::{Ran, Trouble, command, first_line};
-use super::report::{Check, ok, warn};
+use crate::report::Verdict;
 
 const NAME: &str = "OpenTelemetry Collector";
 
@@ -38,7 +38,7 @@ pub async fn probe(timeout: Duration) -> Seen {
     }
 }
 
-pub fn judge(seen: &Seen) -> Check {
+pub fn judge(seen: &Seen) -> Verdict {
     let fix = "`cargo run -p platform-live --bin build-platform -- otelcol` (needs Go 1.25 or \
                newer; about 3 minutes), or download the otelcol-contrib 0.159.0 release binary \
                and set WORKSHOP_OTELCOL to its path";
@@ -48,19 +48,19 @@ pub fn judge(seen: &Seen) -> Check {
         version,
     } = seen
     else {
-        return warn(NAME, "not built, and WORKSHOP_OTELCOL is not set", fix);
+        return Verdict::warn(NAME, "not built, and WORKSHOP_OTELCOL is not set", fix);
     };
     match version.printed(program, &format!("{program} --version"), *timeout) {
-        Ok(printed) => ok(NAME, format!("{} ({program})", first_line(printed.stdout))),
-        Err(Trouble::Missing) => warn(NAME, format!("{program} does not exist"), fix),
-        Err(trouble) => warn(NAME, trouble.detail(), fix),
+        Ok(printed) => Verdict::ok(NAME, format!("{} ({program})", first_line(printed.stdout))),
+        Err(Trouble::Missing) => Verdict::warn(NAME, format!("{program} does not exist"), fix),
+        Err(trouble) => Verdict::warn(NAME, trouble.detail(), fix),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::report::Status;
     use super::*;
+    use crate::report::Status;
 
     fn asked(version: Ran) -> Seen {
         Seen::Asked {
@@ -93,7 +93,7 @@ mod tests {
             let check = judge(&seen);
             assert_eq!(check.status, Status::Warn, "{check:?}");
             assert_eq!(check.detail, detail);
-            assert!(check.fix.unwrap().contains("build-platform -- otelcol"));
+            assert!(check.hint.unwrap().contains("build-platform -- otelcol"));
         }
     }
 }

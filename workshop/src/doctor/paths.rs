@@ -11,7 +11,18 @@
 //!
 //! (Everything in compose, `docker-compose-services.yml`, remains an alternative to (b).)
 
-use super::report::{Check, Need, Status};
+use crate::report::{Report, Section, Status, Verdict};
+
+/// Which path needs a section's verdicts to pass.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Need {
+    /// Both paths: the toolchain, the services' ports, the OTLP ports.
+    Both,
+    /// Only the platform in Docker: Docker, Compose, the platform and its ports.
+    Docker,
+    /// Neither: good to know (the system's differences, section 6's collector, data).
+    Neither,
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Path {
@@ -20,33 +31,24 @@ pub enum Path {
 }
 
 impl Path {
+    /// The platform last: it is the one to take when both are ready (it shows more).
     pub const ALL: [Path; 2] = [Path::WithoutDocker, Path::Docker];
 
-    pub fn letter(self) -> &'static str {
+    /// Its letter, what it is, and what to run once it is ready.
+    fn describe(self) -> [&'static str; 3] {
         match self {
-            Path::WithoutDocker => "a",
-            Path::Docker => "b",
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Path::WithoutDocker => "without Docker: the services and a built-in receiver",
-            Path::Docker => "the platform in Docker (collector, Prometheus, Loki, Tempo, Grafana)",
-        }
-    }
-
-    /// What to run once the path is ready.
-    pub fn next(self) -> &'static str {
-        match self {
-            Path::WithoutDocker => {
+            Path::WithoutDocker => [
+                "a",
+                "without Docker: the services and a built-in receiver",
                 "`cargo run -p workshop -- up`, then `cargo run -p workshop -- inspect` in a \
-                 second terminal"
-            }
-            Path::Docker => {
+                 second terminal",
+            ],
+            Path::Docker => [
+                "b",
+                "the platform in Docker (collector, Prometheus, Loki, Tempo, Grafana)",
                 "`docker compose up -d` (if not up yet), then `cargo run -p workshop -- up`; \
-                 Grafana is on http://localhost:3000"
-            }
+                 Grafana is on http://localhost:3000",
+            ],
         }
     }
 
@@ -59,98 +61,143 @@ impl Path {
     }
 }
 
-/// Whether one path is ready, and if not, which checks stand in its way.
-#[derive(Clone, Debug)]
-pub struct Verdict {
-    pub path: Path,
-    /// The names of the failed checks this path needs, in the order shown.
-    pub missing: Vec<String>,
-}
-
-impl Verdict {
-    pub fn ready(&self) -> bool {
-        self.missing.is_empty()
-    }
-}
-
-/// Judges each path by the checks it needs: a failure blocks it, a warning never does.
-pub fn judge<'a>(checks: impl IntoIterator<Item = &'a Check> + Clone) -> Vec<Verdict> {
-    Path::ALL
-        .into_iter()
-        .map(|path| Verdict {
-            path,
-            missing: checks
-                .clone()
-                .into_iter()
-                .filter(|c| c.status == Status::Fail && path.needs(c.need))
-                .map(|c| c.name.clone())
-                .collect(),
-        })
+/// What stands in `path`'s way: the failed verdicts of the sections it needs, in the order
+/// shown. A warning never does.
+pub fn missing(path: Path, sections: &[(Need, Section)]) -> Vec<String> {
+    sections
+        .iter()
+        .filter(|(need, _)| path.needs(*need))
+        .flat_map(|(_, section)| &section.verdicts)
+        .filter(|verdict| verdict.status == Status::Fail)
+        .map(|verdict| verdict.what.clone())
         .collect()
 }
 
-/// The path to take now: the platform when it is ready (it shows more), else the one without
-/// Docker, else none.
-pub fn recommended(verdicts: &[Verdict]) -> Option<Path> {
-    [Path::Docker, Path::WithoutDocker]
-        .into_iter()
-        .find(|path| verdicts.iter().any(|v| v.path == *path && v.ready()))
+/// The report: the sections, then each path's verdict, then the path to take now, which it
+/// also returns (none when no path is ready).
+pub fn report(sections: Vec<(Need, Section)>) -> (Report, Option<Path>) {
+    let mut take = None;
+    let verdicts = Path::ALL.map(|path| {
+        let [letter, title, next] = path.describe();
+        let what = format!("({letter}) {title}");
+        let missing = missing(path, &sections);
+        if missing.is_empty() {
+            take = Some(path);
+            return Verdict::ok(what, format!("ready: {next}"));
+        }
+        let detail = format!("to fix first (✗ above): {}", missing.join(", "));
+        Verdict::with(Status::Fail, what, detail, None)
+    });
+    let conclusion = match take.map(Path::describe) {
+        Some([letter, _, next]) => format!("You can take path ({letter}) now: {next}."),
+        None => {
+            "No path is ready yet: fix the ✗ lines that both paths need (toolchain, ports).".into()
+        }
+    };
+    let mut sections: Vec<Section> = sections.into_iter().map(|(_, section)| section).collect();
+    sections.push(Section::new("Paths", verdicts.into()));
+    (
+        Report {
+            sections,
+            conclusion,
+        },
+        take,
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::report::{fail, ok, warn};
     use super::*;
 
-    fn verdict(verdicts: &[Verdict], path: Path) -> &Verdict {
-        verdicts.iter().find(|v| v.path == path).unwrap()
+    fn section(need: Need, verdicts: Vec<Verdict>) -> (Need, Section) {
+        (need, Section::new("", verdicts))
+    }
+
+    fn text(report: &Report) -> String {
+        report.to_string()
     }
 
     #[test]
     fn without_docker_only_the_platform_path_is_blocked() {
-        let checks = [
-            ok("Rust", "1.95.0"),
-            warn("cargo-nextest", "not installed", "install it").needed_by(Need::Neither),
-            fail("Docker", "not installed", "install it").needed_by(Need::Docker),
-            fail("Docker daemon", "needs Docker", "install it").needed_by(Need::Docker),
-            ok("port 5000 (frontend)", "free"),
-            fail("metrics", "cannot tell", "fix Prometheus").needed_by(Need::Neither),
+        let sections = vec![
+            section(
+                Need::Both,
+                vec![
+                    Verdict::ok("Rust", "1.95.0"),
+                    Verdict::warn("cargo-nextest", "not installed", "Install it"),
+                    Verdict::ok("port 5000 (frontend)", "free"),
+                ],
+            ),
+            section(
+                Need::Docker,
+                vec![
+                    Verdict::fail("Docker", "not installed", "Install it"),
+                    Verdict::fail("Docker daemon", "needs Docker", "Install it"),
+                ],
+            ),
+            section(
+                Need::Neither,
+                vec![Verdict::fail("metrics", "cannot tell", "Fix it")],
+            ),
         ];
-        let verdicts = judge(&checks);
-        assert!(verdict(&verdicts, Path::WithoutDocker).ready());
+        assert!(missing(Path::WithoutDocker, &sections).is_empty());
         assert_eq!(
-            verdict(&verdicts, Path::Docker).missing,
+            missing(Path::Docker, &sections),
             ["Docker", "Docker daemon"]
         );
-        assert_eq!(recommended(&verdicts), Some(Path::WithoutDocker));
+        let (report, take) = report(sections);
+        assert_eq!(take, Some(Path::WithoutDocker));
+        let text = text(&report);
+        assert!(
+            text.contains("\nPaths\n  ✓ (a) without Docker: the services and a built-in receiver — ready: `cargo run -p workshop -- up`, then `cargo run -p workshop -- inspect` in a second terminal\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  ✗ (b) the platform in Docker (collector, Prometheus, Loki, Tempo, Grafana) — to fix first (✗ above): Docker, Docker daemon\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("\nYou can take path (a) now: `cargo run -p workshop -- up`, then `cargo run -p workshop -- inspect` in a second terminal.\n"),
+            "{text}"
+        );
     }
 
     #[test]
-    fn a_ready_platform_is_recommended() {
-        let checks = [
-            ok("Rust", "1.95.0"),
-            ok("Docker", "28.2.2").needed_by(Need::Docker),
-            ok("collector", "accepts OTLP/HTTP").needed_by(Need::Docker),
+    fn a_ready_platform_is_taken() {
+        let sections = vec![
+            section(Need::Both, vec![Verdict::ok("Rust", "1.95.0")]),
+            section(
+                Need::Docker,
+                vec![Verdict::ok("collector", "accepts OTLP/HTTP")],
+            ),
         ];
-        let verdicts = judge(&checks);
-        assert!(verdicts.iter().all(Verdict::ready));
-        assert_eq!(recommended(&verdicts), Some(Path::Docker));
+        let (report, take) = report(sections);
+        assert_eq!(take, Some(Path::Docker));
+        assert!(report.passed());
+        assert!(
+            report
+                .conclusion
+                .starts_with("You can take path (b) now: `docker compose up -d`")
+        );
     }
 
     #[test]
     fn what_both_need_blocks_both() {
-        let checks = [
-            fail("Rust", "too old", "rustup update"),
-            fail("port 5000 (frontend)", "taken", "up --port 8000"),
-            ok("Docker", "28.2.2").needed_by(Need::Docker),
+        let sections = vec![
+            section(
+                Need::Both,
+                vec![
+                    Verdict::fail("Rust", "too old", "Update it"),
+                    Verdict::fail("port 5000 (frontend)", "taken", "Move"),
+                ],
+            ),
+            section(Need::Docker, vec![Verdict::ok("Docker", "28.2.2")]),
         ];
-        let verdicts = judge(&checks);
         for path in Path::ALL {
-            assert_eq!(
-                verdict(&verdicts, path).missing,
-                ["Rust", "port 5000 (frontend)"]
-            );
+            assert_eq!(missing(path, &sections), ["Rust", "port 5000 (frontend)"]);
         }
-        assert_eq!(recommended(&verdicts), None);
+        let (report, take) = report(sections);
+        assert_eq!(take, None);
+        assert!(report.conclusion.starts_with("No path is ready yet"));
     }
 }

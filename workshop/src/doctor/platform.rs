@@ -15,20 +15,35 @@
 use serde_json::Value;
 
 use super::http::{Answer, Probe, join, show};
-use super::report::{Check, fail, ok};
+use super::parse_url;
+use crate::report::Verdict;
 
 pub const START_PLATFORM: &str =
-    "start the platform in the repository root: `docker compose up -d`, then `docker compose ps`";
+    "Start the platform in the repository root: `docker compose up -d`, then `docker compose ps`";
 
-/// Where the platform is asked.
-#[derive(Clone, Debug)]
+/// Where the platform is asked: the doctor's options.
+#[derive(Clone, Debug, clap::Args)]
 pub struct Urls {
+    /// Prometheus' base URL.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9090", value_parser = parse_url)]
     pub prometheus: reqwest::Url,
+    /// Grafana's base URL (Loki and Tempo are checked through it: they are not published).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:3000", value_parser = parse_url)]
     pub grafana: reqwest::Url,
+    /// The collector's OTLP/HTTP base URL.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4318", value_parser = parse_url)]
     pub otlp: reqwest::Url,
-    /// Where a collector outside Docker answers its health check, and its own metrics.
+    /// Where a collector running on this machine outside Docker (`up --collector`) answers
+    /// its health check; compose does not publish it. Tells that collector from the
+    /// platform's.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:13133", value_parser = parse_url)]
     pub collector_health: reqwest::Url,
+    /// Where such a collector serves its own metrics (`/metrics`).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8888", value_parser = parse_url)]
     pub collector_metrics: reqwest::Url,
+    /// The collector's OTLP gRPC address (only checked to speak HTTP/2).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4317", value_parser = parse_url)]
+    pub otlp_grpc: reqwest::Url,
 }
 
 /// What each part answered to its readiness question.
@@ -73,7 +88,7 @@ pub async fn probe(probe: &Probe<'_>, urls: &Urls) -> Seen {
 }
 
 /// The collector, Prometheus, Grafana, Loki and Tempo lines, in that order.
-pub fn judge(seen: &Seen) -> Vec<Check> {
+pub fn judge(seen: &Seen) -> Vec<Verdict> {
     vec![
         collector(seen),
         prometheus(&seen.urls.prometheus, &seen.prometheus),
@@ -84,19 +99,19 @@ pub fn judge(seen: &Seen) -> Vec<Check> {
 }
 
 /// The line when `url` gave no HTTP answer at all: the platform is not up there.
-fn unreachable(name: &str, url: &reqwest::Url, answer: &Answer, option: &str) -> Check {
-    fail(
+fn unreachable(name: &str, url: &reqwest::Url, answer: &Answer, option: &str) -> Verdict {
+    Verdict::fail(
         name,
         format!("{} {}", show(url), answer.describe()),
         format!("{START_PLATFORM} (or point {option} at where it runs)"),
     )
 }
 
-fn collector(seen: &Seen) -> Check {
+fn collector(seen: &Seen) -> Verdict {
     let name = "collector";
     let (otlp, answer) = (&seen.urls.otlp, &seen.collector);
     match answer {
-        Answer::Got { status: 200, .. } if seen.tap => fail(
+        Answer::Got { status: 200, .. } if seen.tap => Verdict::fail(
             name,
             format!(
                 "{} is the workshop's built-in OTLP receiver (`workshop up`'s, or `workshop \
@@ -105,12 +120,12 @@ fn collector(seen: &Seen) -> Check {
                  Tempo get none of it",
                 show(otlp)
             ),
-            "for path (a) this is as it should be. For path (b): stop `workshop up` (Ctrl-C), \
+            "For path (a) this is as it should be. For path (b): stop `workshop up` (Ctrl-C), \
              start the platform (`docker compose up -d`), then `workshop up` again: it sends to \
              the collector when one listens on 4318",
         ),
         Answer::Got { status: 200, .. } => match outside_docker(seen) {
-            Some(evidence) => fail(
+            Some(evidence) => Verdict::fail(
                 name,
                 format!(
                     "{} is an OpenTelemetry Collector running on this machine outside Docker \
@@ -119,11 +134,11 @@ fn collector(seen: &Seen) -> Check {
                      --from http://127.0.0.1:4320` shows it), not to Prometheus, Loki or Tempo",
                     show(otlp)
                 ),
-                "for section 6 without Docker this is as it should be. For path (b): stop \
+                "For section 6 without Docker this is as it should be. For path (b): stop \
                  `workshop up --collector` (Ctrl-C), start the platform (`docker compose up \
                  -d`), then `workshop up` without --collector",
             ),
-            None => ok(
+            None => Verdict::ok(
                 name,
                 format!(
                     "{} accepts OTLP/HTTP (an empty trace export) and is a collector, not the \
@@ -134,7 +149,7 @@ fn collector(seen: &Seen) -> Check {
                 ),
             ),
         },
-        Answer::Got { status, .. } => fail(
+        Answer::Got { status, .. } => Verdict::fail(
             name,
             format!(
                 "POST {} answered {}",
@@ -142,10 +157,10 @@ fn collector(seen: &Seen) -> Check {
                 answer.describe()
             ),
             if matches!(status, 404 | 405 | 415) {
-                "something else answers there, not an OTLP receiver: check --otlp, and \
+                "Something else answers there, not an OTLP receiver: check --otlp, and \
                  `docker compose ps otel-collector`"
             } else {
-                "see what it says: `docker compose logs otel-collector`; restart it with \
+                "See what it says: `docker compose logs otel-collector`; restart it with \
                  `docker compose restart otel-collector`"
             },
         ),
@@ -180,33 +195,33 @@ fn outside_docker(seen: &Seen) -> Option<String> {
     (!evidence.is_empty()).then(|| evidence.join(", "))
 }
 
-fn prometheus(url: &reqwest::Url, answer: &Answer) -> Check {
+fn prometheus(url: &reqwest::Url, answer: &Answer) -> Verdict {
     let name = "Prometheus";
     match answer {
-        Answer::Got { status: 200, .. } => ok(name, format!("{} is ready", show(url))),
-        Answer::Got { .. } => fail(
+        Answer::Got { status: 200, .. } => Verdict::ok(name, format!("{} is ready", show(url))),
+        Answer::Got { .. } => Verdict::fail(
             name,
             format!("{} not ready: {}", show(url), answer.describe()),
-            "it may still be starting (wait a few seconds); otherwise \
+            "It may still be starting (wait a few seconds); otherwise \
              `docker compose logs prometheus`",
         ),
         _ => unreachable(name, url, answer, "--prometheus"),
     }
 }
 
-fn grafana(url: &reqwest::Url, answer: &Answer) -> Check {
+fn grafana(url: &reqwest::Url, answer: &Answer) -> Verdict {
     let name = "Grafana";
     let database = answer
         .json()
         .and_then(|v| v.get("database").and_then(Value::as_str).map(str::to_owned));
     match (answer, database.as_deref()) {
         (Answer::Got { status: 200, .. }, Some("ok")) => {
-            ok(name, format!("{} is healthy", show(url)))
+            Verdict::ok(name, format!("{} is healthy", show(url)))
         }
-        (Answer::Got { .. }, _) => fail(
+        (Answer::Got { .. }, _) => Verdict::fail(
             name,
             format!("{} not healthy: {}", show(url), answer.describe()),
-            "it may still be starting (wait a few seconds); otherwise \
+            "It may still be starting (wait a few seconds); otherwise \
              `docker compose logs grafana`",
         ),
         _ => unreachable(name, url, answer, "--grafana"),
@@ -215,7 +230,7 @@ fn grafana(url: &reqwest::Url, answer: &Answer) -> Check {
 
 /// Loki and Tempo are not published: Grafana's health check of their datasource tells.
 /// Their compose services are named as their uids.
-fn datasource(name: &str, uid: &str, answer: &Answer) -> Check {
+fn datasource(name: &str, uid: &str, answer: &Answer) -> Verdict {
     let service = uid;
     let body = answer.json();
     let message = body
@@ -227,20 +242,20 @@ fn datasource(name: &str, uid: &str, answer: &Answer) -> Check {
         .and_then(|v| v.get("status").and_then(Value::as_str))
         .map(str::to_ascii_uppercase);
     match (answer, status.as_deref()) {
-        (Answer::Got { status: 200, .. }, Some("OK")) => ok(
+        (Answer::Got { status: 200, .. }, Some("OK")) => Verdict::ok(
             name,
             format!(
                 "ready, through Grafana (datasource {uid}: {})",
                 message.as_deref().unwrap_or("OK")
             ),
         ),
-        (Answer::Got { status: 404, .. }, _) => fail(
+        (Answer::Got { status: 404, .. }, _) => Verdict::fail(
             name,
             format!("Grafana has no datasource with uid {uid:?}"),
             "Grafana did not load platform/grafana/provisioning/datasources/datasources.yaml: \
              `docker compose up -d --force-recreate grafana`",
         ),
-        (Answer::Got { .. }, Some(_)) => fail(
+        (Answer::Got { .. }, Some(_)) => Verdict::fail(
             name,
             format!(
                 "Grafana cannot reach it: {}",
@@ -251,19 +266,19 @@ fn datasource(name: &str, uid: &str, answer: &Answer) -> Check {
                  `docker compose logs {service}`; start it with `docker compose up -d`"
             ),
         ),
-        (Answer::Got { .. }, None) => fail(
+        (Answer::Got { .. }, None) => Verdict::fail(
             name,
             format!(
                 "cannot tell: Grafana's datasource health answered {}",
                 answer.describe()
             ),
-            "fix Grafana first (above); is --grafana really Grafana?",
+            "Fix Grafana first (above); is --grafana really Grafana?",
         ),
-        _ => fail(
+        _ => Verdict::fail(
             name,
             format!("cannot tell: Grafana {}", answer.describe()),
             format!(
-                "{name} is only reachable inside the compose network, through Grafana: \
+                "{name} is only reachable inside the compose network, through Grafana. \
                  {START_PLATFORM}"
             ),
         ),

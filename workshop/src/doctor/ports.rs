@@ -6,7 +6,8 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::Duration;
 
 use super::http::{Answer, Probe, speaks_http2};
-use super::report::{Check, Need, fail, ok};
+use super::paths::Need;
+use crate::report::Verdict;
 
 /// What should listen on a port, and how to recognise it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,15 +183,16 @@ fn holder_of(expected: Expected, reply: &Reply) -> Option<&'static str> {
     }
 }
 
-/// Each port's line, needed by the paths that use the port; `os` names the tools to find
-/// the program that holds one.
-pub fn judge(seen: &[Seen], os: &str) -> Vec<Check> {
+/// The lines of the ports that `need` names (the paths that use them); `os` names the tools
+/// to find the program that holds one.
+pub fn judge(seen: &[Seen], os: &str, need: Need) -> Vec<Verdict> {
     seen.iter()
-        .map(|seen| line(seen, os).needed_by(seen.expected.need()))
+        .filter(|seen| seen.expected.need() == need)
+        .map(|seen| line(seen, os))
         .collect()
 }
 
-fn line(seen: &Seen, os: &str) -> Check {
+fn line(seen: &Seen, os: &str) -> Verdict {
     let Seen {
         port,
         expected,
@@ -199,10 +201,10 @@ fn line(seen: &Seen, os: &str) -> Check {
     let what = expected.what();
     let name = format!("port {port} ({what})");
     let Holder::Taken { reply, airplay } = holder else {
-        return ok(name, "free");
+        return Verdict::ok(name, "free");
     };
     if let Some(who) = holder_of(expected, reply) {
-        return ok(name, who);
+        return Verdict::ok(name, who);
     }
     let find = if os == "macos" {
         format!("`lsof -nP -iTCP:{port} -sTCP:LISTEN` shows which program")
@@ -212,34 +214,34 @@ fn line(seen: &Seen, os: &str) -> Check {
         )
     };
     if !matches!(expected, Expected::Service(_)) {
-        return fail(
+        return Verdict::fail(
             name,
             format!("taken by something that is not {what}"),
             format!(
-                "stop it ({find}), or publish the platform on another port in docker-compose.yml"
+                "Stop it ({find}), or publish the platform on another port in docker-compose.yml"
             ),
         );
     }
-    let (detail, mac) = if *airplay {
+    let (detail, first) = if *airplay {
         (
             "taken by the macOS AirPlay Receiver",
-            "turn the AirPlay Receiver off in System Settings → General → AirDrop & \
-             Handoff, or ",
+            "Turn the AirPlay Receiver off in System Settings → General → AirDrop & \
+             Handoff, or run",
         )
     } else if port == 5000 && os == "macos" {
         (
             "taken by another program",
-            "on macOS this is usually the AirPlay Receiver: turn it off in System \
-             Settings → General → AirDrop & Handoff, or ",
+            "On macOS this is usually the AirPlay Receiver: turn it off in System \
+             Settings → General → AirDrop & Handoff, or run",
         )
     } else {
-        ("taken by another program", "")
+        ("taken by another program", "Run")
     };
-    fail(
+    Verdict::fail(
         name,
         detail,
         format!(
-            "{mac}run the services on other ports: `cargo run -p workshop -- up --port 8000` \
+            "{first} the services on other ports: `cargo run -p workshop -- up --port 8000` \
              (uses 8000-8003); {find}"
         ),
     )
@@ -247,8 +249,8 @@ fn line(seen: &Seen, os: &str) -> Check {
 
 #[cfg(test)]
 mod tests {
-    use super::super::report::Status;
     use super::*;
+    use crate::report::Status;
 
     fn taken(port: u16, expected: Expected, reply: Reply) -> Seen {
         Seen {
@@ -322,13 +324,26 @@ mod tests {
             ),
             taken(4317, Expected::OtlpGrpc, Reply::Http2(Ok(true))),
         ];
-        let checks = judge(&seen, "linux");
-        assert!(checks.iter().all(|c| c.status == Status::Ok), "{checks:#?}");
-        assert_eq!(checks[0].detail, "free");
-        assert_eq!(checks[2].name, "port 3000 (Grafana)");
-        let needs: Vec<Need> = checks.iter().map(|c| c.need).collect();
-        use Need::{Both, Docker};
-        assert_eq!(needs, [Both, Both, Docker, Docker, Both, Both]);
+        let names = |need| -> Vec<String> {
+            let checks = judge(&seen, "linux", need);
+            assert!(checks.iter().all(|c| c.status == Status::Ok), "{checks:#?}");
+            checks.into_iter().map(|c| c.what).collect()
+        };
+        let both = names(Need::Both);
+        assert_eq!(
+            both,
+            [
+                "port 5001 (gateway)",
+                "port 5000 (frontend)",
+                "port 4318 (OTLP/HTTP)",
+                "port 4317 (OTLP gRPC)"
+            ]
+        );
+        assert_eq!(
+            names(Need::Docker),
+            ["port 3000 (Grafana)", "port 9090 (Prometheus)"]
+        );
+        assert_eq!(judge(&seen, "linux", Need::Both)[0].detail, "free");
     }
 
     #[test]
@@ -346,6 +361,7 @@ mod tests {
                 taken(4318, Expected::OtlpHttp, otlp(false)),
             ],
             "linux",
+            Need::Both,
         );
         assert!(checks.iter().all(|c| c.status == Status::Ok), "{checks:#?}");
         assert!(
@@ -365,47 +381,47 @@ mod tests {
     #[test]
     fn a_stranger_on_a_platform_port_is_to_stop() {
         let seen = [taken(4317, Expected::OtlpGrpc, Reply::Http2(Ok(false)))];
-        let check = &judge(&seen, "linux")[0];
+        let check = &judge(&seen, "linux", Need::Both)[0];
         assert_eq!(check.status, Status::Fail);
         assert_eq!(check.detail, "taken by something that is not OTLP gRPC");
         assert!(
             check
-                .fix
+                .hint
                 .as_deref()
                 .unwrap()
                 .contains("ss -ltnp 'sport = :4317'")
         );
         // macOS has no ss.
-        let check = &judge(&seen, "macos")[0];
+        let check = &judge(&seen, "macos", Need::Both)[0];
         assert!(
             check
-                .fix
+                .hint
                 .as_deref()
                 .unwrap()
-                .starts_with("stop it (`lsof -nP -iTCP:4317")
+                .starts_with("Stop it (`lsof -nP -iTCP:4317")
         );
     }
 
     #[test]
     fn a_stranger_on_a_services_port_moves_the_services() {
         let stranger = taken(5000, Expected::Service("frontend"), got(404, "not here"));
-        let check = &judge(std::slice::from_ref(&stranger), "linux")[0];
+        let check = &judge(std::slice::from_ref(&stranger), "linux", Need::Both)[0];
         assert_eq!(check.detail, "taken by another program");
         assert!(
             check
-                .fix
+                .hint
                 .as_deref()
                 .unwrap()
-                .starts_with("run the services on other ports")
+                .starts_with("Run the services on other ports")
         );
         // On macOS, 5000 is most likely the AirPlay Receiver, even when it did not say so.
-        let check = &judge(std::slice::from_ref(&stranger), "macos")[0];
+        let check = &judge(std::slice::from_ref(&stranger), "macos", Need::Both)[0];
         assert!(
             check
-                .fix
+                .hint
                 .as_deref()
                 .unwrap()
-                .starts_with("on macOS this is usually")
+                .starts_with("On macOS this is usually")
         );
         // And when it says so, the line names it.
         let airplay = Seen {
@@ -415,14 +431,14 @@ mod tests {
             },
             ..stranger
         };
-        let check = &judge(&[airplay], "macos")[0];
+        let check = &judge(&[airplay], "macos", Need::Both)[0];
         assert_eq!(check.detail, "taken by the macOS AirPlay Receiver");
         assert!(
             check
-                .fix
+                .hint
                 .as_deref()
                 .unwrap()
-                .starts_with("turn the AirPlay Receiver off")
+                .starts_with("Turn the AirPlay Receiver off")
         );
     }
 }

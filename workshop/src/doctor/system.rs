@@ -2,64 +2,64 @@
 //! and tested on: a pure function of the OS and architecture names, so that each system's
 //! lines are tested here on any of them.
 
-use super::report::{Check, info, ok};
+use crate::report::Verdict;
 
 /// The lines of the "System" section for `os` and `arch` (`std::env::consts` names).
-pub fn notes(os: &str, arch: &str) -> Vec<Check> {
+pub fn notes(os: &str, arch: &str) -> Vec<Verdict> {
     let name = match os {
         "linux" => "Linux",
         "macos" => "macOS",
         "windows" => "Windows",
         other => other,
     };
-    let mut checks = vec![ok("system", format!("{name} on {arch}"))];
+    let mut checks = vec![Verdict::ok("system", format!("{name} on {arch}"))];
     match os {
-        "linux" => checks.push(ok(
+        "linux" => checks.push(Verdict::ok(
             "differences",
             "none: the workshop is developed and tested on Linux",
         )),
         "macos" => checks.extend([
-            info(
+            Verdict::info(
                 "port 5000",
                 "the AirPlay Receiver listens on 5000: turn it off (System Settings → General → \
                  AirDrop & Handoff) or run `cargo run -p workshop -- up --port 8000`",
             ),
-            info(
+            Verdict::info(
                 "stopping",
                 "Ctrl-C stops the services; if `up` itself is killed (kill -9), they keep \
                  running: `lsof -nP -iTCP:5000-5003 -sTCP:LISTEN` finds them",
             ),
         ]),
         "windows" => checks.extend([
-            info(
+            Verdict::info(
                 "environment variables",
                 "the chapters show both shells: `$env:OTEL_SERVICE_NAME = \"x\"` in PowerShell \
                  where bash has `OTEL_SERVICE_NAME=x` (PowerShell keeps it for the session: \
                  `Remove-Item Env:OTEL_SERVICE_NAME` to unset)",
             ),
-            info(
+            Verdict::info(
                 "second terminal",
                 "`inspect` and `load` run next to `up`: open another tab, or split the pane in \
                  Windows Terminal (Alt+Shift+D)",
             ),
-            info(
+            Verdict::info(
                 "ports",
                 "no socket handover on Windows: `up` checks that each port is free, releases \
                  it, and the service binds it a moment later (another program could take it \
                  in between; the service then says so)",
             ),
-            info(
+            Verdict::info(
                 "stopping",
                 "Ctrl-C reaches `up`, which passes it on to each service as Ctrl-Break; the \
                  services end with `up`, also when its window is closed (a job object)",
             ),
-            info(
+            Verdict::info(
                 "WSL",
                 "the Linux commands work as they are in WSL 2 (Ubuntu), with Docker Desktop's \
                  WSL integration for the platform",
             ),
         ]),
-        _ => checks.push(info(
+        _ => checks.push(Verdict::info(
             "differences",
             "not a system the workshop is checked on (Linux, macOS, Windows)",
         )),
@@ -69,11 +69,11 @@ pub fn notes(os: &str, arch: &str) -> Vec<Check> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::report::Status;
     use super::*;
+    use crate::report::Status;
 
-    fn names(checks: &[Check]) -> Vec<&str> {
-        checks.iter().map(|c| c.name.as_str()).collect()
+    fn names(checks: &[Verdict]) -> Vec<&str> {
+        checks.iter().map(|c| c.what.as_str()).collect()
     }
 
     #[test]

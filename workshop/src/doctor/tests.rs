@@ -11,8 +11,8 @@ use super::data::Signal;
 use super::http::Answer;
 use super::paths::{self, Path};
 use super::ports::{Expected, Holder};
-use super::report::{Check, Status};
 use super::*;
+use crate::report::{Status, Verdict};
 
 fn got(status: u16, body: impl ToString) -> Answer {
     Answer::Got {
@@ -68,6 +68,7 @@ fn perfect() -> Evidence {
                 otlp: url("http://127.0.0.1:4318"),
                 collector_health: url("http://127.0.0.1:13133"),
                 collector_metrics: url("http://127.0.0.1:8888"),
+                otlp_grpc: url("http://127.0.0.1:4317"),
             },
             collector: got(200, "{}"),
             tap: false,
@@ -115,14 +116,17 @@ fn perfect() -> Evidence {
     }
 }
 
-fn checks(evidence: &Evidence) -> Vec<Check> {
-    judge(evidence).into_iter().flat_map(|s| s.checks).collect()
+fn checks(evidence: &Evidence) -> Vec<Verdict> {
+    judge(evidence)
+        .into_iter()
+        .flat_map(|(_, section)| section.verdicts)
+        .collect()
 }
 
-fn line(evidence: &Evidence, name: &str) -> Check {
+fn line(evidence: &Evidence, name: &str) -> Verdict {
     checks(evidence)
         .into_iter()
-        .find(|c| c.name == name)
+        .find(|c| c.what == name)
         .unwrap_or_else(|| panic!("no line {name}"))
 }
 
@@ -131,17 +135,16 @@ fn not_fine(evidence: &Evidence) -> Vec<(String, Status)> {
     checks(evidence)
         .into_iter()
         .filter(|c| !matches!(c.status, Status::Ok | Status::Info))
-        .map(|c| (c.name, c.status))
+        .map(|c| (c.what, c.status))
         .collect()
 }
 
 fn missing(evidence: &Evidence, path: Path) -> Vec<String> {
-    let verdicts = paths::judge(checks(evidence).iter());
-    verdicts
-        .into_iter()
-        .find(|v| v.path == path)
-        .unwrap()
-        .missing
+    paths::missing(path, &judge(evidence))
+}
+
+fn take(evidence: &Evidence) -> Option<Path> {
+    paths::report(judge(evidence)).1
 }
 
 fn data(evidence: &mut Evidence, signal: Signal) -> &mut Option<Answer> {
@@ -153,11 +156,11 @@ fn data(evidence: &mut Evidence, signal: Signal) -> &mut Option<Answer> {
         .1
 }
 
-fn assert_line(check: &Check, status: Status, detail: &str, fix: &str) {
+fn assert_line(check: &Verdict, status: Status, detail: &str, fix: &str) {
     assert_eq!(check.status, status, "{check:?}");
     assert!(check.detail.contains(detail), "{detail:?} not in {check:?}");
     assert!(
-        check.fix.as_deref().unwrap_or("").contains(fix),
+        check.hint.as_deref().unwrap_or("").contains(fix),
         "{fix:?} not in {check:?}"
     );
 }
@@ -166,13 +169,14 @@ fn assert_line(check: &Check, status: Status, detail: &str, fix: &str) {
 fn a_perfect_machine_is_all_ticks_and_takes_the_platform() {
     let evidence = perfect();
     assert_eq!(not_fine(&evidence), []);
-    let titles: Vec<&str> = judge(&evidence).iter().map(|s| s.title).collect();
+    let sections = judge(&evidence);
+    let titles: Vec<&str> = sections.iter().map(|(_, s)| s.title.as_str()).collect();
     assert_eq!(
         titles,
         [
             "System",
             "Toolchain (both paths)",
-            "Ports",
+            "Ports (both paths)",
             "Docker (path b)",
             "Section 6 (check 6, and up --collector without Docker)",
             "Platform (path b: docker compose up -d)",
@@ -191,9 +195,7 @@ fn a_perfect_machine_is_all_ticks_and_takes_the_platform() {
         line(&evidence, "traces").detail,
         "Tempo has traces from frontend"
     );
-    let sections = judge(&evidence);
-    let verdicts = paths::judge(sections.iter().flat_map(|s| &s.checks));
-    assert_eq!(paths::recommended(&verdicts), Some(Path::Docker));
+    assert_eq!(take(&evidence), Some(Path::Docker));
 }
 
 #[test]
@@ -218,7 +220,7 @@ fn prometheus_not_ready_blocks_only_the_platform_and_data_cannot_be_told() {
         &line(&evidence, "metrics"),
         Status::Warn,
         "cannot tell: Prometheus is not ready",
-        "fix Prometheus first",
+        "Fix Prometheus first",
     );
     assert_eq!(missing(&evidence, Path::Docker), ["Prometheus"]);
     assert_eq!(missing(&evidence, Path::WithoutDocker), [] as [&str; 0]);
@@ -370,7 +372,7 @@ fn no_data_yet_is_a_warning_that_says_how_to_send_some() {
         &line(&evidence, "traces"),
         Status::Warn,
         "no trace in Tempo",
-        "traces come with section 3",
+        "Traces come with section 3",
     );
     // Data is good to know: no path waits for it.
     assert_eq!(missing(&evidence, Path::Docker), [] as [&str; 0]);
@@ -386,7 +388,7 @@ fn an_answer_that_is_not_the_backends_is_a_failed_query() {
         &line(&evidence, "metrics"),
         Status::Fail,
         "the query failed: 200 OK: <html>",
-        "is --prometheus really Prometheus?",
+        "Is --prometheus really Prometheus?",
     );
     assert_line(
         &line(&evidence, "logs"),
@@ -420,15 +422,14 @@ fn without_docker_the_platform_is_one_line_and_path_a_is_taken() {
     evidence.docker.compose = Ran::NotFound;
     evidence.docker.info = Ran::NotFound;
     let sections = judge(&evidence);
-    let platform = sections.last().unwrap();
+    let (_, platform) = sections.last().unwrap();
     assert_eq!(platform.title, "Platform (path b: docker compose up -d)");
-    assert_eq!(platform.checks.len(), 1);
+    assert_eq!(platform.verdicts.len(), 1);
     assert_eq!(
         missing(&evidence, Path::Docker),
         ["Docker", "Docker Compose", "Docker daemon", "platform"]
     );
-    let verdicts = paths::judge(sections.iter().flat_map(|s| &s.checks));
-    assert_eq!(paths::recommended(&verdicts), Some(Path::WithoutDocker));
+    assert_eq!(take(&evidence), Some(Path::WithoutDocker));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::command::{Ran, Trouble, command, first_line, version_in, version_string};
-use super::report::{Check, Need, fail, ok, warn};
+use crate::report::Verdict;
 
 /// The workspace's `rust-version`, which this binary was built with.
 pub const RUST_VERSION: &str = env!("CARGO_PKG_RUST_VERSION");
@@ -33,11 +33,12 @@ pub async fn probe(rustc: &str, cargo: &str, timeout: Duration) -> Seen {
     }
 }
 
-pub fn judge(seen: &Seen) -> Vec<Check> {
-    vec![rust(seen), nextest(seen).needed_by(Need::Neither)]
+/// Both lines. Both paths need them, but nextest's is a warning at worst, which blocks none.
+pub fn judge(seen: &Seen) -> Vec<Verdict> {
+    vec![rust(seen), nextest(seen)]
 }
 
-fn rust(seen: &Seen) -> Check {
+fn rust(seen: &Seen) -> Verdict {
     const NAME: &str = "Rust";
     let rustc = &seen.rustc;
     let needed = version_in(RUST_VERSION).unwrap_or((1, 88, 0));
@@ -48,14 +49,14 @@ fn rust(seen: &Seen) -> Check {
     let command = format!("{rustc} --version");
     match seen.rustc_version.printed(rustc, &command, seen.timeout) {
         Ok(printed) => match version_in(printed.stdout) {
-            Some(version) if version >= needed => ok(
+            Some(version) if version >= needed => Verdict::ok(
                 NAME,
                 format!(
                     "{} (needs {RUST_VERSION} or newer)",
                     first_line(printed.stdout).trim_start_matches("rustc ")
                 ),
             ),
-            Some(version) => fail(
+            Some(version) => Verdict::fail(
                 NAME,
                 format!(
                     "rustc {} is older than the workspace's rust-version {RUST_VERSION}",
@@ -63,22 +64,22 @@ fn rust(seen: &Seen) -> Check {
                 ),
                 update,
             ),
-            None => fail(
+            None => Verdict::fail(
                 NAME,
                 format!("cannot read a version in {:?}", first_line(printed.stdout)),
                 update,
             ),
         },
-        Err(Trouble::Missing) => fail(
+        Err(Trouble::Missing) => Verdict::fail(
             NAME,
             format!("`{rustc}` is not on PATH"),
-            "install Rust with rustup: https://rustup.rs (then open a new terminal)",
+            "Install Rust with rustup: https://rustup.rs (then open a new terminal)",
         ),
-        Err(trouble) => fail(NAME, trouble.detail(), update),
+        Err(trouble) => Verdict::fail(NAME, trouble.detail(), update),
     }
 }
 
-fn nextest(seen: &Seen) -> Check {
+fn nextest(seen: &Seen) -> Verdict {
     const NAME: &str = "cargo-nextest";
     let install = "`cargo install cargo-nextest --locked` (the workshop's tests run with it)";
     let command = format!("{} nextest --version", seen.cargo);
@@ -86,17 +87,19 @@ fn nextest(seen: &Seen) -> Check {
         .nextest_version
         .printed(&seen.cargo, &command, seen.timeout)
     {
-        Ok(printed) => ok(NAME, first_line(printed.stdout)),
+        Ok(printed) => Verdict::ok(NAME, first_line(printed.stdout)),
         // Cargo says "no such command: `nextest`" and fails: that is not installed too.
-        Err(Trouble::Missing | Trouble::Exited { .. }) => warn(NAME, "not installed", install),
-        Err(trouble) => warn(NAME, trouble.detail(), install),
+        Err(Trouble::Missing | Trouble::Exited { .. }) => {
+            Verdict::warn(NAME, "not installed", install)
+        }
+        Err(trouble) => Verdict::warn(NAME, trouble.detail(), install),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::report::Status;
     use super::*;
+    use crate::report::Status;
 
     fn good() -> Seen {
         Seen {
@@ -121,7 +124,7 @@ mod tests {
             checks[0].detail.starts_with("1.95.0 (59807616e"),
             "{checks:#?}"
         );
-        assert_eq!(checks[1].need, Need::Neither);
+        assert_eq!(checks[1].status, Status::Ok);
     }
 
     #[test]
@@ -132,7 +135,7 @@ mod tests {
         assert_eq!(rust.status, Status::Fail);
         assert!(rust.detail.starts_with("rustc 1.80.1 is older"), "{rust:?}");
         assert!(
-            rust.fix
+            rust.hint
                 .as_deref()
                 .unwrap()
                 .contains("rustup update stable")
@@ -150,7 +153,7 @@ mod tests {
         let rust = &judge(&seen)[0];
         assert_eq!(rust.status, Status::Fail);
         assert_eq!(rust.detail, "`rustc` is not on PATH");
-        assert!(rust.fix.as_deref().unwrap().contains("https://rustup.rs"));
+        assert!(rust.hint.as_deref().unwrap().contains("https://rustup.rs"));
     }
 
     #[test]

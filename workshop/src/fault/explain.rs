@@ -44,131 +44,66 @@ pub fn what(fault: Fault) -> &'static str {
 }
 
 /// Where it shows: the dashboard's symptom, the trace, the logs.
-pub fn where_it_shows(fault: Fault) -> [(&'static str, &'static str); 3] {
+pub fn where_it_shows(fault: Fault) -> [&'static str; 3] {
     match fault {
         Fault::LostContext => [
-            (
-                "dashboard",
-                "the rate, error and latency panels do not move. The service graph gains \
-                 an edge from `user` to iss-distance: requests from nowhere.",
-            ),
-            (
-                "trace",
-                "the gateway's CLIENT `GET` to iss-distance has no child. iss-distance's \
-                 `GET /distance` is the root of a trace of its own (in inspect, a tree that \
-                 starts in iss-distance).",
-            ),
-            (
-                "logs",
-                "the request's trace has no log from iss-distance: its `calculating the ISS \
-                 distance` carries the id of that other trace.",
-            ),
+            "the rate, error and latency panels do not move. The service graph gains an edge from \
+             `user` to iss-distance: requests from nowhere.",
+            "the gateway's CLIENT `GET` to iss-distance has no child. iss-distance's `GET \
+             /distance` is the root of a trace of its own (in inspect, a tree that starts in \
+             iss-distance).",
+            "the request's trace has no log from iss-distance: its `calculating the ISS distance` \
+             carries the id of that other trace.",
         ],
         Fault::SlowLookups => [
-            (
-                "dashboard",
-                "p95 and p99 latency of geolocator, gateway and frontend jump above 1.2 s; \
-                 p50 does not move, since only some names are slow.",
-            ),
-            (
-                "trace",
-                "in a slow trace, geolocator's `GET /coordinates` takes 1.2 s, all of it \
-                 its own time.",
-            ),
-            (
-                "logs",
-                "geolocator, in that trace: WARN `slow lookup: 1201 ms for a name of 6 \
-                 characters, 1 of them beyond ASCII`.",
-            ),
+            "p95 and p99 latency of geolocator, gateway and frontend jump above 1.2 s; p50 does \
+             not move, since only some names are slow.",
+            "in a slow trace, geolocator's `GET /coordinates` takes 1.2 s, all of it its own time.",
+            "geolocator, in that trace: WARN `slow lookup: 1201 ms for a name of 6 characters, 1 \
+             of them beyond ASCII`.",
         ],
         Fault::ConnectionLeak => [
-            (
-                "dashboard",
-                "after a few requests the error rate of gateway (504) and frontend (502) \
-                 climbs and their latency reaches the gateway's timeout, while \
-                 iss-distance's request rate drops to nothing.",
-            ),
-            (
-                "trace",
-                "the gateway's CLIENT `GET` to iss-distance lasts the whole timeout, fails \
-                 with `iss-distance did not answer within 5000 ms`, and has no child: the \
-                 request never reached iss-distance.",
-            ),
-            (
-                "logs",
-                "nothing from iss-distance in those traces: iss-distance itself is fine.",
-            ),
+            "after a few requests the error rate of gateway (504) and frontend (502) climbs and \
+             their latency reaches the gateway's timeout, while iss-distance's request rate drops \
+             to nothing.",
+            "the gateway's CLIENT `GET` to iss-distance lasts the whole timeout, fails with \
+             `iss-distance did not answer within 5000 ms`, and has no child: the request never \
+             reached iss-distance.",
+            "nothing from iss-distance in those traces: iss-distance itself is fine.",
         ],
         Fault::CaptivePortal => [
-            (
-                "dashboard",
-                "the rate, error and latency panels stay calm: iss-distance answers from its \
-                 orbital model. `iss.requests` counts calls answered 200 that failed \
-                 (`error.type` invalid_response).",
-            ),
-            (
-                "trace",
-                "iss-distance's `getting-iss-coordinates` and its CLIENT `GET` to the ISS API \
-                 fail: status 200, `open-notify sent an invalid response: expected value at \
-                 line 1 column 1` (the answer is not JSON at all).",
-            ),
-            (
-                "logs",
-                "iss-distance: `could not get the ISS position: open-notify sent an invalid \
-                 response: …; using the model`.",
-            ),
+            "the rate, error and latency panels stay calm: iss-distance answers from its orbital \
+             model. `iss.requests` counts calls answered 200 that failed (`error.type` \
+             invalid_response).",
+            "iss-distance's `getting-iss-coordinates` and its CLIENT `GET` to the ISS API fail: \
+             status 200, `open-notify sent an invalid response: expected value at line 1 column 1` \
+             (the answer is not JSON at all).",
+            "iss-distance: `could not get the ISS position: open-notify sent an invalid response: \
+             …; using the model`.",
         ],
         Fault::SignBug => [
-            (
-                "dashboard",
-                "the error rate of geolocator, gateway and frontend rises: every place south \
-                 of the equator fails.",
-            ),
-            (
-                "trace",
-                "geolocator's `GET /coordinates` ends in 500, `latitude -33.86785 is out of \
-                 range: expected 0 to 90`; every failing latitude is below zero.",
-            ),
-            (
-                "logs",
-                "geolocator, in that trace: ERROR `cannot answer: latitude … is out of range: \
-                 expected 0 to 90`.",
-            ),
+            "the error rate of geolocator, gateway and frontend rises: every place south of the \
+             equator fails.",
+            "geolocator's `GET /coordinates` ends in 500, `latitude -33.86785 is out of range: \
+             expected 0 to 90`; every failing latitude is below zero.",
+            "geolocator, in that trace: ERROR `cannot answer: latitude … is out of range: expected \
+             0 to 90`.",
         ],
         Fault::MemoryLeak => [
-            (
-                "dashboard",
-                "the latency of gateway and frontend climbs steadily, request after request, \
-                 p50 included, while geolocator and iss-distance stay fast.",
-            ),
-            (
-                "trace",
-                "the gateway's `GET /distance` spends its time before its first call: its two \
-                 CLIENT spans are short, and the gap before them grows from trace to trace.",
-            ),
-            (
-                "logs",
-                "nothing. What grows besides the time is the gateway's memory (4 KiB a \
-                 request), which the workshop's telemetry does not measure.",
-            ),
+            "the latency of gateway and frontend climbs steadily, request after request, p50 \
+             included, while geolocator and iss-distance stay fast.",
+            "the gateway's `GET /distance` spends its time before its first call: its two CLIENT \
+             spans are short, and the gap before them grows from trace to trace.",
+            "nothing. What grows besides the time is the gateway's memory (4 KiB a request), which \
+             the workshop's telemetry does not measure.",
         ],
         Fault::RetryStorm => [
-            (
-                "dashboard",
-                "geolocator's request rate rises above the gateway's (each unknown place is \
-                 asked five times), and its error-free 404s with it; the page's answers do \
-                 not change.",
-            ),
-            (
-                "trace",
-                "a request for an unknown place has five CLIENT `GET`s to geolocator in a \
-                 row, each one a 404.",
-            ),
-            (
-                "logs",
-                "gateway, in that trace: WARN `geolocator call failed (404); trying again at \
-                 once, attempt 2 of 5`, and on to 5.",
-            ),
+            "geolocator's request rate rises above the gateway's (each unknown place is asked five \
+             times), and its error-free 404s with it; the page's answers do not change.",
+            "a request for an unknown place has five CLIENT `GET`s to geolocator in a row, each \
+             one a 404.",
+            "gateway, in that trace: WARN `geolocator call failed (404); trying again at once, \
+             attempt 2 of 5`, and on to 5.",
         ],
     }
 }

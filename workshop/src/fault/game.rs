@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use faults::Fault;
 
-use super::report::Report;
+use super::report;
 use super::switch::State;
+use crate::report::Report;
 
 /// What the attendee asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,71 +45,53 @@ impl Turn {
 /// that makes no sense now is refused, with why and what to do instead.
 pub fn play(state: &State, action: Action, now: SystemTime, roll: u64) -> Result<Turn, String> {
     let on_for = |since: SystemTime| now.duration_since(since).unwrap_or(Duration::ZERO);
-    match (action, state.on) {
-        (Action::List, on) => Ok(Turn::say(Report::List {
-            on: on.map(|(fault, since)| (fault, on_for(since))),
-            found: state.found.clone(),
-        })),
-        (Action::On(_), Some(_)) => Err(
-            "a fault is on already: guess it (`fault guess NAME`), `fault reveal` it, or \
-             switch it off (`fault off`) first"
-                .into(),
-        ),
-        (Action::On(Some(fault)), None) => Ok(Turn {
-            report: Report::On {
-                chosen: Some(fault),
-                left: unfound(&state.found).len(),
-            },
-            switch: Some(Some(fault)),
-            found: None,
-        }),
-        (Action::On(None), None) => {
+    let turn = match (action, state.on) {
+        (Action::List, on) => Turn::say(report::list(
+            on.map(|(_, since)| on_for(since)),
+            &state.found,
+        )),
+        (Action::On(_), Some(_)) => {
+            return Err(
+                "a fault is on already: guess it (`fault guess NAME`), `fault reveal` \
+                        it, or switch it off (`fault off`) first"
+                    .into(),
+            );
+        }
+        (Action::On(chosen), None) => {
             let left = unfound(&state.found);
             // Once every fault is found, any of them again.
             let pool = if left.is_empty() {
-                Fault::ALL.to_vec()
+                &Fault::ALL[..]
             } else {
-                left.clone()
+                &left
             };
             let index = usize::try_from(roll % pool.len() as u64).expect("fits");
-            Ok(Turn {
-                report: Report::On {
-                    chosen: None,
-                    left: left.len(),
-                },
-                switch: Some(Some(pool[index])),
-                found: None,
-            })
+            Turn {
+                switch: Some(Some(chosen.unwrap_or(pool[index]))),
+                ..Turn::say(report::on(chosen, left.len()))
+            }
         }
         (Action::Guess(_) | Action::Reveal, None) => {
-            Err("no fault is on: switch one on first (`cargo run -p workshop -- fault on`)".into())
+            return Err(
+                "no fault is on: switch one on first (`cargo run -p workshop -- fault on`)".into(),
+            );
         }
         (Action::Guess(guess), Some((fault, since))) if guess == fault => {
             let mut found = state.found.clone();
             found.insert(fault);
-            Ok(Turn {
-                report: Report::Right {
-                    fault,
-                    after: on_for(since),
-                    found: found.len(),
-                },
-                switch: None,
-                found: Some(found),
-            })
+            Turn {
+                found: Some(found.clone()),
+                ..Turn::say(report::right(fault, on_for(since), found.len()))
+            }
         }
-        (Action::Guess(guess), Some(_)) => Ok(Turn::say(Report::Wrong { guess })),
-        (Action::Reveal, Some((fault, since))) => Ok(Turn::say(Report::Reveal {
-            fault,
-            after: on_for(since),
-        })),
-        (Action::Off, on) => Ok(Turn {
-            report: Report::Off {
-                was: on.map(|(fault, _)| fault),
-            },
+        (Action::Guess(guess), Some(_)) => Turn::say(report::wrong(guess)),
+        (Action::Reveal, Some((fault, since))) => Turn::say(report::reveal(fault, on_for(since))),
+        (Action::Off, on) => Turn {
             switch: on.map(|_| None),
-            found: None,
-        }),
-    }
+            ..Turn::say(report::off(on.map(|(fault, _)| fault)))
+        },
+    };
+    Ok(turn)
 }
 
 /// The faults not found yet, by number.
@@ -150,13 +133,7 @@ mod tests {
         for roll in 0..20 {
             let turn = play_now(&state, Action::On(None), roll).unwrap();
             assert_eq!(turn.switch, Some(Some(Fault::MemoryLeak)), "roll {roll}");
-            assert_eq!(
-                turn.report,
-                Report::On {
-                    chosen: None,
-                    left: 1
-                }
-            );
+            assert_eq!(turn.report, report::on(None, 1));
         }
         state.found.insert(Fault::MemoryLeak);
         let chosen: BTreeSet<Fault> = (0..7)
@@ -178,20 +155,11 @@ mod tests {
     fn a_right_guess_is_recorded_with_the_time_it_took_and_a_wrong_one_changes_nothing() {
         let state = with_on(Fault::SlowLookups, 272);
         let wrong = play_now(&state, Action::Guess(Fault::SignBug), 0).unwrap();
-        assert_eq!(
-            wrong,
-            Turn::say(Report::Wrong {
-                guess: Fault::SignBug
-            })
-        );
+        assert_eq!(wrong, Turn::say(report::wrong(Fault::SignBug)));
         let right = play_now(&state, Action::Guess(Fault::SlowLookups), 0).unwrap();
         assert_eq!(
             right.report,
-            Report::Right {
-                fault: Fault::SlowLookups,
-                after: Duration::from_secs(272),
-                found: 1
-            }
+            report::right(Fault::SlowLookups, Duration::from_secs(272), 1)
         );
         assert_eq!(right.found, Some([Fault::SlowLookups].into()));
         assert_eq!(right.switch, None, "it stays on until `off`");
@@ -205,14 +173,9 @@ mod tests {
         }
         let off = play_now(&with_on(Fault::LostContext, 1), Action::Off, 0).unwrap();
         assert_eq!(off.switch, Some(None));
-        assert_eq!(
-            off.report,
-            Report::Off {
-                was: Some(Fault::LostContext)
-            }
-        );
+        assert_eq!(off.report, report::off(Some(Fault::LostContext)));
         let nothing = play_now(&State::default(), Action::Off, 0).unwrap();
         assert_eq!(nothing.switch, None);
-        assert_eq!(nothing.report, Report::Off { was: None });
+        assert_eq!(nothing.report, report::off(None));
     }
 }

@@ -3,12 +3,6 @@
 //! them; `service_kit::faults` makes them happen); the attendee switches one on, keeps
 //! `workshop load` running, and names it from the telemetry alone.
 //!
-//! - `list`: the faults by number, and the names to guess from; which is which stays hidden;
-//! - `on [N]`: fault N, or one not found yet at random (not named, not numbered);
-//! - `guess NAME`: right or wrong, and how long it took;
-//! - `reveal`: which it is, what it does and where it shows;
-//! - `off`: back to normal.
-//!
 //! This file reads the arguments and hands off: [`game`] decides (a pure function of what
 //! [`switch`] reads from disk), [`report`] says it, and [`switch`] writes what changed.
 
@@ -101,7 +95,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(found) = &turn.found {
         switch.record_found(found)?;
     }
-    print!("{}", report::render(&turn.report));
+    print!("{}", turn.report);
     Ok(())
 }
 

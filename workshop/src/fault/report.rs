@@ -1,166 +1,126 @@
-//! What each subcommand says, as data, and its rendering as text.
+//! What each subcommand says, as a report of the shared model ([`crate::report`]):
+//! paragraphs, and tables of the faults' names and of where one shows.
 
 use std::collections::BTreeSet;
-use std::fmt::Write;
 use std::time::Duration;
 
 use faults::Fault;
 
 use super::explain;
-
-/// What a subcommand says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Report {
-    /// The faults by number, the names to guess from, and where the attendee stands.
-    List {
-        on: Option<(Fault, Duration)>,
-        found: BTreeSet<Fault>,
-    },
-    /// A fault went on: the chosen one, or (None) one at random among `left` not found.
-    On {
-        chosen: Option<Fault>,
-        left: usize,
-    },
-    Right {
-        fault: Fault,
-        after: Duration,
-        found: usize,
-    },
-    Wrong {
-        guess: Fault,
-    },
-    Reveal {
-        fault: Fault,
-        after: Duration,
-    },
-    Off {
-        was: Option<Fault>,
-    },
-}
+use crate::report::{Report, Section};
 
 const COMMAND: &str = "cargo run -p workshop --";
-const WIDTH: usize = 92;
+const ALL: usize = Fault::ALL.len();
 
-pub fn render(report: &Report) -> String {
-    let mut out = String::new();
-    match report {
-        Report::List { on, found } => {
-            let numbers: Vec<String> = Fault::ALL
-                .iter()
-                .map(|f| format!("#{}", f.number()))
-                .collect();
-            let _ = writeln!(
-                out,
-                "{} faults, by number: {}. Which number is which name is for you to find out.\n",
-                Fault::ALL.len(),
+/// The faults by number, their names in alphabetical order (so that neither tells the
+/// other), and where the attendee stands: whether one is on (not which: it may have been
+/// chosen at random), and those found.
+pub fn list(on: Option<Duration>, found: &BTreeSet<Fault>) -> Report {
+    let numbers: Vec<String> = Fault::ALL.map(|f| format!("#{}", f.number())).into();
+    let mut names = Fault::ALL;
+    names.sort_by_key(|f| f.name());
+    let now = match on {
+        Some(after) => format!("Now: a fault is on, for {}.", minutes(after)),
+        None => format!("Now: no fault is on (`{COMMAND} fault on`)."),
+    };
+    let found_names: Vec<&str> = found.iter().map(|f| f.name()).collect();
+    let found_names = match found_names.as_slice() {
+        [] => String::new(),
+        names => format!(" ({})", names.join(", ")),
+    };
+    Report {
+        sections: vec![
+            paragraph(format!(
+                "{ALL} faults, by number: {}. Which number is which name is for you to find out.",
                 numbers.join("  ")
-            );
-            let _ = writeln!(out, "The names to guess from:");
-            let mut names = Fault::ALL;
-            names.sort_by_key(|f| f.name());
-            for fault in names {
-                let _ = writeln!(out, "  {:<16} {}", fault.name(), fault.hint());
-            }
-            let _ = writeln!(out);
-            match on {
-                // Not which one: it may have been chosen at random.
-                Some((_, after)) => {
-                    let _ = writeln!(out, "Now: a fault is on, for {}.", minutes(*after));
-                }
-                None => {
-                    let _ = writeln!(out, "Now: no fault is on (`{COMMAND} fault on`).");
-                }
-            }
-            let names: Vec<&str> = found.iter().map(|f| f.name()).collect();
-            let _ = writeln!(
-                out,
-                "Found so far: {} of {}{}",
-                found.len(),
-                Fault::ALL.len(),
-                if names.is_empty() {
-                    ".".to_owned()
-                } else {
-                    format!(" ({}).", names.join(", "))
-                }
-            );
+            )),
+            Section::table(
+                "The names to guess from:",
+                names.map(|f| (f.name(), f.hint())),
+            ),
+        ],
+        conclusion: format!(
+            "{now}\nFound so far: {} of {ALL}{found_names}.",
+            found.len()
+        ),
+    }
+}
+
+/// A fault went on: the chosen one, or (None) one at random among `left` not found.
+pub fn on(chosen: Option<Fault>, left: usize) -> Report {
+    let which = match chosen {
+        Some(fault) => format!("Fault #{} is on.", fault.number()),
+        None if left == 0 => {
+            "A fault is on: you have found all of them once, so it may be any.".into()
         }
-        Report::On { chosen, left } => {
-            match chosen {
-                Some(fault) => {
-                    let _ = writeln!(out, "Fault #{} is on.", fault.number());
-                }
-                None if *left == 0 => {
-                    let _ = writeln!(
-                        out,
-                        "A fault is on: you have found all of them once, so it may be any."
-                    );
-                }
-                None => {
-                    let _ = writeln!(
-                        out,
-                        "A fault is on: one of the {left} you have not found yet."
-                    );
-                }
-            }
-            let _ = writeln!(
-                out,
-                "The services have it within a second. Keep traffic flowing (`{COMMAND} load`),\n\
-                 look for it in the telemetry, and when you know: `{COMMAND} fault guess NAME`."
-            );
-        }
-        Report::Right {
-            fault,
-            after,
-            found,
-        } => {
-            let _ = writeln!(
-                out,
-                "Right: fault #{} is {}. Found after {}; that makes {found} of {}.",
-                fault.number(),
-                fault.name(),
-                minutes(*after),
-                Fault::ALL.len()
-            );
-            let _ = writeln!(
-                out,
-                "It stays on until `{COMMAND} fault off`; `{COMMAND} fault reveal` says where it shows."
-            );
-        }
-        Report::Wrong { guess } => {
-            let _ = writeln!(
-                out,
-                "No: it is not {}. Look again: which service, which signal, since when?",
-                guess.name()
-            );
-        }
-        Report::Reveal { fault, after } => {
-            let _ = writeln!(
-                out,
-                "Fault #{} is {}: {}. It has been on for {}.\n",
+        None => format!("A fault is on: one of the {left} you have not found yet."),
+    };
+    said(format!(
+        "{which}\nThe services have it within a second. Keep traffic flowing (`{COMMAND} load`),\n\
+         look for it in the telemetry, and when you know: `{COMMAND} fault guess NAME`."
+    ))
+}
+
+pub fn right(fault: Fault, after: Duration, found: usize) -> Report {
+    said(format!(
+        "Right: fault #{} is {}. Found after {}; that makes {found} of {ALL}.\nIt stays on until \
+         `{COMMAND} fault off`; `{COMMAND} fault reveal` says where it shows.",
+        fault.number(),
+        fault.name(),
+        minutes(after),
+    ))
+}
+
+pub fn wrong(guess: Fault) -> Report {
+    let guess = guess.name();
+    said(format!(
+        "No: it is not {guess}. Look again: which service, which signal, since when?"
+    ))
+}
+
+/// Which fault it is, what it does, and where it shows along the chapter's route.
+pub fn reveal(fault: Fault, after: Duration) -> Report {
+    let places = ["dashboard", "trace", "logs"];
+    Report {
+        sections: vec![
+            paragraph(format!(
+                "Fault #{} is {}: {}. It has been on for {}.",
                 fault.number(),
                 fault.name(),
                 fault.hint(),
-                minutes(*after)
-            );
-            out.push_str(&wrap("What it does: ", explain::what(*fault)));
-            let _ = writeln!(out, "\nWhere it shows:");
-            for (place, how) in explain::where_it_shows(*fault) {
-                out.push_str(&wrap(&format!("  {place:<10} "), how));
-            }
-            let _ = writeln!(out, "\nSwitch it off: `{COMMAND} fault off`.");
-        }
-        Report::Off { was: Some(fault) } => {
-            let _ = writeln!(
-                out,
-                "Fault #{} is off: the services are back to normal within a second.",
-                fault.number()
-            );
-        }
-        Report::Off { was: None } => {
-            let _ = writeln!(out, "No fault was on.");
-        }
+                minutes(after)
+            )),
+            Section::table("What it does:", [(explain::what(fault), "")]),
+            Section::table(
+                "Where it shows:",
+                places.into_iter().zip(explain::where_it_shows(fault)),
+            ),
+        ],
+        conclusion: format!("Switch it off: `{COMMAND} fault off`."),
     }
-    out
+}
+
+pub fn off(was: Option<Fault>) -> Report {
+    said(match was {
+        Some(fault) => format!(
+            "Fault #{} is off: the services are back to normal within a second.",
+            fault.number()
+        ),
+        None => "No fault was on.".into(),
+    })
+}
+
+/// A report that is one paragraph.
+fn said(text: String) -> Report {
+    Report {
+        sections: Vec::new(),
+        conclusion: text,
+    }
+}
+
+/// A section without verdicts: its title is a paragraph.
+fn paragraph(text: String) -> Section {
+    Section::new(text, Vec::new())
 }
 
 /// `4 min 32 s`, `45 s`.
@@ -172,41 +132,13 @@ fn minutes(duration: Duration) -> String {
     }
 }
 
-/// `text` after `lead`, in lines of at most [`WIDTH`] characters, the next lines indented
-/// as far as `lead`.
-fn wrap(lead: &str, text: &str) -> String {
-    let indent = " ".repeat(lead.chars().count());
-    let mut out = String::new();
-    let mut line = lead.to_owned();
-    let mut empty = true;
-    for word in text.split_whitespace() {
-        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
-            out.push_str(line.trim_end());
-            out.push('\n');
-            line = indent.clone();
-            empty = true;
-        }
-        if !empty {
-            line.push(' ');
-        }
-        line.push_str(word);
-        empty = false;
-    }
-    out.push_str(line.trim_end());
-    out.push('\n');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_list_hides_which_number_is_which_name() {
-        let text = render(&Report::List {
-            on: Some((Fault::SignBug, Duration::from_secs(75))),
-            found: [Fault::RetryStorm].into(),
-        });
+        let text = list(Some(Duration::from_secs(75)), &[Fault::RetryStorm].into()).to_string();
         assert!(text.starts_with("7 faults, by number: #1  #2  #3  #4  #5  #6  #7."));
         let names: Vec<&str> = text
             .lines()
@@ -231,10 +163,7 @@ mod tests {
 
     #[test]
     fn a_random_fault_is_not_named_nor_numbered() {
-        let text = render(&Report::On {
-            chosen: None,
-            left: 6,
-        });
+        let text = on(None, 6).to_string();
         assert!(text.starts_with("A fault is on: one of the 6 you have not found yet."));
         assert!(!text.contains('#'), "{text}");
         assert!(
@@ -245,29 +174,26 @@ mod tests {
 
     #[test]
     fn reveal_says_what_and_where_in_lines_that_fit() {
-        let text = render(&Report::Reveal {
-            fault: Fault::ConnectionLeak,
-            after: Duration::from_secs(30),
-        });
+        let text = reveal(Fault::ConnectionLeak, Duration::from_secs(30)).to_string();
         assert!(text.starts_with(
             "Fault #3 is connection-leak: connections are taken from a pool and never given back. It has been on for 30 s."
         ), "{text}");
-        for place in ["dashboard", "trace", "logs"] {
+        assert!(
+            text.contains("\n\nWhat it does:\n  the gateway takes a connection from a pool"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n\nWhere it shows:\n  dashboard  "),
+            "{text}"
+        );
+        for place in ["trace", "logs"] {
             assert!(text.contains(&format!("\n  {place} ")), "{place}: {text}");
         }
         assert!(
-            text.lines().skip(1).all(|l| l.chars().count() <= WIDTH),
+            text.lines().skip(1).all(|l| l.chars().count() <= 92),
             "{text}"
         );
-    }
-
-    #[test]
-    fn wrapping_keeps_every_word_and_indents_under_the_lead() {
-        let long = "word ".repeat(40);
-        let text = wrap("  lead: ", &long);
-        assert_eq!(text.split_whitespace().filter(|w| *w == "word").count(), 40);
-        assert!(text.lines().skip(1).all(|l| l.starts_with("        word")));
-        assert!(text.lines().all(|l| l.chars().count() <= WIDTH));
+        assert!(text.ends_with("\n\nSwitch it off: `cargo run -p workshop -- fault off`.\n"));
     }
 
     #[test]

@@ -3,11 +3,10 @@
 //! filter. Nothing here prints; `render` and `lines` turn it into text.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use otlp_receiver::{
-    Attributes, DataPoint, MetricKind, PointValue, ReceivedLog, ReceivedMetric, ReceivedSpan,
-    StatusCode,
+    Attributes, MetricKind, PointValue, ReceivedLog, ReceivedMetric, ReceivedSpan, StatusCode,
 };
 
 /// Deeper spans are drawn at this depth, so that a pathological chain of spans cannot
@@ -52,24 +51,22 @@ impl Filter {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Sieve {
     pub errors: bool,
-    pub slower_than: Option<std::time::Duration>,
+    pub slower_than: Option<Duration>,
 }
 
 impl Sieve {
     pub fn keeps(&self, trace: &TraceTree) -> bool {
-        (!self.errors || trace.has_error)
-            && self
-                .slower_than
-                .is_none_or(|at_least| trace.duration() >= at_least)
+        self.passes(trace.has_error, trace.duration)
     }
 
     /// For a single span (one line each, as `--lines` prints them): one that failed, or
     /// that took at least so long.
     pub fn keeps_span(&self, span: &ReceivedSpan) -> bool {
-        (!self.errors || span.status().code == StatusCode::Error)
-            && self
-                .slower_than
-                .is_none_or(|at_least| span.duration() >= at_least)
+        self.passes(span.status().code == StatusCode::Error, span.duration())
+    }
+
+    fn passes(&self, failed: bool, took: Duration) -> bool {
+        (failed || !self.errors) && self.slower_than.is_none_or(|at_least| took >= at_least)
     }
 }
 
@@ -81,7 +78,8 @@ pub struct TraceTree {
     /// Services in the order their first span starts.
     pub services: Vec<String>,
     pub start: SystemTime,
-    pub end: SystemTime,
+    /// From the earliest start to the latest end of its spans.
+    pub duration: Duration,
     pub has_error: bool,
 }
 
@@ -93,18 +91,6 @@ pub struct TreeRow {
     pub prefix: String,
     /// The span names a parent that has not arrived (yet): it is drawn as a root.
     pub orphan: bool,
-}
-
-impl TraceTree {
-    /// The first root: the request that started the trace, if it arrived.
-    pub fn root(&self) -> Option<&ReceivedSpan> {
-        self.rows.first().map(|r| &r.span)
-    }
-
-    /// From the earliest start to the latest end of its spans.
-    pub fn duration(&self) -> std::time::Duration {
-        self.end.duration_since(self.start).unwrap_or_default()
-    }
 }
 
 /// The first 8 hex digits of a trace id: what the view shows to link logs to traces.
@@ -130,13 +116,39 @@ pub fn traces(spans: &[ReceivedSpan], filter: &Filter) -> Vec<TraceTree> {
 
 fn build_tree(spans: Vec<&ReceivedSpan>) -> TraceTree {
     // A span sent twice keeps its last copy.
-    let mut unique: BTreeMap<&[u8], &ReceivedSpan> = BTreeMap::new();
-    for span in spans {
-        unique.insert(&span.span.span_id, span);
-    }
+    let unique: BTreeMap<&[u8], &ReceivedSpan> = spans
+        .into_iter()
+        .map(|s| (s.span.span_id.as_slice(), s))
+        .collect();
     let mut spans: Vec<&ReceivedSpan> = unique.into_values().collect();
     spans.sort_by_key(|s| (s.span.start_time_unix_nano, s.span.end_time_unix_nano));
+    let mut services: Vec<String> = Vec::new();
+    for name in spans.iter().map(|s| s.service_name().unwrap_or("?")) {
+        if !services.iter().any(|s| s == name) {
+            services.push(name.to_owned());
+        }
+    }
+    let start = spans
+        .iter()
+        .map(|s| s.start_time())
+        .min()
+        .unwrap_or(UNIX_EPOCH);
+    let end = spans.iter().map(|s| s.start_time() + s.duration()).max();
+    TraceTree {
+        trace_id: spans[0].trace_id(),
+        services,
+        start,
+        duration: end
+            .and_then(|end| end.duration_since(start).ok())
+            .unwrap_or_default(),
+        has_error: spans.iter().any(|s| s.status().code == StatusCode::Error),
+        rows: rows(&spans),
+    }
+}
 
+/// The spans (sorted by start) in depth-first order, each with its tree drawing: children
+/// under their parent, roots and orphans (a parent that has not arrived) at the left.
+fn rows(spans: &[&ReceivedSpan]) -> Vec<TreeRow> {
     let ids: HashSet<&[u8]> = spans.iter().map(|s| s.span.span_id.as_slice()).collect();
     let mut children: HashMap<&[u8], Vec<usize>> = HashMap::new();
     let mut roots = Vec::new();
@@ -148,68 +160,40 @@ fn build_tree(spans: Vec<&ReceivedSpan>) -> TraceTree {
             children.entry(parent).or_default().push(i);
         }
     }
-
+    // Spans in a parent cycle are reachable from no root: they come last, as orphans.
+    roots.extend(0..spans.len());
     let mut rows = Vec::with_capacity(spans.len());
     let mut visited = vec![false; spans.len()];
-    let walk = |root: usize, orphan: bool, rows: &mut Vec<TreeRow>, visited: &mut [bool]| {
-        // (span, depth, prefix for its children, its own prefix)
+    for root in roots {
+        // (span, depth, prefix for its children, its own prefix); iterative, so that a
+        // pathological chain of spans cannot overflow the stack.
         let mut stack = vec![(root, 0usize, String::new(), String::new())];
-        while let Some((i, depth, child_base, prefix)) = stack.pop() {
+        while let Some((i, depth, base, prefix)) = stack.pop() {
             if std::mem::replace(&mut visited[i], true) {
                 continue;
             }
             let span = spans[i];
-            rows.push(TreeRow {
-                span: span.clone(),
-                prefix,
-                orphan: orphan && depth == 0,
-            });
-            let kids = children
-                .get(span.span.span_id.as_slice())
-                .map(Vec::as_slice)
-                .unwrap_or_default();
+            let orphan = depth == 0 && !span.span.parent_span_id.is_empty();
+            let kids = children.get(span.span.span_id.as_slice());
+            let kids = kids.map(Vec::as_slice).unwrap_or_default();
             // Pushed in reverse so that the earliest child is drawn first.
             for (n, &kid) in kids.iter().enumerate().rev() {
-                let last = n + 1 == kids.len();
-                let (own, base) = if depth + 1 > MAX_INDENT {
-                    (child_base.clone(), child_base.clone())
-                } else if last {
-                    (format!("{child_base}└─ "), format!("{child_base}   "))
-                } else {
-                    (format!("{child_base}├─ "), format!("{child_base}│  "))
+                let (own, next) = match (depth >= MAX_INDENT, n + 1 == kids.len()) {
+                    (true, _) => (base.clone(), base.clone()),
+                    (false, true) => (format!("{base}└─ "), format!("{base}   ")),
+                    (false, false) => (format!("{base}├─ "), format!("{base}│  ")),
                 };
-                stack.push((kid, depth + 1, base, own));
+                stack.push((kid, depth + 1, next, own));
             }
-        }
-    };
-    for &root in &roots {
-        let orphan = !spans[root].span.parent_span_id.is_empty();
-        walk(root, orphan, &mut rows, &mut visited);
-    }
-    // Spans in a parent cycle are reachable from no root: draw them as orphans.
-    for i in 0..spans.len() {
-        if !visited[i] {
-            walk(i, true, &mut rows, &mut visited);
+            let span = span.clone();
+            rows.push(TreeRow {
+                span,
+                prefix,
+                orphan,
+            });
         }
     }
-
-    let mut services: Vec<String> = Vec::new();
-    for span in &spans {
-        let name = span.service_name().unwrap_or("?");
-        if !services.iter().any(|s| s == name) {
-            services.push(name.to_owned());
-        }
-    }
-    let start = spans.iter().map(|s| s.start_time()).min();
-    let end = spans.iter().map(|s| s.start_time() + s.duration()).max();
-    TraceTree {
-        trace_id: spans[0].trace_id(),
-        services,
-        start: start.unwrap_or(SystemTime::UNIX_EPOCH),
-        end: end.unwrap_or(SystemTime::UNIX_EPOCH),
-        has_error: spans.iter().any(|s| s.status().code == StatusCode::Error),
-        rows,
-    }
+    rows
 }
 
 /// The newest data point of one metric stream (service, name and attribute set).
@@ -229,35 +213,28 @@ pub struct MetricStream {
 pub fn metric_streams(metrics: &[ReceivedMetric], filter: &Filter) -> Vec<MetricStream> {
     let mut latest: BTreeMap<(Option<String>, String, String), MetricStream> = BTreeMap::new();
     for metric in metrics.iter().filter(|m| filter.matches(m.service_name())) {
-        for DataPoint {
-            attributes,
-            value,
-            time_unix_nano,
-            ..
-        } in metric.points()
-        {
+        let (service, name) = (metric.service_name().map(str::to_owned), metric.name());
+        for point in metric.points() {
             let key = (
-                metric.service_name().map(str::to_owned),
-                metric.name().to_owned(),
-                format!("{attributes:?}"),
+                service.clone(),
+                name.to_owned(),
+                format!("{:?}", point.attributes),
             );
-            let stream = MetricStream {
-                service: key.0.clone(),
-                name: metric.name().to_owned(),
-                unit: metric.unit().to_owned(),
-                kind: metric.kind(),
-                attributes,
-                value,
-                time_unix_nano,
-            };
             // Entries arrive oldest first, so the last one seen is the newest; a point
             // with an older timestamp (a late, retried export) does not win.
-            match latest.get(&key) {
-                Some(old) if old.time_unix_nano > stream.time_unix_nano => {}
-                _ => {
-                    latest.insert(key, stream);
-                }
+            if (latest.get(&key)).is_some_and(|old| old.time_unix_nano > point.time_unix_nano) {
+                continue;
             }
+            let stream = MetricStream {
+                service: service.clone(),
+                name: name.to_owned(),
+                unit: metric.unit().to_owned(),
+                kind: metric.kind(),
+                attributes: point.attributes,
+                value: point.value,
+                time_unix_nano: point.time_unix_nano,
+            };
+            latest.insert(key, stream);
         }
     }
     latest.into_values().collect()

@@ -1,12 +1,13 @@
 //! The interactive screen as lines of styled text: a header, then Traces, Metrics and Logs
 //! sections that share the terminal's height. Pure functions of a store snapshot, so they
-//! can be unit-tested and reused by any command that holds a [`Store`].
+//! can be unit-tested. The rows are columns for the eye; their pieces (names, values,
+//! durations) are those of the one-line forms in [`super::lines`].
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use otlp_receiver::{AttrValue, Level, ReceivedLog, ReceivedSpan, Stats, StatusCode, Store};
+use otlp_receiver::{AttrValue, Level, ReceivedLog, ReceivedSpan, StatusCode, Store};
 
-use super::lines::{kind_name, number, point_value, severity};
+use super::lines::{duration, lower, point_value, received, severity};
 use super::model::{self, Filter, MetricStream, Sieve, TraceTree, short_id};
 
 /// How many traces and logs the screen looks at (the rest would not fit anyway).
@@ -32,16 +33,15 @@ fn noisy(key: &str) -> bool {
         || matches!(key, "busy_ns" | "idle_ns" | "target" | "http.request.method")
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Style {
-    Plain,
-    Bold,
-    Dim,
-    Red,
-    Green,
-    Yellow,
-    Cyan,
-}
+/// A segment's look: its ANSI code, written only when colours are on.
+pub type Style = &'static str;
+pub const PLAIN: Style = "";
+pub const BOLD: Style = "\x1b[1m";
+pub const DIM: Style = "\x1b[2m";
+pub const RED: Style = "\x1b[31m";
+pub const GREEN: Style = "\x1b[32m";
+pub const YELLOW: Style = "\x1b[33m";
+pub const CYAN: Style = "\x1b[36m";
 
 /// One screen line: styled segments, cut to the terminal width when written.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -60,26 +60,21 @@ impl Line {
     }
 
     pub fn plain(self, text: impl Into<String>) -> Line {
-        self.push(text, Style::Plain)
+        self.push(text, PLAIN)
     }
 
     /// Every segment dimmed, errors excepted (for context outside the filter).
     pub fn dimmed(mut self) -> Line {
         for (_, style) in &mut self.segments {
-            if *style != Style::Red {
-                *style = Style::Dim;
+            if *style != RED {
+                *style = DIM;
             }
         }
         self
     }
 
-    /// The text without styles.
-    #[cfg(test)]
-    pub fn text(&self) -> String {
-        self.segments.iter().map(|(t, _)| t.as_str()).collect()
-    }
-
-    /// The line cut to `width` characters, with ANSI colours when `color`.
+    /// The line cut to `width` characters (with an ellipsis, so it is clear there is
+    /// more), with ANSI colours when `color`.
     pub fn render(&self, width: usize, color: bool) -> String {
         let mut out = String::new();
         let mut left = width;
@@ -88,28 +83,14 @@ impl Line {
                 break;
             }
             let count = text.chars().count();
-            let piece: String = if count > left {
-                // Cut with an ellipsis, so it is clear there is more.
-                let mut cut: String = text.chars().take(left.saturating_sub(1)).collect();
-                cut.push('…');
-                cut
+            let piece = if count > left {
+                cut(text, left)
             } else {
                 text.clone()
             };
-            left = left.saturating_sub(count.min(left));
-            let code = match style {
-                Style::Plain => "",
-                Style::Bold => "\x1b[1m",
-                Style::Dim => "\x1b[2m",
-                Style::Red => "\x1b[31m",
-                Style::Green => "\x1b[32m",
-                Style::Yellow => "\x1b[33m",
-                Style::Cyan => "\x1b[36m",
-            };
-            if color && !code.is_empty() {
-                out.push_str(code);
-                out.push_str(&piece);
-                out.push_str("\x1b[0m");
+            left -= count.min(left);
+            if color && !style.is_empty() {
+                out.push_str(&format!("{style}{piece}\x1b[0m"));
             } else {
                 out.push_str(&piece);
             }
@@ -144,145 +125,109 @@ pub struct ViewState {
 
 /// The whole screen for a `width` × `height` terminal.
 pub fn screen(store: &Store, state: &ViewState, width: usize, height: usize) -> Vec<Line> {
-    let spans = store.spans();
-    let all_logs = store.logs();
-    let metrics = store.metrics();
-    let services = model::services(&spans, &all_logs, &metrics);
-    let mut traces = model::traces(&spans, &state.filter);
-    traces.retain(|trace| state.sieve.keeps(trace));
-    let streams = model::metric_streams(&metrics, &state.filter);
-    let log_count = all_logs
-        .iter()
-        .filter(|l| state.filter.matches(l.service_name()))
-        .count();
-    let logs = model::latest_logs(&all_logs, &state.filter, MAX_LOGS);
-
-    let mut out = header(state, &store.stats(), &services);
-    if spans.is_empty() && all_logs.is_empty() && metrics.is_empty() {
+    let (spans, logs, metrics) = (store.spans(), store.logs(), store.metrics());
+    let services = model::services(&spans, &logs, &metrics);
+    let mut out = header(state, store, &services);
+    if spans.is_empty() && logs.is_empty() && metrics.is_empty() {
+        let hint = format!(
+            "Point an OpenTelemetry SDK here, e.g. OTEL_EXPORTER_OTLP_ENDPOINT={}",
+            state.endpoint
+        );
         out.push(Line::new());
-        out.push(Line::new().push("Waiting for telemetry…", Style::Bold));
-        out.push(Line::new().push(
-            format!(
-                "Point an OpenTelemetry SDK here, e.g. OTEL_EXPORTER_OTLP_ENDPOINT={}",
-                state.endpoint
-            ),
-            Style::Dim,
-        ));
+        out.push(Line::new().push("Waiting for telemetry…", BOLD));
+        out.push(Line::new().push(hint, DIM));
         return out;
     }
-    let trace_count = traces.len();
-    let traces: Vec<Line> = traces
-        .iter()
-        .take(MAX_TRACES)
-        .flat_map(|t| trace_lines(t, &logs, &state.filter, width))
+    let filter = &state.filter;
+    let mut traces = model::traces(&spans, filter);
+    traces.retain(|trace| state.sieve.keeps(trace));
+    let streams = model::metric_streams(&metrics, filter);
+    let log_count = logs.iter().filter(|l| filter.matches(l.service_name()));
+    let log_count = log_count.count();
+    let logs = model::latest_logs(&logs, filter, MAX_LOGS);
+    let trees = traces.iter().take(MAX_TRACES);
+    let sections = [
+        (Focus::Traces, format!("Traces ({})", traces.len()), 2),
+        (
+            Focus::Metrics,
+            format!("Metrics ({} streams)", streams.len()),
+            1,
+        ),
+        (Focus::Logs, format!("Logs ({log_count})"), 1),
+    ];
+    let lines: [Vec<Line>; 3] = [
+        trees
+            .flat_map(|t| trace_lines(t, &logs, filter, width))
+            .collect(),
+        streams.iter().map(|s| metric_line(s, width)).collect(),
+        logs.iter().map(log_line).collect(),
+    ];
+    let shown = |(focus, ..): &(_, _, _)| state.focus == Focus::All || state.focus == *focus;
+    let sections: Vec<_> = sections
+        .into_iter()
+        .zip(lines)
+        .filter(|(s, _)| shown(s))
         .collect();
-    let metrics: Vec<Line> = streams.iter().map(|s| metric_line(s, width)).collect();
-    let log_lines: Vec<Line> = logs.iter().map(log_line).collect();
-
-    let mut sections = Vec::new();
-    let shown = |focus| state.focus == Focus::All || state.focus == focus;
-    if shown(Focus::Traces) {
-        let title = format!("Traces ({trace_count})");
-        sections.push((title, traces, 2));
-    }
-    if shown(Focus::Metrics) {
-        sections.push((format!("Metrics ({} streams)", streams.len()), metrics, 1));
-    }
-    if shown(Focus::Logs) {
-        let title = format!("Logs ({log_count})");
-        sections.push((title, log_lines, 1));
-    }
     let room = height.saturating_sub(out.len() + sections.len());
-    let sizes = share(
-        room,
-        &sections
-            .iter()
-            .map(|(_, lines, weight)| (lines.len(), *weight))
-            .collect::<Vec<_>>(),
-    );
-    for ((title, lines, _), size) in sections.into_iter().zip(sizes) {
-        out.push(section_title(&title, width));
+    let wants: Vec<(usize, usize)> = sections.iter().map(|(s, l)| (l.len(), s.2)).collect();
+    for (((_, title, _), mut lines), size) in sections.into_iter().zip(share(room, &wants)) {
+        let rule = "─".repeat(width.saturating_sub(title.chars().count() + 4));
+        out.push(
+            Line::new()
+                .push(format!("── {title} "), BOLD)
+                .push(rule, DIM),
+        );
         let total = lines.len();
-        let mut lines = lines;
         if total > size {
             lines.truncate(size.saturating_sub(1));
-            if size > 0 {
-                lines.push(Line::new().push(
-                    format!(
-                        "  … {} more lines (t/m/l shows one section)",
-                        total - lines.len()
-                    ),
-                    Style::Dim,
-                ));
-            }
+            let more = total - lines.len();
+            let more = format!("  … {more} more lines (t/m/l shows one section)");
+            lines.extend((size > 0).then(|| Line::new().push(more, DIM)));
         }
         out.extend(lines);
     }
     out
 }
 
-fn header(state: &ViewState, stats: &Stats, services: &[String]) -> Vec<Line> {
-    let filter = if state.filter.is_all() {
-        Line::new().plain("all")
-    } else {
-        Line::new().push(state.filter.describe(), Style::Yellow)
-    };
+/// The name, source, filter and sieve; what arrived; the keys; and a receiver that is gone.
+fn header(state: &ViewState, store: &Store, services: &[String]) -> Vec<Line> {
     let mut first = Line::new()
-        .push("workshop inspect", Style::Bold)
+        .push("workshop inspect", BOLD)
         .plain("  ")
-        .push(state.source.clone(), Style::Dim)
+        .push(state.source.clone(), DIM)
         .plain("  service: ");
-    first.segments.extend(filter.segments);
+    first = match state.filter.is_all() {
+        true => first.plain("all"),
+        false => first.push(state.filter.describe(), YELLOW),
+    };
     if let Some(only) = describe_sieve(&state.sieve) {
-        first = first.plain("  traces: ").push(only, Style::Yellow);
+        first = first.plain("  traces: ").push(only, YELLOW);
     }
-    let total = |s: otlp_receiver::SignalStats| s.received.total();
+    let stats = store.stats();
+    let mut counts = format!("{} received", received(&stats));
     let dropped = stats.spans.dropped + stats.logs.dropped + stats.metric_points.dropped;
-    let mut counts = format!(
-        "{} spans · {} logs · {} metric points received",
-        total(stats.spans),
-        total(stats.logs),
-        total(stats.metric_points)
-    );
     if dropped > 0 {
         counts.push_str(&format!(" ({dropped} oldest forgotten)"));
     }
     if stats.http_rejected > 0 {
         counts.push_str(&format!(" · {} bad requests", stats.http_rejected));
     }
-    let services = if services.is_empty() {
-        String::new()
-    } else {
-        format!("  from {}", services.join(", "))
+    let from = match services {
+        [] => String::new(),
+        _ => format!("   from {}", services.join(", ")),
     };
-    let second = Line::new().plain(counts).push(services, Style::Dim).push(
-        "   q quit · s service · e errors · d slow · t m l a sections",
-        Style::Dim,
-    );
-    let mut lines = vec![first, second];
-    if let Some(link) = &state.link {
-        lines.push(Line::new().push(link.clone(), Style::Red));
-    }
-    lines
+    let keys = "   q quit · s service · e errors · d slow · t m l a sections";
+    let second = (Line::new().plain(counts)).push(keys, DIM).push(from, DIM);
+    let link = (state.link.iter()).map(|link| Line::new().push(link.clone(), RED));
+    [first, second].into_iter().chain(link).collect()
 }
 
 /// `with an error, 1.00 s or longer`; `None` when every trace is shown.
 pub fn describe_sieve(sieve: &Sieve) -> Option<String> {
-    let mut parts = Vec::new();
-    if sieve.errors {
-        parts.push("with an error".to_owned());
-    }
-    if let Some(at_least) = sieve.slower_than {
-        parts.push(format!("{} or longer", duration(at_least)));
-    }
+    let errors = sieve.errors.then(|| "with an error".to_owned());
+    let slow = (sieve.slower_than).map(|at_least| format!("{} or longer", duration(at_least)));
+    let parts: Vec<String> = errors.into_iter().chain(slow).collect();
     (!parts.is_empty()).then(|| parts.join(", "))
-}
-
-fn section_title(title: &str, width: usize) -> Line {
-    let rule = width.saturating_sub(title.chars().count() + 4);
-    Line::new()
-        .push(format!("── {title} "), Style::Bold)
-        .push("─".repeat(rule), Style::Dim)
 }
 
 /// Splits `room` lines between sections that want `(lines, weight)`: each gets its
@@ -317,162 +262,114 @@ pub fn trace_lines(
     filter: &Filter,
     width: usize,
 ) -> Vec<Line> {
-    let log_count = logs
-        .iter()
-        .filter(|l| l.trace_id().as_deref() == Some(trace.trace_id.as_str()))
-        .count();
-    let root = trace.root().map(|s| s.name()).unwrap_or("?");
+    let in_trace = |l: &&ReceivedLog| l.trace_id().as_deref() == Some(trace.trace_id.as_str());
+    let log_count = logs.iter().filter(in_trace).count();
+    let root = trace.rows.first().map_or("?", |r| r.span.name());
+    let about = format!(
+        "  {} · {} spans · {}",
+        trace.services.join(" → "),
+        trace.rows.len(),
+        duration(trace.duration)
+    );
     let mut summary = Line::new()
-        .push(format!("{} ", clock(trace.start)), Style::Dim)
-        .push(short_id(&trace.trace_id).to_owned(), Style::Cyan)
+        .push(format!("{} ", clock(trace.start)), DIM)
+        .push(short_id(&trace.trace_id).to_owned(), CYAN)
         .plain("  ")
-        .push(root.to_owned(), Style::Bold)
-        .push(
-            format!(
-                "  {} · {} spans · {}",
-                trace.services.join(" → "),
-                trace.rows.len(),
-                duration(trace.duration())
-            ),
-            Style::Dim,
-        );
+        .push(root.to_owned(), BOLD)
+        .push(about, DIM);
     if log_count > 0 {
         let s = if log_count == 1 { "" } else { "s" };
-        summary = summary.push(format!(" · {log_count} log{s}"), Style::Dim);
+        summary = summary.push(format!(" · {log_count} log{s}"), DIM);
     }
     if trace.has_error {
-        summary = summary.push("  ERROR", Style::Red);
+        summary = summary.push("  ERROR", RED);
     }
-    let mut out = vec![summary];
     let name_width = (width * 2 / 5).clamp(24, 48);
-    for row in &trace.rows {
+    let rows = trace.rows.iter().map(|row| {
         let line = span_line(&row.span, &row.prefix, row.orphan, name_width);
-        out.push(if filter.matches(row.span.service_name()) {
-            line
-        } else {
-            line.dimmed()
-        });
-    }
-    out
+        match filter.matches(row.span.service_name()) {
+            true => line,
+            false => line.dimmed(),
+        }
+    });
+    std::iter::once(summary).chain(rows).collect()
 }
 
 /// `  ├─ GET /distance      gateway      server    12.3 ms  ✓  http.route=/distance …`
 pub fn span_line(span: &ReceivedSpan, prefix: &str, orphan: bool, name_width: usize) -> Line {
     let status = span.status();
+    let name = match orphan {
+        true => format!("  ⤷ {}", span.name()),
+        false => format!("  {prefix}{}", span.name()),
+    };
     let error = status.code == StatusCode::Error;
-    let mut name = format!("  {prefix}{}", span.name());
-    if orphan {
-        name = format!("  ⤷ {}", span.name());
-    }
-    let name = pad(&name, name_width);
-    let mut line = Line::new()
-        .push(name, if error { Style::Red } else { Style::Plain })
-        .push(
-            format!(" {:<14}", span.service_name().unwrap_or("?")),
-            Style::Cyan,
-        )
-        .push(format!(" {:<8}", kind_name(span.kind())), Style::Dim)
-        .plain(format!("{:>10}", duration(span.duration())));
-    line = match status.code {
-        StatusCode::Error if status.message.is_empty() => line.push("  ✗ ERROR", Style::Red),
-        StatusCode::Error => line.push(format!("  ✗ ERROR {}", status.message), Style::Red),
-        StatusCode::Ok => line.push("  ✓ ok", Style::Green),
-        StatusCode::Unset => line.push("  ✓", Style::Green),
+    let outcome = match status.code {
+        StatusCode::Error if status.message.is_empty() => "  ✗ ERROR".to_owned(),
+        StatusCode::Error => format!("  ✗ ERROR {}", status.message),
+        StatusCode::Ok => "  ✓ ok".to_owned(),
+        StatusCode::Unset => "  ✓".to_owned(),
     };
     let attributes = span.attributes();
-    let mut shown: Vec<String> = KEY_ATTRIBUTES
+    let key = KEY_ATTRIBUTES
         .iter()
-        .filter_map(|k| {
-            attributes
-                .get(*k)
-                .map(|v| format!("{k}={}", short_value(v)))
-        })
-        .collect();
-    shown.extend(
-        attributes
-            .iter()
-            .filter(|(k, _)| !KEY_ATTRIBUTES.contains(&k.as_str()) && !noisy(k))
-            .map(|(k, v)| format!("{k}={}", short_value(v))),
-    );
+        .filter_map(|k| Some((*k, attributes.get(*k)?)));
+    let rest = (attributes.iter())
+        .filter(|(k, _)| !KEY_ATTRIBUTES.contains(&k.as_str()) && !noisy(k))
+        .map(|(k, v)| (k.as_str(), v));
+    let mut shown: Vec<String> = key.chain(rest).map(|(k, v)| pair(k, v)).collect();
     if orphan {
         shown.insert(0, "(parent not received)".into());
     }
-    if !shown.is_empty() {
-        line = line.push(format!("  {}", shown.join(" ")), Style::Dim);
+    let service = span.service_name().unwrap_or("?");
+    let line = Line::new()
+        .push(pad(&name, name_width), if error { RED } else { PLAIN })
+        .push(format!(" {service:<14}"), CYAN)
+        .push(format!(" {:<8}", lower(span.kind())), DIM)
+        .plain(format!("{:>10}", duration(span.duration())))
+        .push(outcome, if error { RED } else { GREEN });
+    match shown.is_empty() {
+        true => line,
+        false => line.push(format!("  {}", shown.join(" ")), DIM),
     }
-    line
 }
 
 /// `iss.requests  {http.response.status_code=200}  4  sum · gateway`
 pub fn metric_line(stream: &MetricStream, width: usize) -> Line {
     let name_width = (width / 4).clamp(20, 36);
-    let attrs: Vec<String> = stream
-        .attributes
-        .iter()
-        .map(|(k, v)| format!("{k}={}", short_value(v)))
-        .collect();
-    let value = match &stream.value {
-        otlp_receiver::PointValue::Int(i) => i.to_string(),
-        otlp_receiver::PointValue::Double(d) => number(*d),
-        other => point_value(other),
+    let attrs: Vec<String> = stream.attributes.iter().map(|(k, v)| pair(k, v)).collect();
+    let attrs = match attrs.is_empty() {
+        true => String::new(),
+        false => format!("  {{{}}}", attrs.join(", ")),
     };
-    let unit = if stream.unit.is_empty() || stream.unit == "1" {
-        String::new()
-    } else {
-        format!(" {}", stream.unit)
+    let unit = match stream.unit.as_str() {
+        "" | "1" => String::new(),
+        unit => format!(" {unit}"),
     };
+    let service = stream.service.as_deref().unwrap_or("?");
     Line::new()
-        .push(pad(&format!("  {}", stream.name), name_width), Style::Bold)
-        .push(
-            format!(" {:<14}", stream.service.as_deref().unwrap_or("?")),
-            Style::Cyan,
-        )
-        .push(format!(" {:<10}", stream.kind.to_string()), Style::Dim)
-        .plain(format!(" {value}{unit}"))
-        .push(
-            if attrs.is_empty() {
-                String::new()
-            } else {
-                format!("  {{{}}}", attrs.join(", "))
-            },
-            Style::Dim,
-        )
+        .push(pad(&format!("  {}", stream.name), name_width), BOLD)
+        .push(format!(" {service:<14}"), CYAN)
+        .push(format!(" {:<10}", stream.kind.to_string()), DIM)
+        .plain(format!(" {}{unit}", point_value(&stream.value)))
+        .push(attrs, DIM)
 }
 
 /// `12:03:04.567 WARN  gateway  a4f2c1d0  ISS API slow`
 pub fn log_line(log: &ReceivedLog) -> Line {
     let style = match log.level() {
-        Level::Error | Level::Fatal => Style::Red,
-        Level::Warn => Style::Yellow,
-        Level::Debug | Level::Trace => Style::Dim,
-        _ => Style::Plain,
+        Level::Error | Level::Fatal => RED,
+        Level::Warn => YELLOW,
+        Level::Debug | Level::Trace => DIM,
+        _ => PLAIN,
     };
-    let trace = log
-        .trace_id()
-        .map(|t| short_id(&t).to_owned())
-        .unwrap_or_else(|| "-".into());
+    let trace = log.trace_id().map(|t| short_id(&t).to_owned());
     let body = log.body_text().replace(['\n', '\r'], " ");
     Line::new()
-        .push(format!("  {} ", clock(log.timestamp())), Style::Dim)
+        .push(format!("  {} ", clock(log.timestamp())), DIM)
         .push(format!("{:<5}", severity(log)), style)
-        .push(
-            format!(" {:<14}", log.service_name().unwrap_or("?")),
-            Style::Cyan,
-        )
-        .push(format!(" {trace:<8}"), Style::Cyan)
+        .push(format!(" {:<14}", log.service_name().unwrap_or("?")), CYAN)
+        .push(format!(" {:<8}", trace.as_deref().unwrap_or("-")), CYAN)
         .plain(format!("  {body}"))
-}
-
-/// `412 µs`, `12.3 ms`, `1.25 s`.
-pub fn duration(d: Duration) -> String {
-    let micros = d.as_secs_f64() * 1e6;
-    if micros < 1_000.0 {
-        format!("{micros:.0} µs")
-    } else if micros < 1_000_000.0 {
-        format!("{:.1} ms", micros / 1e3)
-    } else {
-        format!("{:.2} s", micros / 1e6)
-    }
 }
 
 /// Local wall-clock time `HH:MM:SS.mmm`.
@@ -482,24 +379,25 @@ pub fn clock(time: SystemTime) -> String {
         .to_string()
 }
 
-fn short_value(value: &AttrValue) -> String {
+/// `key=value` on one line, the value cut at 60 characters.
+fn pair(key: &str, value: &AttrValue) -> String {
     let text = value.to_string().replace(['\n', '\r'], " ");
-    if text.chars().count() > 60 {
-        text.chars().take(59).collect::<String>() + "…"
-    } else {
-        text
+    match text.chars().count() > 60 {
+        true => format!("{key}={}", cut(&text, 60)),
+        false => format!("{key}={text}"),
     }
+}
+
+/// The first `width` characters of `text`, the last of them an ellipsis.
+fn cut(text: &str, width: usize) -> String {
+    let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+    kept + "…"
 }
 
 /// Pads (or cuts, with an ellipsis) to exactly `width` characters.
 fn pad(text: &str, width: usize) -> String {
-    let count = text.chars().count();
-    if count > width {
-        text.chars()
-            .take(width.saturating_sub(1))
-            .collect::<String>()
-            + "…"
-    } else {
-        format!("{text}{}", " ".repeat(width - count))
+    match text.chars().count() {
+        count if count > width => cut(text, width),
+        count => format!("{text}{}", " ".repeat(width - count)),
     }
 }

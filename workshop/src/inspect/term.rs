@@ -6,13 +6,10 @@
 //! reader reports it as [`Key::Interrupt`] and the view ends as it does for `q`.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crossterm::{cursor, style, terminal};
-use tokio::sync::mpsc;
+use futures_util::StreamExt;
 
 /// A key pressed in the view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,21 +22,15 @@ pub enum Key {
 /// The terminal in "view" state; dropping it restores everything, also on panic.
 pub struct Screen {
     raw: bool,
-    keys_stop: Arc<AtomicBool>,
+    /// The terminal's events, while they can be read.
+    events: Option<EventStream>,
 }
 
 impl Screen {
-    /// Enters the alternate screen and, when stdin is a terminal, reads keys into the
-    /// returned channel.
-    pub fn enter() -> (Screen, mpsc::UnboundedReceiver<Key>) {
-        let (send, keys) = mpsc::unbounded_channel();
-        let keys_stop = Arc::new(AtomicBool::new(false));
-        // Without a terminal on stdin there are no keys to read (and Ctrl-C stays a signal).
+    /// Enters the alternate screen, and raw mode when stdin is a terminal (without one
+    /// there are no keys to read, and Ctrl-C stays a signal).
+    pub fn enter() -> Screen {
         let raw = std::io::stdin().is_terminal() && terminal::enable_raw_mode().is_ok();
-        if raw {
-            let stop = Arc::clone(&keys_stop);
-            std::thread::spawn(move || read_keys(send, stop));
-        }
         let mut out = std::io::stdout();
         let _ = crossterm::execute!(
             out,
@@ -48,7 +39,21 @@ impl Screen {
             cursor::MoveTo(0, 0),
             terminal::Clear(terminal::ClearType::All)
         );
-        (Screen { raw, keys_stop }, keys)
+        let events = raw.then(EventStream::new);
+        Screen { raw, events }
+    }
+
+    /// The next key the view knows; never, when there are no keys to read.
+    pub async fn key(&mut self) -> Key {
+        if let Some(events) = &mut self.events {
+            while let Some(Ok(event)) = events.next().await {
+                if let Some(key) = key_of(&event) {
+                    return key;
+                }
+            }
+            self.events = None;
+        }
+        std::future::pending().await
     }
 
     /// Replaces the screen's contents with `lines` (already cut to the width).
@@ -73,7 +78,6 @@ impl Screen {
 
 impl Drop for Screen {
     fn drop(&mut self) {
-        self.keys_stop.store(true, Ordering::Relaxed);
         let mut out = std::io::stdout();
         let _ = crossterm::execute!(
             out,
@@ -83,25 +87,6 @@ impl Drop for Screen {
         );
         if self.raw {
             let _ = terminal::disable_raw_mode();
-        }
-    }
-}
-
-/// Reads keys until `stop`, polling so that the thread notices `stop` within 100 ms.
-fn read_keys(send: mpsc::UnboundedSender<Key>, stop: Arc<AtomicBool>) {
-    while !stop.load(Ordering::Relaxed) {
-        match event::poll(Duration::from_millis(100)) {
-            Ok(false) => continue,
-            Ok(true) => {}
-            Err(_) => return,
-        }
-        let Ok(event) = event::read() else {
-            return;
-        };
-        if let Some(key) = key_of(&event)
-            && send.send(key).is_err()
-        {
-            return;
         }
     }
 }

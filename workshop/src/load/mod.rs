@@ -4,28 +4,26 @@
 //! This file holds the command's arguments and hands off (as cargo's command files do):
 //! - `inputs`: what is asked for (known places, unknown places, bad input) and in what mix;
 //! - `traffic`: sending on schedule (an open loop, bounded in flight), with a timeout each;
-//! - `stats` and `histogram`: what came back, counted in constant memory;
+//! - `stats`: what came back, counted in constant memory (latencies in an HDR histogram);
 //! - `report`: the summary, typed, as text or `--json`.
 //!
 //! Progress goes to stderr (one line, updated in place, only when stderr is a terminal); the
 //! summary goes to stdout. Ctrl-C (or SIGTERM) stops sending, waits a moment for the answers
 //! in flight and prints the summary; the exit code is then 0.
 
-mod histogram;
 mod inputs;
 mod report;
 mod stats;
 mod traffic;
 
-use std::time::Duration;
-
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::stop::StopSignal;
-use inputs::{KINDS, KNOWN, Mix, UNKNOWN, bad_inputs, parse_mix};
-use report::{Asked, Summary, format_rate};
+use inputs::{KINDS, Mix, parse_mix};
+use report::{Summary, format_rate};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -72,24 +70,11 @@ enum Target {
 }
 
 impl Target {
-    fn default_base(self) -> &'static str {
+    /// Its default base URL and the path the requests go to.
+    fn url(self) -> (&'static str, &'static str) {
         match self {
-            Target::Frontend => "http://127.0.0.1:5000",
-            Target::Gateway => "http://127.0.0.1:5001",
-        }
-    }
-
-    fn path(self) -> &'static str {
-        match self {
-            Target::Frontend => "/",
-            Target::Gateway => "/distance",
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Target::Frontend => "frontend",
-            Target::Gateway => "gateway",
+            Target::Frontend => ("http://127.0.0.1:5000", "/"),
+            Target::Gateway => ("http://127.0.0.1:5001", "/distance"),
         }
     }
 }
@@ -125,22 +110,15 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 
 /// More than 0, at most 30 days (leave `--duration` out to run until Ctrl-C).
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    crate::duration::within(
-        crate::duration::parse(text)?,
-        false,
-        Duration::from_secs(30 * 86_400),
-        "--duration",
-    )
+    let month = Duration::from_secs(30 * 86_400);
+    crate::duration::within(crate::duration::parse(text)?, false, month, "it")
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut stop = StopSignal::listen()?;
-    let mut url = args
-        .url
-        .clone()
-        .unwrap_or_else(|| reqwest::Url::parse(args.target.default_base()).expect("a valid URL"));
-    let path = format!("{}{}", url.path().trim_end_matches('/'), args.target.path());
-    url.set_path(&path);
+    let (base, path) = args.target.url();
+    let mut url = (args.url.clone()).unwrap_or_else(|| base.parse().expect("a valid URL"));
+    url.set_path(&format!("{}{path}", url.path().trim_end_matches('/')));
     let client = reqwest::Client::builder()
         .timeout(args.timeout)
         .connect_timeout(args.timeout.min(Duration::from_secs(3)))
@@ -148,30 +126,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .build()
         .context("cannot build the HTTP client")?;
     eprintln!("{}", announcement(&args, &url));
-
-    let plan = traffic::Plan {
-        client,
-        url: url.clone(),
-        inputs: [
-            KNOWN.iter().map(|s| s.to_string()).collect(),
-            UNKNOWN.iter().map(|s| s.to_string()).collect(),
-            bad_inputs().to_vec(),
-        ],
-        mix: args.mix,
-        rate: args.rate,
-        duration: args.duration,
-        timeout: args.timeout,
-        max_in_flight: args.max_in_flight,
-    };
-    let (stats, ran) = traffic::send(plan, &mut stop).await;
-    let asked = Asked {
-        target: args.target.name(),
-        url: &url,
-        rate: args.rate,
-        duration: args.duration,
-        max_in_flight: args.max_in_flight,
-    };
-    let summary = Summary::new(&asked, &ran, &stats);
+    let (stats, ran) = traffic::send(&args, &client, &url, &mut stop).await;
+    let summary = Summary::new(&args, &url, &ran, &stats);
     let mut stdout = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut stdout, &summary)?;

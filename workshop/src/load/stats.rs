@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::histogram::Histogram;
+use hdrhistogram::Histogram;
+
 use super::inputs::expected;
 
 /// How a request ended.
@@ -42,15 +43,15 @@ impl Class {
 
     /// Its name in the summary.
     pub fn name(self) -> &'static str {
-        match self {
-            Class::Success => "2xx",
-            Class::ClientError => "4xx",
-            Class::ServerError => "5xx",
-            Class::OtherStatus => "other_status",
-            Class::Timeout => "timeout",
-            Class::ConnectionError => "connection_error",
-            Class::OtherError => "other_error",
-        }
+        let names = [
+            "2xx",
+            "4xx",
+            "5xx",
+            "other_status",
+            "timeout",
+            "connection_error",
+        ];
+        names.get(self as usize).unwrap_or(&"other_error")
     }
 
     /// 5xx, other statuses, timeouts and failed connections: what no input asks for.
@@ -92,7 +93,8 @@ pub struct Stats {
     pub sent_by_kind: [u64; 3],
     pub answers_by_kind: [BTreeMap<String, u64>; 3],
     pub unexpected: u64,
-    pub latency: Histogram,
+    /// The latencies of the requests that got an answer, in microseconds.
+    pub latency: Histogram<u64>,
     /// The first failure's message, to say why when nothing answers.
     pub first_failure: Option<String>,
 }
@@ -107,7 +109,7 @@ impl Stats {
             sent_by_kind: [0; 3],
             answers_by_kind: Default::default(),
             unexpected: 0,
-            latency: Histogram::new(),
+            latency: crate::latency::histogram(),
             first_failure: None,
         }
     }
@@ -125,6 +127,12 @@ impl Stats {
             .sum()
     }
 
+    /// A request of `kind` (an index of `KINDS`) went out.
+    pub fn sent(&mut self, kind: usize) {
+        self.sent += 1;
+        self.sent_by_kind[kind] += 1;
+    }
+
     pub fn record(
         &mut self,
         kind: usize,
@@ -137,7 +145,8 @@ impl Stats {
         *self.answers_by_kind[kind].entry(outcome.key()).or_insert(0) += 1;
         match outcome {
             Outcome::Status(status) => {
-                self.latency.record(latency.as_micros() as u64);
+                self.latency
+                    .saturating_record(latency.as_micros().try_into().unwrap_or(u64::MAX));
                 if !expected(kind, status) {
                     self.unexpected += 1;
                 }

@@ -11,131 +11,146 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
+use tokio::task::{JoinHandle, JoinSet};
 
-use super::inputs::{Mix, Picker};
+use super::Args;
+use super::inputs::{KNOWN, Picker, UNKNOWN, bad_inputs};
 use super::report::{Ran, progress_line};
 use super::stats::{Outcome, Stats};
 use crate::stop::StopSignal;
 
-/// How to send.
-pub struct Plan {
-    pub client: reqwest::Client,
-    pub url: reqwest::Url,
-    /// The inputs of each kind, taken in turn.
-    pub inputs: [Vec<String>; 3],
-    pub mix: Mix,
-    pub rate: f64,
-    pub duration: Option<Duration>,
-    pub timeout: Duration,
-    pub max_in_flight: u32,
-}
-
 /// Sends until the duration is over or `stop` fires, then waits for the answers in flight:
 /// all of them (each has a timeout) after a full run, a moment after Ctrl-C; a further
 /// Ctrl-C abandons them.
-pub async fn send(plan: Plan, stop: &mut StopSignal) -> (Stats, Ran) {
-    let stats = Arc::new(Mutex::new(Stats::new()));
-    let in_flight = Arc::new(Semaphore::new(plan.max_in_flight as usize));
-    let mut tasks = tokio::task::JoinSet::new();
-    let started = Instant::now();
-    let progress = std::io::stderr().is_terminal().then(|| {
-        let stats = Arc::clone(&stats);
-        let in_flight = Arc::clone(&in_flight);
-        let max = plan.max_in_flight as usize;
-        let duration = plan.duration;
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(250));
-            loop {
-                tick.tick().await;
-                let snapshot = stats.lock().expect("stats lock").clone();
-                let waiting = max - in_flight.available_permits();
-                let line = progress_line(&snapshot, started.elapsed(), duration, waiting);
-                let mut stderr = std::io::stderr().lock();
-                let _ = stderr.write_all(line.as_bytes());
-                let _ = stderr.flush();
-            }
-        })
-    });
-
-    // The number of requests due within the duration: exactly rate × duration.
-    let total = plan
-        .duration
-        .map(|d| (d.as_secs_f64() * plan.rate + 1e-6).floor() as u64);
-    let mut picker = Picker::new(plan.mix);
-    let mut next_input = [0usize; 3];
-    let mut interrupted = false;
-    // The end of the sending window: the last send plus one period, or the Ctrl-C.
-    let mut window_end = started;
-    let mut i: u64 = 0;
-    while total.is_none_or(|total| i < total) {
-        let due = started + Duration::from_secs_f64(i as f64 / plan.rate);
-        tokio::select! {
-            () = tokio::time::sleep_until(due.into()) => {}
-            () = stop.recv() => {
-                interrupted = true;
-                window_end = Instant::now();
-                break;
-            }
-        }
-        window_end = Instant::now() + Duration::from_secs_f64(1.0 / plan.rate);
-        // Reap finished tasks as we go, so that a run of days keeps no handles around.
-        while tasks.try_join_next().is_some() {}
-        let kind = picker.next();
-        let inputs = &plan.inputs[kind];
-        let input = inputs[next_input[kind] % inputs.len()].clone();
-        next_input[kind] += 1;
-        i += 1;
-        let Ok(permit) = Arc::clone(&in_flight).try_acquire_owned() else {
-            stats.lock().expect("stats lock").dropped += 1;
-            continue;
-        };
-        {
-            let mut stats = stats.lock().expect("stats lock");
-            stats.sent += 1;
-            stats.sent_by_kind[kind] += 1;
-        }
-        let client = plan.client.clone();
-        let url = plan.url.clone();
-        let stats = Arc::clone(&stats);
-        tasks.spawn(async move {
-            let (outcome, failure) = request(&client, url, &input).await;
-            // From when it was due: a late send counts against the latency too.
-            let latency = due.elapsed();
-            stats
-                .lock()
-                .expect("stats lock")
-                .record(kind, outcome, latency, failure);
-            drop(permit);
-        });
-    }
-
-    let grace = if interrupted {
-        Duration::from_secs(1)
-    } else {
-        plan.timeout + Duration::from_secs(1)
+pub async fn send(
+    args: &Args,
+    client: &reqwest::Client,
+    url: &reqwest::Url,
+    stop: &mut StopSignal,
+) -> (Stats, Ran) {
+    let max = args.max_in_flight;
+    let shared = Shared {
+        stats: Arc::new(Mutex::new(Stats::new())),
+        in_flight: Arc::new(Semaphore::new(max as usize)),
+        started: Instant::now(),
     };
-    let all_back = in_flight.acquire_many(plan.max_in_flight);
+    let progress = (std::io::stderr().is_terminal()).then(|| shared.show_progress(args));
+    let mut tasks = JoinSet::new();
+    let (mut interrupted, window_end) = shared
+        .send_on_schedule(args, client, url, &mut tasks, stop)
+        .await;
+    let grace = Duration::from_secs(1)
+        + if interrupted {
+            Duration::ZERO
+        } else {
+            args.timeout
+        };
     tokio::select! {
-        _ = all_back => {}
+        _ = shared.in_flight.acquire_many(max) => {}
         () = tokio::time::sleep(grace) => {}
         () = stop.recv() => interrupted = true,
     }
-    let elapsed = started.elapsed();
-    let cancelled = (plan.max_in_flight as usize - in_flight.available_permits()) as u64;
+    let elapsed = shared.started.elapsed();
+    let cancelled = shared.waiting(max) as u64;
     tasks.abort_all();
     if let Some(progress) = progress {
         progress.abort();
         let _ = progress.await;
         eprint!("\r\x1b[K");
     }
-    let stats = stats.lock().expect("stats lock").clone();
     let ran = Ran {
         elapsed,
-        window: window_end.saturating_duration_since(started),
+        window: window_end.saturating_duration_since(shared.started),
         interrupted,
         cancelled,
     };
-    (stats, ran)
+    (shared.lock().clone(), ran)
+}
+
+/// What the sender, the requests in flight and the progress line share.
+#[derive(Clone)]
+struct Shared {
+    stats: Arc<Mutex<Stats>>,
+    in_flight: Arc<Semaphore>,
+    started: Instant,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Stats> {
+        self.stats.lock().expect("stats lock")
+    }
+
+    /// How many requests wait for an answer.
+    fn waiting(&self, max_in_flight: u32) -> usize {
+        max_in_flight as usize - self.in_flight.available_permits()
+    }
+
+    /// Rewrites the progress line four times a second, until aborted.
+    fn show_progress(&self, args: &Args) -> JoinHandle<()> {
+        let (shared, max, duration) = (self.clone(), args.max_in_flight, args.duration);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tick.tick().await;
+                let (waiting, elapsed) = (shared.waiting(max), shared.started.elapsed());
+                let line = progress_line(&shared.lock(), elapsed, duration, waiting);
+                let mut stderr = std::io::stderr().lock();
+                let _ = stderr.write_all(line.as_bytes());
+                let _ = stderr.flush();
+            }
+        })
+    }
+
+    /// The open loop: request `i` at `start + i / rate`, with the inputs of each kind in
+    /// turn. Returns whether Ctrl-C stopped it, and the end of the sending window (the last
+    /// send plus one period, or the Ctrl-C).
+    async fn send_on_schedule(
+        &self,
+        args: &Args,
+        client: &reqwest::Client,
+        url: &reqwest::Url,
+        tasks: &mut JoinSet<()>,
+        stop: &mut StopSignal,
+    ) -> (bool, Instant) {
+        let inputs: [Vec<String>; 3] = [
+            KNOWN.map(str::to_owned).to_vec(),
+            UNKNOWN.map(str::to_owned).to_vec(),
+            bad_inputs().to_vec(),
+        ];
+        // The number of requests due within the duration: exactly rate × duration.
+        let total = (args.duration).map(|d| (d.as_secs_f64() * args.rate + 1e-6).floor() as u64);
+        let (mut picker, mut next_input) = (Picker::new(args.mix), [0usize; 3]);
+        let mut window_end = self.started;
+        let mut i: u64 = 0;
+        while total.is_none_or(|total| i < total) {
+            let due = self.started + Duration::from_secs_f64(i as f64 / args.rate);
+            tokio::select! {
+                () = tokio::time::sleep_until(due.into()) => {}
+                () = stop.recv() => return (true, Instant::now()),
+            }
+            window_end = Instant::now() + Duration::from_secs_f64(1.0 / args.rate);
+            // Reap finished tasks as we go, so that a run of days keeps no handles around.
+            while tasks.try_join_next().is_some() {}
+            let kind = picker.next();
+            let input = inputs[kind][next_input[kind] % inputs[kind].len()].clone();
+            next_input[kind] += 1;
+            i += 1;
+            let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
+                self.lock().dropped += 1;
+                continue;
+            };
+            self.lock().sent(kind);
+            let (client, url, shared) = (client.clone(), url.clone(), self.clone());
+            tasks.spawn(async move {
+                let (outcome, failure) = request(&client, url, &input).await;
+                // From when it was due: a late send counts against the latency too.
+                let latency = due.elapsed();
+                shared.lock().record(kind, outcome, latency, failure);
+                drop(permit);
+            });
+        }
+        (false, window_end)
+    }
 }
 
 /// One GET, with its body read to the end.

@@ -6,12 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+pub use platform_check::repo_root as workspace;
 
 /// The section patches, in order, from this workspace: sections 0 to 4, and those after.
 pub fn patches() -> Vec<PathBuf> {
@@ -70,17 +65,22 @@ pub fn optional_patches(n: usize) -> Vec<PathBuf> {
     patches
 }
 
-/// A fresh clone of this repository's committed state, deleted when dropped.
+/// A fresh clone of this repository's committed state, in a temporary directory deleted
+/// when dropped.
 pub struct RepoClone {
     pub dir: PathBuf,
+    _temp: tempfile::TempDir,
 }
 
 impl RepoClone {
     pub fn new(name: &str) -> RepoClone {
-        let dir = std::env::temp_dir().join(format!("iss-workshop-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let temp = tempfile::Builder::new()
+            .prefix(&format!("iss-workshop-{name}-"))
+            .tempdir()
+            .unwrap();
+        let dir = temp.path().join("repo");
         clone_repository(&dir);
-        RepoClone { dir }
+        RepoClone { dir, _temp: temp }
     }
 
     pub fn apply(&self, patch: &Path) {
@@ -94,12 +94,6 @@ impl RepoClone {
 
     pub fn git(&self, args: &[&str]) -> Output {
         git(&self.dir, args)
-    }
-}
-
-impl Drop for RepoClone {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -18,6 +18,15 @@ pub use ports::{PublishedPort, check_ports_loopback, published_ports};
 
 use crate::yaml::{get_str, merge, strings};
 
+/// The entries of a service's list `key` (`ports`, `volumes`), none if it has none.
+fn entries<'a>(service: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    service
+        .get(key)
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+}
+
 /// The `services` of a compose document, by name.
 pub fn compose_services(doc: &Value) -> BTreeMap<String, Value> {
     doc.get("services")

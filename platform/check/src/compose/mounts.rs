@@ -18,37 +18,29 @@ pub struct BindMount {
 
 /// The bind mounts (not named volumes) of a service, short and long syntax.
 pub fn bind_mounts(service: &Value) -> Vec<BindMount> {
-    let mut out = Vec::new();
-    for v in service
-        .get("volumes")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-    {
-        match v {
-            Value::String(s) => {
-                let parts: Vec<&str> = s.split(':').collect();
-                if parts.len() >= 2 && (parts[0].starts_with('.') || parts[0].starts_with('/')) {
-                    out.push(BindMount {
-                        source: parts[0].to_owned(),
-                        target: parts[1].to_owned(),
-                    });
-                }
-            }
-            Value::Mapping(_) => {
-                if get_str(v, &["type"]) == Some("bind")
-                    && let (Some(s), Some(t)) = (get_str(v, &["source"]), get_str(v, &["target"]))
-                {
-                    out.push(BindMount {
-                        source: s.to_owned(),
-                        target: t.to_owned(),
-                    });
-                }
-            }
-            _ => {}
+    super::entries(service, "volumes")
+        .filter_map(bind_mount)
+        .collect()
+}
+
+/// One `volumes` entry, if it mounts a host path: `./x:/y[:ro]`, or `type: bind`.
+fn bind_mount(volume: &Value) -> Option<BindMount> {
+    let (source, target) = match volume {
+        Value::String(short) => {
+            let mut parts = short.split(':');
+            let (source, target) = (parts.next()?, parts.next()?);
+            let host = source.starts_with('.') || source.starts_with('/');
+            host.then_some((source, target))?
         }
-    }
-    out
+        Value::Mapping(_) if get_str(volume, &["type"]) == Some("bind") => {
+            (get_str(volume, &["source"])?, get_str(volume, &["target"])?)
+        }
+        _ => return None,
+    };
+    Some(BindMount {
+        source: source.to_owned(),
+        target: target.to_owned(),
+    })
 }
 
 /// The host file (relative to `root`) that is mounted at `container_path` in `service`,

@@ -13,70 +13,46 @@ pub struct PublishedPort {
     pub container_port: String,
 }
 
-/// The published ports of a service (short and long syntax).
-pub fn published_ports(service: &Value) -> Vec<PublishedPort> {
-    let mut out = Vec::new();
-    for p in service
-        .get("ports")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-    {
-        match p {
-            Value::String(_) | Value::Number(_) => {
-                let s = match p {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    _ => unreachable!(),
-                };
-                let s = s.split('/').next().unwrap_or(&s).to_owned();
-                // ip:host:container, host:container or container; an IPv6 host ip is in [].
-                let (ip, rest) = if let Some(r) = s.strip_prefix('[') {
-                    let end = r.find(']').unwrap_or(r.len());
-                    (
-                        Some(r[..end].to_owned()),
-                        r.get(end + 2..).unwrap_or("").to_owned(),
-                    )
-                } else {
-                    let parts: Vec<&str> = s.split(':').collect();
-                    if parts.len() == 3 {
-                        (
-                            Some(parts[0].to_owned()),
-                            format!("{}:{}", parts[1], parts[2]),
-                        )
-                    } else {
-                        (None, s.clone())
-                    }
-                };
-                let (host_port, container_port) = match rest.split_once(':') {
-                    Some((h, c)) => (Some(h.to_owned()), c.to_owned()),
-                    None => (None, rest),
-                };
-                out.push(PublishedPort {
-                    host_ip: ip,
-                    host_port,
-                    container_port,
-                });
-            }
-            Value::Mapping(_) => out.push(PublishedPort {
-                host_ip: get_str(p, &["host_ip"]).map(str::to_owned),
-                host_port: get(p, &["published"]).map(|v| match v {
-                    Value::Number(n) => n.to_string(),
-                    Value::String(s) => s.clone(),
-                    _ => String::new(),
-                }),
-                container_port: get(p, &["target"])
-                    .map(|v| match v {
-                        Value::Number(n) => n.to_string(),
-                        Value::String(s) => s.clone(),
-                        _ => String::new(),
-                    })
-                    .unwrap_or_default(),
-            }),
-            _ => {}
-        }
+/// A number or a string, as text: compose takes ports either way.
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
     }
-    out
+}
+
+/// One `ports` entry: `ip:host:container`, `host:container` or `container` (an IPv6 host
+/// ip in [], a `/protocol` after), or the long syntax.
+fn published_port(port: &Value) -> Option<PublishedPort> {
+    if let Value::Mapping(_) = port {
+        return Some(PublishedPort {
+            host_ip: get_str(port, &["host_ip"]).map(str::to_owned),
+            host_port: get(port, &["published"]).map(|v| text(v).unwrap_or_default()),
+            container_port: get(port, &["target"]).and_then(text).unwrap_or_default(),
+        });
+    }
+    let short = text(port)?;
+    let short = short.split('/').next().unwrap_or_default();
+    let (ip, rest) = match short.strip_prefix('[') {
+        Some(r) => {
+            let end = r.find(']').unwrap_or(r.len());
+            (Some(r[..end].to_owned()), r.get(end + 2..).unwrap_or(""))
+        }
+        None => match short.splitn(3, ':').collect::<Vec<_>>()[..] {
+            [ip, _, _] => (Some(ip.to_owned()), &short[ip.len() + 1..]),
+            _ => (None, short),
+        },
+    };
+    let (host_port, container_port) = match rest.split_once(':') {
+        Some((h, c)) => (Some(h.to_owned()), c.to_owned()),
+        None => (None, rest.to_owned()),
+    };
+    Some(PublishedPort {
+        host_ip: ip,
+        host_port,
+        container_port,
+    })
 }
 
 /// Every published port must be bound to 127.0.0.1 (attendees sit on shared wifi).
@@ -100,4 +76,11 @@ pub fn check_ports_loopback(doc: &Value, file: &str) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The published ports of a service (short and long syntax).
+pub fn published_ports(service: &Value) -> Vec<PublishedPort> {
+    super::entries(service, "ports")
+        .filter_map(published_port)
+        .collect()
 }

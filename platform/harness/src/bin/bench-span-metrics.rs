@@ -83,35 +83,10 @@ struct Run {
 }
 
 async fn run(programs: &Programs, files: &[std::path::PathBuf], spans: usize) -> Run {
-    let loopback = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let mut ports = Ports::default();
-    let tempo = Receiver::start(ReceiverConfig {
-        grpc: loopback(ports.take()),
-        ..ReceiverConfig::ephemeral()
-    })
-    .await
-    .unwrap();
-    // Prometheus takes OTLP at /api/v1/otlp, Loki at /otlp.
-    let prometheus = Receiver::start(
-        ReceiverConfig {
-            http: loopback(ports.take()),
-            ..ReceiverConfig::ephemeral()
-        }
-        .with_http_path_prefix("/api/v1/otlp"),
-    )
-    .await
-    .unwrap();
-    let loki = Receiver::start(
-        ReceiverConfig {
-            http: loopback(ports.take()),
-            ..ReceiverConfig::ephemeral()
-        }
-        .with_http_path_prefix("/otlp"),
-    )
-    .await
-    .unwrap();
+    let [tempo, prometheus, loki] = backends(&mut ports).await;
     // No Jaeger: the jaeger overlay is not used here.
-    let nowhere = loopback(ports.take());
+    let nowhere = SocketAddr::from((Ipv4Addr::LOCALHOST, ports.take()));
     let wiring = Wiring::new(
         &mut ports,
         tempo.grpc_addr(),
@@ -124,33 +99,17 @@ async fn run(programs: &Programs, files: &[std::path::PathBuf], spans: usize) ->
         .unwrap_or_else(|e| panic!("{e}"));
     let pid = collector.process.pid().unwrap();
     let cpu_before = cpu_time(pid).unwrap();
-
-    let client = reqwest::Client::new();
-    let url = format!("{}/v1/traces", wiring.otlp_http_endpoint());
     let started = Instant::now();
-    let mut first_metric = None;
-    for batch in 0..spans.div_ceil(BATCH) {
-        let body = request(batch, BATCH).encode_to_vec();
-        let response = client
-            .post(&url)
-            .header("content-type", "application/x-protobuf")
-            .body(body)
-            .send()
-            .await
-            .expect("the collector answers");
-        assert!(response.status().is_success(), "{}", response.status());
-        if first_metric.is_none() && has_red_metric(&prometheus) {
-            first_metric = Some(started.elapsed());
-        }
-    }
+    let url = format!("{}/v1/traces", wiring.otlp_http_endpoint());
+    let mut first_metric = send(&url, spans, &prometheus, started).await;
     // Everything forwarded to the Tempo stand-in, and (with the connector) a metric.
+    let with_connector = !files
+        .iter()
+        .any(|f| f.to_string_lossy().contains("without"));
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline
         && (tempo.store().stats().spans.received.total() < spans as u64
-            || (first_metric.is_none()
-                && !files
-                    .iter()
-                    .any(|f| f.to_string_lossy().contains("without"))))
+            || (first_metric.is_none() && with_connector))
     {
         if first_metric.is_none() && has_red_metric(&prometheus) {
             first_metric = Some(started.elapsed());
@@ -165,6 +124,59 @@ async fn run(programs: &Programs, files: &[std::path::PathBuf], spans: usize) ->
         peak_rss_kib,
         first_metric,
     }
+}
+
+/// The backends' stand-ins: Tempo (OTLP/gRPC), Prometheus (OTLP/HTTP at /api/v1/otlp) and
+/// Loki (at /otlp).
+async fn backends(ports: &mut Ports) -> [Receiver; 3] {
+    let loopback = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut http = |prefix: &str| {
+        let http = loopback(ports.take());
+        ReceiverConfig {
+            http,
+            ..ReceiverConfig::ephemeral()
+        }
+        .with_http_path_prefix(prefix)
+    };
+    let (prometheus, loki) = (http("/api/v1/otlp"), http("/otlp"));
+    let tempo = ReceiverConfig {
+        grpc: loopback(ports.take()),
+        ..ReceiverConfig::ephemeral()
+    };
+    let mut started = Vec::new();
+    for config in [tempo, prometheus, loki] {
+        started.push(Receiver::start(config).await.unwrap());
+    }
+    started
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("three configs"))
+}
+
+/// Sends `spans` spans in batches to the collector at `url`; when the first RED metric
+/// reached Prometheus's stand-in after `started`, if it did meanwhile.
+async fn send(
+    url: &str,
+    spans: usize,
+    prometheus: &Receiver,
+    started: Instant,
+) -> Option<Duration> {
+    let client = reqwest::Client::new();
+    let mut first_metric = None;
+    for batch in 0..spans.div_ceil(BATCH) {
+        let body = request(batch, BATCH).encode_to_vec();
+        let response = client
+            .post(url)
+            .header("content-type", "application/x-protobuf")
+            .body(body)
+            .send()
+            .await
+            .expect("the collector answers");
+        assert!(response.status().is_success(), "{}", response.status());
+        if first_metric.is_none() && has_red_metric(prometheus) {
+            first_metric = Some(started.elapsed());
+        }
+    }
+    first_metric
 }
 
 fn has_red_metric(prometheus: &Receiver) -> bool {

@@ -1,4 +1,4 @@
-//! memory-leak, in the gateway's handler: every request is kept in a list that is never
+//! memory-leak, around the gateway's handler: every request is kept in a list that is never
 //! trimmed (4 KiB each, as a duplicate check that remembers whole requests might), and each
 //! request goes through the whole list first.
 //!
@@ -10,7 +10,9 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use super::{Fault, is_on};
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
 
 /// What each remembered request costs the next one.
 pub const COST_PER_ENTRY: Duration = Duration::from_millis(4);
@@ -21,21 +23,23 @@ const ENTRY_BYTES: usize = 4096;
 
 static REMEMBERED: Mutex<Vec<Box<[u8]>>> = Mutex::new(Vec::new());
 
-/// With memory-leak on: remembers one more request, and waits as long as going through all
-/// of them takes.
-pub async fn remember_request() {
-    if !is_on(Fault::MemoryLeak) {
-        return;
+/// memory-leak: a request for a place (one the handler will look up) is remembered, and
+/// waits as long as going through every remembered request takes, before the handler.
+pub(super) async fn remember_request(request: Request, next: Next) -> Response {
+    if super::location(&request).is_some() {
+        tokio::time::sleep(cost(remember())).await;
     }
-    let entries = {
-        let mut remembered = REMEMBERED.lock().unwrap_or_else(PoisonError::into_inner);
-        if remembered.len() < MAX_ENTRIES {
-            // Written, not just allocated: untouched pages would not count as memory used.
-            remembered.push(vec![1; ENTRY_BYTES].into_boxed_slice());
-        }
-        remembered.len()
-    };
-    tokio::time::sleep(cost(entries)).await;
+    next.run(request).await
+}
+
+/// Remembers one more request; how many there are now.
+fn remember() -> usize {
+    let mut remembered = REMEMBERED.lock().unwrap_or_else(PoisonError::into_inner);
+    if remembered.len() < MAX_ENTRIES {
+        // Written, not just allocated: untouched pages would not count as memory used.
+        remembered.push(vec![1; ENTRY_BYTES].into_boxed_slice());
+    }
+    remembered.len()
 }
 
 /// The wait for going through `entries` remembered requests.
@@ -52,7 +56,8 @@ pub(super) fn forget() {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{TEST_TURNS, set};
+    use super::super::tests::{as_service, get};
+    use super::super::{Fault, TEST_TURNS, set};
     use super::*;
 
     #[test]
@@ -67,9 +72,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn each_request_takes_longer_than_the_last_until_switched_off() {
         let _turn = TEST_TURNS.lock().await;
+        let app = as_service("gateway", "{}");
         let took = || async {
             let started = tokio::time::Instant::now();
-            remember_request().await;
+            get(app.clone(), "/distance?location=Berlin").await;
             started.elapsed()
         };
         assert_eq!(took().await, Duration::ZERO, "off");
@@ -77,6 +83,13 @@ mod tests {
         assert_eq!(took().await, Duration::from_millis(4));
         assert_eq!(took().await, Duration::from_millis(8));
         assert_eq!(took().await, Duration::from_millis(12));
+        let started = tokio::time::Instant::now();
+        get(app.clone(), "/distance?location=+").await;
+        assert_eq!(
+            started.elapsed(),
+            Duration::ZERO,
+            "bad input is not remembered"
+        );
         set(None);
         assert!(REMEMBERED.lock().unwrap().is_empty(), "let go");
         set(Some(Fault::MemoryLeak));

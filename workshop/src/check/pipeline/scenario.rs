@@ -46,6 +46,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    #[cfg(test)]
     pub const ALL: [Kind; 4] = [Kind::Ordinary, Kind::Error, Kind::Slow, Kind::Stylesheet];
 }
 
