@@ -153,7 +153,7 @@ pub fn judge(signal: Signal, answer: Option<&Answer>) -> Verdict {
         return Verdict::warn(
             name,
             format!("cannot tell: {backend} is not ready"),
-            format!("Fix {backend} first (above)"),
+            &format!("Fix {backend} first (above)"),
         );
     };
     let Some(arrived) = answer.json().and_then(|body| signal.arrived(&body)) else {
@@ -184,7 +184,7 @@ pub fn judge(signal: Signal, answer: Option<&Answer>) -> Verdict {
         (Signal::Logs, false) => Verdict::warn(
             name,
             "no log line in Loki",
-            SEND_DATA.replace(" metrics every 60 s", " logs every second"),
+            &SEND_DATA.replace(" metrics every 60 s", " logs every second"),
         ),
         (Signal::Logs, true) => Verdict::ok(name, format!("Loki has log lines from {names}")),
         (Signal::Traces, false) => Verdict::warn(

@@ -7,21 +7,10 @@
 //! ! (a warning) or ✗ (to fix), each not-✓ one with its fix, as pure functions tested on
 //! fixtures ([`tests`]); [`paths`] judges from them which path is ready and makes the report.
 //!
-//! One module a concern, each with its probe and its judgement:
-//!
-//! - [`system`]: which system, and what differs on it from Linux;
-//! - [`toolchain`]: `rustc` at least the workspace's `rust-version`, `cargo nextest`;
-//! - [`ports`]: the services' (5000-5003) and the platform's (3000, 4317, 4318, 9090): free,
-//!   or taken by what should be there (the check asks), or taken by something else;
-//! - [`docker`]: the client, the Compose plugin (2.22+ for the all-in-compose `watch`), the
-//!   daemon;
-//! - [`platform`]: the collector (told from the workshop's own receiver and from a collector
-//!   outside Docker), Prometheus, Grafana, and Loki and Tempo through Grafana (they are not
-//!   published), ready or not; then [`data`]: whether data arrives in each;
-//! - [`otelcol`]: section 6's OpenTelemetry Collector program, which `check 6` and `up
-//!   --collector` without Docker run (`WORKSHOP_OTELCOL`, or the `build-platform` build);
-//! - under them, [`command`] and [`http`]: how a command and an HTTP call are made and what
-//!   is kept of them.
+//! One module a concern, each with its probe and its judgement: [`system`], [`toolchain`],
+//! [`ports`], [`docker`], [`otelcol`], [`platform`] and then [`data`]; under them,
+//! [`command`] and [`http`]: how a command and an HTTP call are made and what is kept of
+//! them.
 //!
 //! Every command and HTTP call has a timeout (`--timeout`); commands run in their own process
 //! group (a job object on Windows), which is killed on timeout or Ctrl-C, so nothing is left

@@ -217,7 +217,7 @@ fn line(seen: &Seen, os: &str) -> Verdict {
         return Verdict::fail(
             name,
             format!("taken by something that is not {what}"),
-            format!(
+            &format!(
                 "Stop it ({find}), or publish the platform on another port in docker-compose.yml"
             ),
         );
@@ -240,7 +240,7 @@ fn line(seen: &Seen, os: &str) -> Verdict {
     Verdict::fail(
         name,
         detail,
-        format!(
+        &format!(
             "{first} the services on other ports: `cargo run -p workshop -- up --port 8000` \
              (uses 8000-8003); {find}"
         ),
