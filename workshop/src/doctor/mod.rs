@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 
+use crate::ports::Ports;
 use crate::report::{Section, Status, Verdict};
 use crate::stop::StopSignal;
 use data::Signal;
@@ -128,7 +129,7 @@ async fn gather(args: &Args) -> anyhow::Result<Evidence> {
     let probe = Probe { http: &http };
     let urls = &*args.urls;
     let wanted = ports::wanted(
-        args.port,
+        Ports::from_base(args.port)?,
         [
             (&urls.grafana, Expected::Grafana),
             (&urls.otlp_grpc, Expected::OtlpGrpc),
@@ -179,44 +180,42 @@ async fn gather(args: &Args) -> anyhow::Result<Evidence> {
 /// The report's sections, in the order shown, from the evidence alone, each with the paths
 /// that need its verdicts to pass.
 pub fn judge(evidence: &Evidence) -> Vec<(Need, Section)> {
+    let section = |need, title: &str, verdicts| (need, Section::new(title, verdicts));
     let ports = |need| ports::judge(&evidence.ports, evidence.os, need);
-    let system = system::notes(evidence.os, evidence.arch);
+    let toolchain = toolchain::judge(&evidence.toolchain);
+    let otelcol = vec![otelcol::judge(&evidence.otelcol)];
     let mut sections = vec![
-        (Need::Neither, Section::new("System", system)),
-        (
-            Need::Both,
-            Section::new(
-                "Toolchain (both paths)",
-                toolchain::judge(&evidence.toolchain),
-            ),
-        ),
-        (
-            Need::Both,
-            Section::new("Ports (both paths)", ports(Need::Both)),
-        ),
-        (
-            Need::Docker,
-            Section::new("Ports (path b)", ports(Need::Docker)),
-        ),
-        (
-            Need::Docker,
-            Section::new("Docker (path b)", docker::judge(&evidence.docker)),
-        ),
-        (
+        section(
             Need::Neither,
-            Section::new(
-                "Section 6 (check 6, and up --collector without Docker)",
-                vec![otelcol::judge(&evidence.otelcol)],
-            ),
+            "System",
+            system::notes(evidence.os, evidence.arch),
+        ),
+        section(Need::Both, "Toolchain (both paths)", toolchain),
+        section(Need::Both, "Ports (both paths)", ports(Need::Both)),
+        section(Need::Docker, "Ports (path b)", ports(Need::Docker)),
+        section(
+            Need::Docker,
+            "Docker (path b)",
+            docker::judge(&evidence.docker),
+        ),
+        section(
+            Need::Neither,
+            "Section 6 (check 6, and up --collector without Docker)",
+            otelcol,
         ),
     ];
     let platform = "Platform (path b: docker compose up -d)";
     if evidence.docker.installed() {
-        let platform = Section::new(platform, platform::judge(&evidence.platform));
         let data = evidence.data.iter();
         let data = data.map(|(signal, answer)| data::judge(*signal, answer.as_ref()));
-        let data = Section::new("Data arriving (path b, last 15 minutes)", data.collect());
-        sections.extend([(Need::Docker, platform), (Need::Neither, data)]);
+        sections.extend([
+            section(Need::Docker, platform, platform::judge(&evidence.platform)),
+            section(
+                Need::Neither,
+                "Data arriving (path b, last 15 minutes)",
+                data.collect(),
+            ),
+        ]);
     } else {
         // Without Docker the platform cannot be running here: one line, not ten red ones.
         let not_checked = Verdict::fail(
@@ -224,7 +223,7 @@ pub fn judge(evidence: &Evidence) -> Vec<(Need, Section)> {
             "not checked: it runs in Docker, which is not installed",
             "Install Docker first (above), or take path (a)",
         );
-        sections.push((Need::Docker, Section::new(platform, vec![not_checked])));
+        sections.push(section(Need::Docker, platform, vec![not_checked]));
     }
     // The platform's ports are looked at only where it runs on this machine.
     sections.retain(|(_, section)| !section.verdicts.is_empty());

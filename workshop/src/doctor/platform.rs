@@ -12,8 +12,6 @@
 //! that runs on this machine outside Docker (`workshop up --collector`) answers its health
 //! check on 13133 and its own metrics on 8888, which compose does not publish.
 
-use serde_json::Value;
-
 use super::http::{Answer, Probe, join, show};
 use super::parse_url;
 use crate::report::Verdict;
@@ -183,10 +181,8 @@ fn collector(seen: &Seen) -> Verdict {
 fn outside_docker(seen: &Seen) -> Option<String> {
     let mut evidence = Vec::new();
     if let Answer::Got { status: 200, .. } = seen.collector_health
-        && let Some(health) = seen
-            .collector_health
-            .json()
-            .and_then(|v| v.get("status").and_then(Value::as_str).map(str::to_owned))
+        && let Some(body) = seen.collector_health.json()
+        && let Some(health) = body["status"].as_str()
     {
         evidence.push(format!(
             "its health check on {} says {health:?}",
@@ -228,21 +224,15 @@ fn health(name: &str, url: &reqwest::Url, answer: &Answer, word: &str, body: boo
 /// Their compose services are named as their uids.
 fn datasource(name: &str, uid: &str, answer: &Answer) -> Verdict {
     let service = uid;
-    let body = answer.json();
-    let message = body
-        .as_ref()
-        .and_then(|v| v.get("message").and_then(Value::as_str))
-        .map(str::to_owned);
-    let status = body
-        .as_ref()
-        .and_then(|v| v.get("status").and_then(Value::as_str))
-        .map(str::to_ascii_uppercase);
+    let body = answer.json().unwrap_or_default();
+    let message = body["message"].as_str();
+    let status = body["status"].as_str().map(str::to_ascii_uppercase);
     match (answer, status.as_deref()) {
         (Answer::Got { status: 200, .. }, Some("OK")) => Verdict::ok(
             name,
             format!(
                 "ready, through Grafana (datasource {uid}: {})",
-                message.as_deref().unwrap_or("OK")
+                message.unwrap_or("OK")
             ),
         ),
         (Answer::Got { status: 404, .. }, _) => Verdict::fail(
@@ -255,7 +245,7 @@ fn datasource(name: &str, uid: &str, answer: &Answer) -> Verdict {
             name,
             format!(
                 "Grafana cannot reach it: {}",
-                message.unwrap_or_else(|| answer.describe())
+                message.map_or_else(|| answer.describe(), str::to_owned)
             ),
             &format!(
                 "`docker compose ps {service}` (should be healthy) and \
