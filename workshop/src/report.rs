@@ -53,44 +53,32 @@ impl Verdict {
     pub fn new(what: impl Into<String>, look_at: &str, result: Result<(), String>) -> Verdict {
         match result {
             Ok(()) => Verdict::ok(what, ""),
-            Err(found) => Verdict::fail(what, found, format!("Look at {look_at}")),
+            Err(found) => Verdict::fail(what, found, &format!("Look at {look_at}")),
         }
     }
 
     pub fn ok(what: impl Into<String>, detail: impl Into<String>) -> Verdict {
-        Verdict::with(Status::Ok, what, detail, None)
+        Verdict::of(Status::Ok, what.into(), detail.into(), None)
     }
 
     pub fn info(what: impl Into<String>, detail: impl Into<String>) -> Verdict {
-        Verdict::with(Status::Info, what, detail, None)
+        Verdict::of(Status::Info, what.into(), detail.into(), None)
     }
 
-    pub fn warn(
-        what: impl Into<String>,
-        detail: impl Into<String>,
-        hint: impl Into<String>,
-    ) -> Verdict {
-        Verdict::with(Status::Warn, what, detail, Some(hint.into()))
+    pub fn warn(what: impl Into<String>, detail: impl Into<String>, hint: &str) -> Verdict {
+        Verdict::of(Status::Warn, what.into(), detail.into(), Some(hint))
     }
 
-    pub fn fail(
-        what: impl Into<String>,
-        detail: impl Into<String>,
-        hint: impl Into<String>,
-    ) -> Verdict {
-        Verdict::with(Status::Fail, what, detail, Some(hint.into()))
+    pub fn fail(what: impl Into<String>, detail: impl Into<String>, hint: &str) -> Verdict {
+        Verdict::of(Status::Fail, what.into(), detail.into(), Some(hint))
     }
 
-    pub fn with(
-        status: Status,
-        what: impl Into<String>,
-        detail: impl Into<String>,
-        hint: Option<String>,
-    ) -> Verdict {
+    pub fn of(status: Status, what: String, detail: String, hint: Option<&str>) -> Verdict {
+        let hint = hint.map(str::to_owned);
         Verdict {
             status,
-            what: what.into(),
-            detail: detail.into(),
+            what,
+            detail,
             hint,
         }
     }
@@ -117,25 +105,16 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// How a section's verdicts are shown as text.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Layout {
-    /// Each a line with its mark.
-    #[default]
-    Lines,
-    /// For facts rather than judgements: what and detail in two columns, without marks,
-    /// wrapped to [`WIDTH`].
-    Table,
-}
-
 /// A titled group of verdicts, in the order shown. Without verdicts, its title is a
 /// paragraph.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Section {
     pub title: String,
     pub verdicts: Vec<Verdict>,
+    /// Whether the text shows the verdicts as a table of what and detail, without marks
+    /// (for facts rather than judgements), wrapped to [`WIDTH`]; else a line each.
     #[serde(skip)]
-    pub layout: Layout,
+    pub table: bool,
 }
 
 impl Section {
@@ -143,7 +122,7 @@ impl Section {
         Section {
             title: title.into(),
             verdicts,
-            layout: Layout::Lines,
+            table: false,
         }
     }
 
@@ -156,12 +135,15 @@ impl Section {
             .into_iter()
             .map(|(what, detail)| Verdict::info(what, detail));
         Section {
-            layout: Layout::Table,
+            table: true,
             ..Section::new(title, verdicts.collect())
         }
     }
 
     fn write_table(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.verdicts.is_empty() {
+            return Ok(());
+        }
         let mut table = comfy_table::Table::new();
         table
             .load_style(comfy_table::TableStyle::new())
@@ -229,14 +211,12 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for section in &self.sections {
             writeln!(f, "{}", section.title)?;
-            match section.layout {
-                _ if section.verdicts.is_empty() => {}
-                Layout::Lines => {
-                    for verdict in &section.verdicts {
-                        writeln!(f, "  {verdict}")?;
-                    }
+            if section.table {
+                section.write_table(f)?;
+            } else {
+                for verdict in &section.verdicts {
+                    writeln!(f, "  {verdict}")?;
                 }
-                Layout::Table => section.write_table(f)?,
             }
             writeln!(f)?;
         }

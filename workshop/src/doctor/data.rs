@@ -90,41 +90,29 @@ impl Signal {
     /// What arrived, read from the backend's answer; `None` when the body is not an answer
     /// to the question.
     fn arrived(self, body: &Value) -> Option<Arrived> {
-        let names = match self {
-            Signal::Metrics if body["status"] == "success" => {
-                let mut found: Vec<&str> = list(&body["data"]["result"])
-                    .filter_map(|series| series["metric"]["__name__"].as_str())
-                    .collect();
-                // In the order of METRICS, which is from the most telling one.
-                found.sort_by_key(|name| METRICS.iter().position(|m| m == name));
-                found
-            }
-            Signal::Logs if body["status"] == "success" => {
-                let mut services: Vec<&str> = list(&body["data"]["result"])
-                    .filter(|stream| stream["values"].as_array().is_some_and(|v| !v.is_empty()))
-                    .filter_map(|stream| stream["stream"]["service_name"].as_str())
-                    .collect();
-                services.sort_unstable();
-                services.dedup();
-                services
-            }
-            Signal::Traces if body["traces"].is_array() => {
-                let mut services: Vec<&str> = list(&body["traces"])
-                    .filter_map(|trace| trace["rootServiceName"].as_str())
-                    .collect();
-                services.sort_unstable();
-                services.dedup();
-                // A trace without a root service name (its root span not arrived yet) is a
-                // trace all the same.
-                return Some(Arrived {
-                    any: list(&body["traces"]).next().is_some(),
-                    names: services.into_iter().map(str::to_owned).collect(),
-                });
-            }
+        let success = body["status"] == "success";
+        let result = list(&body["data"]["result"]);
+        let mut names: Vec<&str> = match self {
+            Signal::Metrics if success => result
+                .filter_map(|series| series["metric"]["__name__"].as_str())
+                .collect(),
+            Signal::Logs if success => result
+                .filter(|stream| stream["values"].as_array().is_some_and(|v| !v.is_empty()))
+                .filter_map(|stream| stream["stream"]["service_name"].as_str())
+                .collect(),
+            Signal::Traces if body["traces"].is_array() => list(&body["traces"])
+                .filter_map(|trace| trace["rootServiceName"].as_str())
+                .collect(),
             _ => return None,
         };
+        // Metrics in the order of METRICS, which is from the most telling one; services by
+        // name.
+        names.sort_by_key(|name| (METRICS.iter().position(|m| m == name), *name));
+        names.dedup();
         Some(Arrived {
-            any: !names.is_empty(),
+            // A trace without a root service name (its root span not arrived yet) is a trace
+            // all the same.
+            any: !names.is_empty() || list(&body["traces"]).next().is_some(),
             names: names.into_iter().map(str::to_owned).collect(),
         })
     }
@@ -153,7 +141,7 @@ pub fn judge(signal: Signal, answer: Option<&Answer>) -> Verdict {
         return Verdict::warn(
             name,
             format!("cannot tell: {backend} is not ready"),
-            format!("Fix {backend} first (above)"),
+            &format!("Fix {backend} first (above)"),
         );
     };
     let Some(arrived) = answer.json().and_then(|body| signal.arrived(&body)) else {
@@ -184,7 +172,7 @@ pub fn judge(signal: Signal, answer: Option<&Answer>) -> Verdict {
         (Signal::Logs, false) => Verdict::warn(
             name,
             "no log line in Loki",
-            SEND_DATA.replace(" metrics every 60 s", " logs every second"),
+            &SEND_DATA.replace(" metrics every 60 s", " logs every second"),
         ),
         (Signal::Logs, true) => Verdict::ok(name, format!("Loki has log lines from {names}")),
         (Signal::Traces, false) => Verdict::warn(

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::command::{Ran, Trouble, command, first_line, version_in, version_string};
+use super::command::{Printed, Ran, Trouble, command, first_line, version_in, version_string};
 use crate::report::Verdict;
 
 const CLIENT: &str = "Docker";
@@ -30,6 +30,12 @@ impl Seen {
     /// Whether there is a docker client at all: without one, the platform cannot run here.
     pub fn installed(&self) -> bool {
         !matches!(self.version, Ran::NotFound)
+    }
+
+    /// What `ran` printed, or its trouble, naming it `docker {args}`.
+    fn printed<'a>(&self, ran: &'a Ran, args: &str) -> Result<Printed<'a>, Trouble> {
+        let docker = &self.docker;
+        ran.printed(docker, &format!("{docker} {args}"), self.timeout)
     }
 }
 
@@ -66,11 +72,7 @@ fn needs_docker(name: &str) -> Verdict {
 }
 
 fn client(seen: &Seen) -> Verdict {
-    let docker = &seen.docker;
-    match seen
-        .version
-        .printed(docker, &format!("{docker} --version"), seen.timeout)
-    {
+    match seen.printed(&seen.version, "--version") {
         Ok(printed) => Verdict::ok(CLIENT, first_line(printed.stdout)),
         Err(trouble) => Verdict::fail(CLIENT, trouble.detail(), INSTALL),
     }
@@ -80,16 +82,11 @@ fn compose(seen: &Seen) -> Verdict {
     let plugin = "Install the Compose plugin: it comes with Docker Desktop; on Linux \
                   `sudo apt-get install docker-compose-plugin` (Docker's apt repository) or \
                   see https://docs.docker.com/compose/install/linux/";
-    let docker = &seen.docker;
-    let printed =
-        match seen
-            .compose
-            .printed(docker, &format!("{docker} compose version"), seen.timeout)
-        {
-            Ok(printed) => printed,
-            Err(Trouble::Missing) => return needs_docker(COMPOSE),
-            Err(trouble) => return Verdict::fail(COMPOSE, trouble.detail(), plugin),
-        };
+    let printed = match seen.printed(&seen.compose, "compose version") {
+        Ok(printed) => printed,
+        Err(Trouble::Missing) => return needs_docker(COMPOSE),
+        Err(trouble) => return Verdict::fail(COMPOSE, trouble.detail(), plugin),
+    };
     match version_in(printed.stdout) {
         Some(version) if version >= (2, 22, 0) => Verdict::ok(
             COMPOSE,
@@ -118,12 +115,8 @@ fn daemon(seen: &Seen) -> Verdict {
     let start = "Start Docker Desktop (macOS, Windows), or the daemon on Linux: \
                  `sudo systemctl start docker` (and `sudo usermod -aG docker $USER`, then log \
                  in again, to use it without sudo)";
-    let docker = &seen.docker;
     // Shown without its `--format`: that is how people type it.
-    match seen
-        .info
-        .printed(docker, &format!("{docker} info"), seen.timeout)
-    {
+    match seen.printed(&seen.info, "info") {
         Ok(printed) if !printed.stdout.trim().is_empty() => Verdict::ok(
             DAEMON,
             format!("reachable (Docker Engine {})", printed.stdout.trim()),

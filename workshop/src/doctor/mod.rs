@@ -7,21 +7,10 @@
 //! ! (a warning) or ✗ (to fix), each not-✓ one with its fix, as pure functions tested on
 //! fixtures ([`tests`]); [`paths`] judges from them which path is ready and makes the report.
 //!
-//! One module a concern, each with its probe and its judgement:
-//!
-//! - [`system`]: which system, and what differs on it from Linux;
-//! - [`toolchain`]: `rustc` at least the workspace's `rust-version`, `cargo nextest`;
-//! - [`ports`]: the services' (5000-5003) and the platform's (3000, 4317, 4318, 9090): free,
-//!   or taken by what should be there (the check asks), or taken by something else;
-//! - [`docker`]: the client, the Compose plugin (2.22+ for the all-in-compose `watch`), the
-//!   daemon;
-//! - [`platform`]: the collector (told from the workshop's own receiver and from a collector
-//!   outside Docker), Prometheus, Grafana, and Loki and Tempo through Grafana (they are not
-//!   published), ready or not; then [`data`]: whether data arrives in each;
-//! - [`otelcol`]: section 6's OpenTelemetry Collector program, which `check 6` and `up
-//!   --collector` without Docker run (`WORKSHOP_OTELCOL`, or the `build-platform` build);
-//! - under them, [`command`] and [`http`]: how a command and an HTTP call are made and what
-//!   is kept of them.
+//! One module a concern, each with its probe and its judgement: [`system`], [`toolchain`],
+//! [`ports`], [`docker`], [`otelcol`], [`platform`] and then [`data`]; under them,
+//! [`command`] and [`http`]: how a command and an HTTP call are made and what is kept of
+//! them.
 //!
 //! Every command and HTTP call has a timeout (`--timeout`); commands run in their own process
 //! group (a job object on Windows), which is killed on timeout or Ctrl-C, so nothing is left
@@ -31,6 +20,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 
+use crate::ports::Ports;
 use crate::report::{Section, Status, Verdict};
 use crate::stop::StopSignal;
 use data::Signal;
@@ -139,7 +129,7 @@ async fn gather(args: &Args) -> anyhow::Result<Evidence> {
     let probe = Probe { http: &http };
     let urls = &*args.urls;
     let wanted = ports::wanted(
-        args.port,
+        Ports::from_base(args.port)?,
         [
             (&urls.grafana, Expected::Grafana),
             (&urls.otlp_grpc, Expected::OtlpGrpc),
@@ -190,44 +180,42 @@ async fn gather(args: &Args) -> anyhow::Result<Evidence> {
 /// The report's sections, in the order shown, from the evidence alone, each with the paths
 /// that need its verdicts to pass.
 pub fn judge(evidence: &Evidence) -> Vec<(Need, Section)> {
+    let section = |need, title: &str, verdicts| (need, Section::new(title, verdicts));
     let ports = |need| ports::judge(&evidence.ports, evidence.os, need);
-    let system = system::notes(evidence.os, evidence.arch);
+    let toolchain = toolchain::judge(&evidence.toolchain);
+    let otelcol = vec![otelcol::judge(&evidence.otelcol)];
     let mut sections = vec![
-        (Need::Neither, Section::new("System", system)),
-        (
-            Need::Both,
-            Section::new(
-                "Toolchain (both paths)",
-                toolchain::judge(&evidence.toolchain),
-            ),
-        ),
-        (
-            Need::Both,
-            Section::new("Ports (both paths)", ports(Need::Both)),
-        ),
-        (
-            Need::Docker,
-            Section::new("Ports (path b)", ports(Need::Docker)),
-        ),
-        (
-            Need::Docker,
-            Section::new("Docker (path b)", docker::judge(&evidence.docker)),
-        ),
-        (
+        section(
             Need::Neither,
-            Section::new(
-                "Section 6 (check 6, and up --collector without Docker)",
-                vec![otelcol::judge(&evidence.otelcol)],
-            ),
+            "System",
+            system::notes(evidence.os, evidence.arch),
+        ),
+        section(Need::Both, "Toolchain (both paths)", toolchain),
+        section(Need::Both, "Ports (both paths)", ports(Need::Both)),
+        section(Need::Docker, "Ports (path b)", ports(Need::Docker)),
+        section(
+            Need::Docker,
+            "Docker (path b)",
+            docker::judge(&evidence.docker),
+        ),
+        section(
+            Need::Neither,
+            "Section 6 (check 6, and up --collector without Docker)",
+            otelcol,
         ),
     ];
     let platform = "Platform (path b: docker compose up -d)";
     if evidence.docker.installed() {
-        let platform = Section::new(platform, platform::judge(&evidence.platform));
         let data = evidence.data.iter();
         let data = data.map(|(signal, answer)| data::judge(*signal, answer.as_ref()));
-        let data = Section::new("Data arriving (path b, last 15 minutes)", data.collect());
-        sections.extend([(Need::Docker, platform), (Need::Neither, data)]);
+        sections.extend([
+            section(Need::Docker, platform, platform::judge(&evidence.platform)),
+            section(
+                Need::Neither,
+                "Data arriving (path b, last 15 minutes)",
+                data.collect(),
+            ),
+        ]);
     } else {
         // Without Docker the platform cannot be running here: one line, not ten red ones.
         let not_checked = Verdict::fail(
@@ -235,7 +223,7 @@ pub fn judge(evidence: &Evidence) -> Vec<(Need, Section)> {
             "not checked: it runs in Docker, which is not installed",
             "Install Docker first (above), or take path (a)",
         );
-        sections.push((Need::Docker, Section::new(platform, vec![not_checked])));
+        sections.push(section(Need::Docker, platform, vec![not_checked]));
     }
     // The platform's ports are looked at only where it runs on this machine.
     sections.retain(|(_, section)| !section.verdicts.is_empty());

@@ -86,7 +86,7 @@ pub fn report(sections: Vec<(Need, Section)>) -> (Report, Option<Path>) {
             return Verdict::ok(what, format!("ready: {next}"));
         }
         let detail = format!("to fix first (✗ above): {}", missing.join(", "));
-        Verdict::with(Status::Fail, what, detail, None)
+        Verdict::of(Status::Fail, what, detail, None)
     });
     let conclusion = match take.map(Path::describe) {
         Some([letter, _, next]) => format!("You can take path ({letter}) now: {next}."),

@@ -12,8 +12,6 @@
 //! that runs on this machine outside Docker (`workshop up --collector`) answers its health
 //! check on 13133 and its own metrics on 8888, which compose does not publish.
 
-use serde_json::Value;
-
 use super::http::{Answer, Probe, join, show};
 use super::parse_url;
 use crate::report::Verdict;
@@ -89,10 +87,19 @@ pub async fn probe(probe: &Probe<'_>, urls: &Urls) -> Seen {
 
 /// The collector, Prometheus, Grafana, Loki and Tempo lines, in that order.
 pub fn judge(seen: &Seen) -> Vec<Verdict> {
+    let urls = &seen.urls;
+    // Grafana's body says whether its database is ok.
+    let database = seen.grafana.json().is_some_and(|v| v["database"] == "ok");
     vec![
         collector(seen),
-        prometheus(&seen.urls.prometheus, &seen.prometheus),
-        grafana(&seen.urls.grafana, &seen.grafana),
+        health(
+            "Prometheus",
+            &urls.prometheus,
+            &seen.prometheus,
+            "ready",
+            true,
+        ),
+        health("Grafana", &urls.grafana, &seen.grafana, "healthy", database),
         datasource("Loki", "loki", &seen.loki),
         datasource("Tempo", "tempo", &seen.tempo),
     ]
@@ -103,7 +110,7 @@ fn unreachable(name: &str, url: &reqwest::Url, answer: &Answer, option: &str) ->
     Verdict::fail(
         name,
         format!("{} {}", show(url), answer.describe()),
-        format!("{START_PLATFORM} (or point {option} at where it runs)"),
+        &format!("{START_PLATFORM} (or point {option} at where it runs)"),
     )
 }
 
@@ -174,10 +181,8 @@ fn collector(seen: &Seen) -> Verdict {
 fn outside_docker(seen: &Seen) -> Option<String> {
     let mut evidence = Vec::new();
     if let Answer::Got { status: 200, .. } = seen.collector_health
-        && let Some(health) = seen
-            .collector_health
-            .json()
-            .and_then(|v| v.get("status").and_then(Value::as_str).map(str::to_owned))
+        && let Some(body) = seen.collector_health.json()
+        && let Some(health) = body["status"].as_str()
     {
         evidence.push(format!(
             "its health check on {} says {health:?}",
@@ -195,36 +200,23 @@ fn outside_docker(seen: &Seen) -> Option<String> {
     (!evidence.is_empty()).then(|| evidence.join(", "))
 }
 
-fn prometheus(url: &reqwest::Url, answer: &Answer) -> Verdict {
-    let name = "Prometheus";
+/// Prometheus' or Grafana's line from its own health check: `word` (ready, healthy) when
+/// it answers 200 and its body agrees.
+fn health(name: &str, url: &reqwest::Url, answer: &Answer, word: &str, body: bool) -> Verdict {
+    let service = name.to_lowercase();
     match answer {
-        Answer::Got { status: 200, .. } => Verdict::ok(name, format!("{} is ready", show(url))),
+        Answer::Got { status: 200, .. } if body => {
+            Verdict::ok(name, format!("{} is {word}", show(url)))
+        }
         Answer::Got { .. } => Verdict::fail(
             name,
-            format!("{} not ready: {}", show(url), answer.describe()),
-            "It may still be starting (wait a few seconds); otherwise \
-             `docker compose logs prometheus`",
+            format!("{} not {word}: {}", show(url), answer.describe()),
+            &format!(
+                "It may still be starting (wait a few seconds); otherwise `docker compose logs \
+                 {service}`"
+            ),
         ),
-        _ => unreachable(name, url, answer, "--prometheus"),
-    }
-}
-
-fn grafana(url: &reqwest::Url, answer: &Answer) -> Verdict {
-    let name = "Grafana";
-    let database = answer
-        .json()
-        .and_then(|v| v.get("database").and_then(Value::as_str).map(str::to_owned));
-    match (answer, database.as_deref()) {
-        (Answer::Got { status: 200, .. }, Some("ok")) => {
-            Verdict::ok(name, format!("{} is healthy", show(url)))
-        }
-        (Answer::Got { .. }, _) => Verdict::fail(
-            name,
-            format!("{} not healthy: {}", show(url), answer.describe()),
-            "It may still be starting (wait a few seconds); otherwise \
-             `docker compose logs grafana`",
-        ),
-        _ => unreachable(name, url, answer, "--grafana"),
+        _ => unreachable(name, url, answer, &format!("--{service}")),
     }
 }
 
@@ -232,21 +224,15 @@ fn grafana(url: &reqwest::Url, answer: &Answer) -> Verdict {
 /// Their compose services are named as their uids.
 fn datasource(name: &str, uid: &str, answer: &Answer) -> Verdict {
     let service = uid;
-    let body = answer.json();
-    let message = body
-        .as_ref()
-        .and_then(|v| v.get("message").and_then(Value::as_str))
-        .map(str::to_owned);
-    let status = body
-        .as_ref()
-        .and_then(|v| v.get("status").and_then(Value::as_str))
-        .map(str::to_ascii_uppercase);
+    let body = answer.json().unwrap_or_default();
+    let message = body["message"].as_str();
+    let status = body["status"].as_str().map(str::to_ascii_uppercase);
     match (answer, status.as_deref()) {
         (Answer::Got { status: 200, .. }, Some("OK")) => Verdict::ok(
             name,
             format!(
                 "ready, through Grafana (datasource {uid}: {})",
-                message.as_deref().unwrap_or("OK")
+                message.unwrap_or("OK")
             ),
         ),
         (Answer::Got { status: 404, .. }, _) => Verdict::fail(
@@ -259,9 +245,9 @@ fn datasource(name: &str, uid: &str, answer: &Answer) -> Verdict {
             name,
             format!(
                 "Grafana cannot reach it: {}",
-                message.unwrap_or_else(|| answer.describe())
+                message.map_or_else(|| answer.describe(), str::to_owned)
             ),
-            format!(
+            &format!(
                 "`docker compose ps {service}` (should be healthy) and \
                  `docker compose logs {service}`; start it with `docker compose up -d`"
             ),
@@ -277,7 +263,7 @@ fn datasource(name: &str, uid: &str, answer: &Answer) -> Verdict {
         _ => Verdict::fail(
             name,
             format!("cannot tell: Grafana {}", answer.describe()),
-            format!(
+            &format!(
                 "{name} is only reachable inside the compose network, through Grafana. \
                  {START_PLATFORM}"
             ),

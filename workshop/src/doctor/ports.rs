@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::http::{Answer, Probe, speaks_http2};
 use super::paths::Need;
+use crate::ports::Ports;
 use crate::report::Verdict;
 
 /// What should listen on a port, and how to recognise it.
@@ -81,17 +82,16 @@ pub fn local_port(url: &reqwest::Url) -> Option<u16> {
     local.then(|| url.port_or_known_default()).flatten()
 }
 
-/// The ports to look at: the four services' from `frontend` on, then each platform URL's
-/// that is on this machine.
-pub fn wanted(frontend: u16, platform: [(&reqwest::Url, Expected); 4]) -> Vec<(u16, Expected)> {
-    let services = ["frontend", "gateway", "geolocator", "iss-distance"]
-        .into_iter()
-        .enumerate()
-        .map(|(i, name)| (frontend + i as u16, Expected::Service(name)));
+/// The ports to look at: the four services', then each platform URL's that is on this
+/// machine.
+pub fn wanted(services: Ports, platform: [(&reqwest::Url, Expected); 4]) -> Vec<(u16, Expected)> {
+    let services = services
+        .all()
+        .map(|(name, port)| (port, Expected::Service(name)));
     let platform = platform
         .into_iter()
         .filter_map(|(url, expected)| Some((local_port(url)?, expected)));
-    services.chain(platform).collect()
+    services.into_iter().chain(platform).collect()
 }
 
 /// Looks at every port at once; the probes borrow, so they run on this task.
@@ -217,7 +217,7 @@ fn line(seen: &Seen, os: &str) -> Verdict {
         return Verdict::fail(
             name,
             format!("taken by something that is not {what}"),
-            format!(
+            &format!(
                 "Stop it ({find}), or publish the platform on another port in docker-compose.yml"
             ),
         );
@@ -240,7 +240,7 @@ fn line(seen: &Seen, os: &str) -> Verdict {
     Verdict::fail(
         name,
         detail,
-        format!(
+        &format!(
             "{first} the services on other ports: `cargo run -p workshop -- up --port 8000` \
              (uses 8000-8003); {find}"
         ),
@@ -283,7 +283,7 @@ mod tests {
         let grafana: reqwest::Url = "http://127.0.0.1:3000".parse().unwrap();
         let remote: reqwest::Url = "http://prometheus.example:9090".parse().unwrap();
         let wanted = wanted(
-            8000,
+            Ports::from_base(8000).unwrap(),
             [
                 (&grafana, Expected::Grafana),
                 (&remote, Expected::OtlpGrpc),

@@ -62,12 +62,12 @@ fn rust(seen: &Seen) -> Verdict {
                     "rustc {} is older than the workspace's rust-version {RUST_VERSION}",
                     version_string(version)
                 ),
-                update,
+                &update,
             ),
             None => Verdict::fail(
                 NAME,
                 format!("cannot read a version in {:?}", first_line(printed.stdout)),
-                update,
+                &update,
             ),
         },
         Err(Trouble::Missing) => Verdict::fail(
@@ -75,7 +75,7 @@ fn rust(seen: &Seen) -> Verdict {
             format!("`{rustc}` is not on PATH"),
             "Install Rust with rustup: https://rustup.rs (then open a new terminal)",
         ),
-        Err(trouble) => Verdict::fail(NAME, trouble.detail(), update),
+        Err(trouble) => Verdict::fail(NAME, trouble.detail(), &update),
     }
 }
 

@@ -6,20 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use faults::Fault;
 
-use super::report;
 use super::switch::State;
+use super::{Action, report};
 use crate::report::Report;
-
-/// What the attendee asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    List,
-    /// Switch on this fault, or one not found yet at random.
-    On(Option<Fault>),
-    Guess(Fault),
-    Reveal,
-    Off,
-}
 
 /// The outcome of one action: what to say, and what to write.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,14 +39,14 @@ pub fn play(state: &State, action: Action, now: SystemTime, roll: u64) -> Result
             on.map(|(_, since)| on_for(since)),
             &state.found,
         )),
-        (Action::On(_), Some(_)) => {
+        (Action::On { .. }, Some(_)) => {
             return Err(
                 "a fault is on already: guess it (`fault guess NAME`), `fault reveal` \
                         it, or switch it off (`fault off`) first"
                     .into(),
             );
         }
-        (Action::On(chosen), None) => {
+        (Action::On { fault: chosen }, None) => {
             let left = unfound(&state.found);
             // Once every fault is found, any of them again.
             let pool = if left.is_empty() {
@@ -71,12 +60,12 @@ pub fn play(state: &State, action: Action, now: SystemTime, roll: u64) -> Result
                 ..Turn::say(report::on(chosen, left.len()))
             }
         }
-        (Action::Guess(_) | Action::Reveal, None) => {
+        (Action::Guess { .. } | Action::Reveal, None) => {
             return Err(
                 "no fault is on: switch one on first (`cargo run -p workshop -- fault on`)".into(),
             );
         }
-        (Action::Guess(guess), Some((fault, since))) if guess == fault => {
+        (Action::Guess { fault: guess }, Some((fault, since))) if guess == fault => {
             let mut found = state.found.clone();
             found.insert(fault);
             Turn {
@@ -84,7 +73,7 @@ pub fn play(state: &State, action: Action, now: SystemTime, roll: u64) -> Result
                 ..Turn::say(report::right(fault, on_for(since), found.len()))
             }
         }
-        (Action::Guess(guess), Some(_)) => Turn::say(report::wrong(guess)),
+        (Action::Guess { fault: guess }, Some(_)) => Turn::say(report::wrong(guess)),
         (Action::Reveal, Some((fault, since))) => Turn::say(report::reveal(fault, on_for(since))),
         (Action::Off, on) => Turn {
             switch: on.map(|_| None),
@@ -116,6 +105,14 @@ mod tests {
         play(state, action, at(0), roll)
     }
 
+    fn on(fault: Option<Fault>) -> Action {
+        Action::On { fault }
+    }
+
+    fn guess(fault: Fault) -> Action {
+        Action::Guess { fault }
+    }
+
     fn with_on(fault: Fault, seconds_ago: u64) -> State {
         State {
             on: Some((fault, at(seconds_ago))),
@@ -131,13 +128,13 @@ mod tests {
         };
         state.found.remove(&Fault::MemoryLeak);
         for roll in 0..20 {
-            let turn = play_now(&state, Action::On(None), roll).unwrap();
+            let turn = play_now(&state, on(None), roll).unwrap();
             assert_eq!(turn.switch, Some(Some(Fault::MemoryLeak)), "roll {roll}");
             assert_eq!(turn.report, report::on(None, 1));
         }
         state.found.insert(Fault::MemoryLeak);
         let chosen: BTreeSet<Fault> = (0..7)
-            .map(|roll| play_now(&state, Action::On(None), roll).unwrap().switch)
+            .map(|roll| play_now(&state, on(None), roll).unwrap().switch)
             .map(|switch| switch.unwrap().unwrap())
             .collect();
         assert_eq!(chosen.len(), 7, "all found: any of the seven");
@@ -145,18 +142,18 @@ mod tests {
 
     #[test]
     fn a_chosen_fault_goes_on_unless_one_is_on_already() {
-        let turn = play_now(&State::default(), Action::On(Some(Fault::SignBug)), 0).unwrap();
+        let turn = play_now(&State::default(), on(Some(Fault::SignBug)), 0).unwrap();
         assert_eq!(turn.switch, Some(Some(Fault::SignBug)));
-        let refused = play_now(&with_on(Fault::RetryStorm, 5), Action::On(None), 0).unwrap_err();
+        let refused = play_now(&with_on(Fault::RetryStorm, 5), on(None), 0).unwrap_err();
         assert!(refused.starts_with("a fault is on already"), "{refused}");
     }
 
     #[test]
     fn a_right_guess_is_recorded_with_the_time_it_took_and_a_wrong_one_changes_nothing() {
         let state = with_on(Fault::SlowLookups, 272);
-        let wrong = play_now(&state, Action::Guess(Fault::SignBug), 0).unwrap();
+        let wrong = play_now(&state, guess(Fault::SignBug), 0).unwrap();
         assert_eq!(wrong, Turn::say(report::wrong(Fault::SignBug)));
-        let right = play_now(&state, Action::Guess(Fault::SlowLookups), 0).unwrap();
+        let right = play_now(&state, guess(Fault::SlowLookups), 0).unwrap();
         assert_eq!(
             right.report,
             report::right(Fault::SlowLookups, Duration::from_secs(272), 1)
@@ -167,7 +164,7 @@ mod tests {
 
     #[test]
     fn guessing_or_revealing_needs_a_fault_on_and_off_always_works() {
-        for action in [Action::Guess(Fault::SignBug), Action::Reveal] {
+        for action in [guess(Fault::SignBug), Action::Reveal] {
             let refused = play_now(&State::default(), action, 0).unwrap_err();
             assert!(refused.starts_with("no fault is on"), "{refused}");
         }

@@ -16,9 +16,10 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use anyhow::bail;
+use clap::builder::TypedValueParser;
 use faults::Fault;
 
-use game::{Action, play};
+use game::play;
 use switch::Switch;
 
 pub use switch::default_file;
@@ -26,7 +27,7 @@ pub use switch::default_file;
 #[derive(clap::Args)]
 pub struct Args {
     #[command(subcommand)]
-    command: Command,
+    action: Action,
     /// The switch file the services watch (`workshop up` tells them where)
     /// [default: target/workshop/fault in the workspace].
     #[arg(long, env = faults::SWITCH_VARIABLE, value_name = "FILE", global = true)]
@@ -36,25 +37,32 @@ pub struct Args {
     port: u16,
 }
 
-#[derive(clap::Subcommand)]
-enum Command {
+/// What the attendee asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::Subcommand)]
+pub enum Action {
     /// The faults, by number, and the names to guess from (which is which stays hidden).
     List,
     /// Switch a fault on: number N, or else one you have not found yet, at random and
     /// unnamed.
     On {
-        #[arg(value_name = "N", value_parser = clap::value_parser!(u8).range(1..=Fault::ALL.len() as i64))]
-        number: Option<u8>,
+        #[arg(value_name = "N", value_parser = number())]
+        fault: Option<Fault>,
     },
     /// Guess which fault is on, by name (`fault list` shows the names).
     Guess {
         #[arg(value_name = "NAME", value_parser = parse_name)]
-        name: Fault,
+        fault: Fault,
     },
     /// Say which fault is on, what it does and where it shows.
     Reveal,
     /// Switch the fault off.
     Off,
+}
+
+/// A fault by its number, from 1.
+fn number() -> impl TypedValueParser<Value = Fault> {
+    let numbers = clap::value_parser!(u8).range(1..=Fault::ALL.len() as i64);
+    numbers.try_map(|number| Fault::from_number(number).ok_or("no such fault"))
 }
 
 fn parse_name(name: &str) -> Result<Fault, String> {
@@ -69,26 +77,16 @@ fn parse_name(name: &str) -> Result<Fault, String> {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    if matches!(args.action, Action::On { .. }) && !services_answer(args.port).await {
+        bail!(
+            "the services do not answer on port {}: start them first, in another terminal \
+             (`cargo run -p workshop -- up`, or `up --solution`), then switch a fault on",
+            args.port
+        );
+    }
     let switch = Switch::at(args.file.unwrap_or_else(default_file));
-    let action = match args.command {
-        Command::List => Action::List,
-        Command::On { number } => {
-            if !services_answer(args.port).await {
-                bail!(
-                    "the services do not answer on port {}: start them first, in another \
-                     terminal (`cargo run -p workshop -- up`, or `up --solution`), then switch \
-                     a fault on",
-                    args.port
-                );
-            }
-            Action::On(number.and_then(Fault::from_number))
-        }
-        Command::Guess { name } => Action::Guess(name),
-        Command::Reveal => Action::Reveal,
-        Command::Off => Action::Off,
-    };
     let state = switch.read()?;
-    let turn = play(&state, action, SystemTime::now(), roll()).map_err(anyhow::Error::msg)?;
+    let turn = play(&state, args.action, SystemTime::now(), roll()).map_err(anyhow::Error::msg)?;
     if let Some(fault) = turn.switch {
         switch.set(fault)?;
     }

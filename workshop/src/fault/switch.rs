@@ -49,29 +49,22 @@ impl Switch {
     }
 
     pub fn read(&self) -> anyhow::Result<State> {
-        let on = match std::fs::read_to_string(&self.file) {
-            Ok(text) => {
+        let on = match read(&self.file)? {
+            Some(text) => {
                 let fault = parse_switch(&text)
                     .map_err(anyhow::Error::msg)
                     .with_context(|| format!("{}", self.file.display()))?;
                 let since = std::fs::metadata(&self.file)?.modified()?;
                 fault.map(|fault| (fault, since))
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => None,
-            Err(e) => return Err(e).with_context(|| format!("{}", self.file.display())),
+            None => None,
         };
-        let found = match std::fs::read_to_string(self.found_file()) {
-            Ok(text) => text
-                .split_whitespace()
-                .filter_map(|n| n.parse().ok())
-                .filter_map(Fault::from_number)
-                .collect(),
-            Err(e) if e.kind() == ErrorKind::NotFound => BTreeSet::new(),
-            Err(e) => {
-                return Err(e).with_context(|| format!("{}", self.found_file().display()));
-            }
-        };
-        Ok(State { on, found })
+        let found = read(&self.found_file())?.unwrap_or_default();
+        let found = found.split_whitespace().filter_map(|n| n.parse().ok());
+        Ok(State {
+            on,
+            found: found.filter_map(Fault::from_number).collect(),
+        })
     }
 
     /// Switches `fault` on, or every fault off.
@@ -83,6 +76,15 @@ impl Switch {
     pub fn record_found(&self, found: &BTreeSet<Fault>) -> anyhow::Result<()> {
         let text: Vec<String> = found.iter().map(|f| f.number().to_string()).collect();
         write(&self.found_file(), &(text.join(" ") + "\n"))
+    }
+}
+
+/// The text of `file`, or none when there is no such file.
+fn read(file: &Path) -> anyhow::Result<Option<String>> {
+    match std::fs::read_to_string(file) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", file.display())),
     }
 }
 
