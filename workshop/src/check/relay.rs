@@ -11,13 +11,20 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::http::{self, HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 /// Longer than any request the services make to each other (the scenario gives each of its
 /// own requests 4 s): a relay never times out first, and never hangs.
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The services our own services call, by the variable naming their URL.
+const CALLED: [(&str, &str); 3] = [
+    ("GATEWAY_URL", "gateway"),
+    ("GEOLOCATOR_URL", "geolocator"),
+    ("ISS_DISTANCE_URL", "iss-distance"),
+];
 
 /// One request that crossed a relay.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,115 +36,80 @@ pub struct Relayed {
     pub baggage: Option<String>,
 }
 
-struct Shared {
+/// The requests every relay saw, in the order they came.
+type Calls = Arc<Mutex<Vec<Relayed>>>;
+
+/// One relay: where it forwards to, and where it writes down what crossed it.
+struct Hop {
     to: &'static str,
     target: String,
     client: reqwest::Client,
-    calls: Mutex<Vec<Relayed>>,
+    calls: Calls,
 }
 
-pub struct Relay {
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
+/// A relay in front of each service that another one calls.
+pub struct Relays {
+    addrs: Vec<SocketAddr>,
+    servers: Vec<JoinHandle<()>>,
+    calls: Calls,
 }
-
-impl Relay {
-    /// Listens on a free loopback port and forwards everything to `target` (`http://host:port`,
-    /// the service `to`).
-    pub async fn start(to: &'static str, target: String) -> anyhow::Result<Relay> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            to,
-            target: target.trim_end_matches('/').to_owned(),
-            // No redirects: a relay passes answers on as they are.
-            client: reqwest::Client::builder()
-                .timeout(TIMEOUT)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?,
-            calls: Mutex::default(),
-        });
-        let app = Router::new().fallback(relay).with_state(shared.clone());
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
-        Ok(Relay {
-            addr,
-            shared,
-            stop: Some(stop),
-        })
-    }
-
-    /// What the service's callers are told its URL is.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Every request so far, in order.
-    pub fn calls(&self) -> Vec<Relayed> {
-        self.shared
-            .calls
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    pub fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// A relay in front of each service that another one calls, with the variable that tells
-/// the callers where it is.
-pub struct Relays(Vec<(&'static str, Relay)>);
-
-/// The services our own services call, by the variable naming their URL.
-const CALLED: [(&str, &str); 3] = [
-    ("GATEWAY_URL", "gateway"),
-    ("GEOLOCATOR_URL", "geolocator"),
-    ("ISS_DISTANCE_URL", "iss-distance"),
-];
 
 impl Relays {
-    /// One relay per service in [`CALLED`], to the URL `env` gives it; `env` then gives the
-    /// relay's instead.
+    /// One relay per service in [`CALLED`] on a free loopback port, to the URL `env` gives
+    /// it; `env` then gives the relay's instead.
     pub async fn start(env: &mut [(&'static str, String)]) -> anyhow::Result<Relays> {
-        let mut relays = Vec::new();
-        for (key, service) in CALLED {
+        // No redirects: a relay passes answers on as they are.
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let (mut addrs, mut servers, calls) = (Vec::new(), Vec::new(), Calls::default());
+        for (key, to) in CALLED {
             let Some((_, url)) = env.iter_mut().find(|(k, _)| *k == key) else {
                 anyhow::bail!("no {key} to put a relay in front of");
             };
-            let relay = Relay::start(service, url.clone()).await?;
-            *url = relay.url();
-            relays.push((key, relay));
+            let hop = Hop {
+                to,
+                target: url.trim_end_matches('/').to_owned(),
+                client: client.clone(),
+                calls: calls.clone(),
+            };
+            let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+            let addr = listener.local_addr()?;
+            let app = Router::new().fallback(relay).with_state(Arc::new(hop));
+            servers.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            }));
+            addrs.push(addr);
+            *url = format!("http://{addr}");
         }
-        Ok(Relays(relays))
+        Ok(Relays {
+            addrs,
+            servers,
+            calls,
+        })
     }
 
-    /// Every request that crossed one of them, by relay (then in order).
+    /// Every request that crossed one of them, in the order they came.
     pub fn calls(&self) -> Vec<Relayed> {
-        self.0.iter().flat_map(|(_, relay)| relay.calls()).collect()
+        let calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        calls.clone()
     }
 
     pub fn addrs(&self) -> impl Iterator<Item = SocketAddr> + '_ {
-        self.0.iter().map(|(_, relay)| relay.addr())
+        self.addrs.iter().copied()
     }
 
+    /// Stops them, as dropping them does: their only callers, the services, have stopped.
     pub fn stop(self) {
-        for (_, relay) in self.0 {
-            relay.stop();
+        drop(self);
+    }
+}
+
+impl Drop for Relays {
+    fn drop(&mut self) {
+        for server in &self.servers {
+            server.abort();
         }
     }
 }
@@ -168,48 +140,42 @@ fn passed_on(headers: &HeaderMap) -> HeaderMap {
         .collect()
 }
 
-async fn relay(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+async fn relay(State(hop): State<Arc<Hop>>, request: Request) -> Response {
     let headers = request.headers();
     let header = |name: &str| {
         headers
             .get(name)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     };
-    shared
-        .calls
+    let call = Relayed {
+        to: hop.to.to_owned(),
+        traceparent: header("traceparent"),
+        tracestate: header("tracestate"),
+        baggage: header("baggage"),
+    };
+    hop.calls
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .push(Relayed {
-            to: shared.to.to_owned(),
-            traceparent: header("traceparent"),
-            tracestate: header("tracestate"),
-            baggage: header("baggage"),
-        });
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
-    let forwarded = shared
+        .push(call);
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let forwarded = hop
         .client
-        .request(request.method().clone(), format!("{}{path}", shared.target))
+        .request(request.method().clone(), format!("{}{path}", hop.target))
         .headers(passed_on(headers));
     let body = match axum::body::to_bytes(request.into_body(), 1 << 20).await {
         Ok(body) => body,
         Err(error) => return (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
     };
     match forwarded.body(body).send().await {
+        // Passed on as it streams in.
         Ok(answer) => {
-            let status = answer.status();
-            let headers = passed_on(answer.headers());
-            match answer.bytes().await {
-                Ok(body) => (status, headers, Body::from(body)).into_response(),
-                Err(error) => (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
-            }
+            let (mut parts, body) = http::Response::from(answer).into_parts();
+            parts.headers = passed_on(&parts.headers);
+            Response::from_parts(parts, Body::new(body))
         }
         Err(error) => (
             StatusCode::BAD_GATEWAY,
-            format!("the check's relay to {}: {error}", shared.to),
+            format!("the check's relay to {}: {error}", hop.to),
         )
             .into_response(),
     }
@@ -220,8 +186,8 @@ mod tests {
     use super::*;
     use axum::routing::get;
 
-    /// The relay answers as the service behind it does, status, headers and body, and records
-    /// the context of each request.
+    /// Each relay answers as the service behind it does, status, headers and body, and
+    /// records the context of each request; the services are told the relays' URLs.
     #[tokio::test]
     async fn forwards_as_it_came_and_records_the_context() {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -241,12 +207,21 @@ mod tests {
             }),
         );
         tokio::spawn(async move { axum::serve(listener, app).await });
-        let relay = Relay::start("geolocator", format!("http://{behind}/"))
-            .await
-            .unwrap();
+        // Nothing behind the gateway's.
+        let mut env = [
+            ("GATEWAY_URL", "http://127.0.0.1:9".to_owned()),
+            ("GEOLOCATOR_URL", format!("http://{behind}/")),
+            ("ISS_DISTANCE_URL", "http://127.0.0.1:9".to_owned()),
+            ("OTHER", "unchanged".to_owned()),
+        ];
+        let relays = Relays::start(&mut env).await.unwrap();
+        let addrs: Vec<String> = relays.addrs().map(|a| format!("http://{a}")).collect();
+        let urls: Vec<String> = env[..3].iter().map(|(_, url)| url.clone()).collect();
+        assert_eq!(urls, addrs);
+        assert_eq!(env[3].1, "unchanged");
 
         let answer = reqwest::Client::new()
-            .get(format!("{}/coordinates?location=S%C3%A3o", relay.url()))
+            .get(format!("{}/coordinates?location=S%C3%A3o", env[1].1))
             .header("baggage", "workshop.check.ours=from-inside")
             .header("tracestate", "workshop=check")
             .send()
@@ -265,21 +240,9 @@ mod tests {
             body.ends_with(&format!(r#"host=Some("{behind}")"#)),
             "the service sees its own host: {body}"
         );
-        assert_eq!(
-            relay.calls(),
-            [Relayed {
-                to: "geolocator".into(),
-                traceparent: None,
-                tracestate: Some("workshop=check".into()),
-                baggage: Some("workshop.check.ours=from-inside".into()),
-            }]
-        );
 
         // Nothing behind it: a 502 that says so, at once.
-        let nowhere = Relay::start("gateway", "http://127.0.0.1:9".into())
-            .await
-            .unwrap();
-        let answer = reqwest::get(format!("{}/distance", nowhere.url()))
+        let answer = reqwest::get(format!("{}/distance", env[0].1))
             .await
             .unwrap();
         assert_eq!(answer.status(), 502);
@@ -290,7 +253,33 @@ mod tests {
                 .unwrap()
                 .starts_with("the check's relay to gateway: ")
         );
-        relay.stop();
-        nowhere.stop();
+        assert_eq!(
+            relays.calls(),
+            [
+                Relayed {
+                    to: "geolocator".into(),
+                    traceparent: None,
+                    tracestate: Some("workshop=check".into()),
+                    baggage: Some("workshop.check.ours=from-inside".into()),
+                },
+                Relayed {
+                    to: "gateway".into(),
+                    traceparent: None,
+                    tracestate: None,
+                    baggage: None,
+                }
+            ]
+        );
+        relays.stop();
+    }
+
+    #[tokio::test]
+    async fn a_missing_url_is_an_error() {
+        let mut env = [("GATEWAY_URL", "http://127.0.0.1:9".to_owned())];
+        let error = Relays::start(&mut env).await.err().unwrap();
+        assert_eq!(
+            error.to_string(),
+            "no GEOLOCATOR_URL to put a relay in front of"
+        );
     }
 }
