@@ -10,8 +10,8 @@ pub use crate::report::Report;
 pub type Check = crate::report::Verdict;
 
 /// "a, b and c".
-pub fn list<T: Display>(items: impl IntoIterator<Item = T>) -> String {
-    let items: Vec<String> = items.into_iter().map(|item| item.to_string()).collect();
+pub fn list<T: Display>(items: &[T]) -> String {
+    let items: Vec<String> = items.iter().map(T::to_string).collect();
     match items.as_slice() {
         [] => String::new(),
         [one] => one.clone(),
