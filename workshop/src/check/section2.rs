@@ -5,7 +5,7 @@ use otlp_receiver::{Level, ReceivedLog};
 
 use super::evidence::hint;
 use super::evidence::{
-    CALCULATING, Evidence, ISS_FAILED, REJECTED, SERVICES, excerpt, ok_unless, tally,
+    CALCULATING, Evidence, ISS_FAILED, REJECTED, SERVICES, excerpt, none_of, ok_unless, tally,
 };
 use super::report::{Check, first, list};
 
@@ -15,11 +15,9 @@ pub const TITLE: &str = "Section 2 · logs";
 pub const CLIENT_IP: &str = "127.0.0.1";
 
 pub fn check(evidence: &Evidence) -> Vec<Check> {
-    let silent: Vec<String> = SERVICES
-        .iter()
-        .filter(|s| evidence.logs_of(s).next().is_none())
-        .map(|s| s.to_string())
-        .collect();
+    let silent = SERVICES
+        .into_iter()
+        .filter(|s| evidence.logs_of(s).next().is_none());
     let scenario = &evidence.scenario;
     let requests = scenario.requests_to("iss-distance");
     let failed_calls = scenario
@@ -32,7 +30,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         Check::new(
             "every service sends log records",
             hint::LOGGER_PROVIDER,
-            ok_unless(&silent, usize::MAX).map_err(|_| format!("none from {}", list(&silent))),
+            none_of(silent, |silent| format!("none from {}", list(&silent))),
         ),
         Check::new(
             "iss-distance logs `listening on …` at INFO when it starts",
@@ -68,7 +66,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
 }
 
 /// How many records a check expects.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Count {
     Exactly(usize),
     AtLeast(usize),
@@ -117,23 +115,19 @@ fn no_client_ip(evidence: &Evidence) -> Result<(), String> {
     if evidence.logs.is_empty() {
         return Err("no log records to look at".to_owned());
     }
-    let mut found = Vec::new();
-    for log in &evidence.logs {
-        let attributes = log
-            .attributes()
-            .into_iter()
-            .map(|(k, v)| (k, v.to_string()));
-        for (place, text) in std::iter::once(("body".to_owned(), log.body_text())).chain(attributes)
-        {
-            if mentions_client(&text, &evidence.server_addresses) {
-                found.push(format!(
-                    "{} {place}: {}",
-                    log.service_name().unwrap_or("?"),
-                    excerpt(&text, 60)
-                ));
-            }
-        }
-    }
+    let found: Vec<String> = evidence
+        .logs
+        .iter()
+        .flat_map(|log| {
+            let attributes = log.attributes().into_iter();
+            let texts = attributes.map(|(key, value)| (key, value.to_string()));
+            let texts = std::iter::once(("body".to_owned(), log.body_text())).chain(texts);
+            let service = log.service_name().unwrap_or("?");
+            texts
+                .filter(|(_, text)| mentions_client(text, &evidence.server_addresses))
+                .map(move |(place, text)| format!("{service} {place}: {}", excerpt(&text, 60)))
+        })
+        .collect();
     ok_unless(&found, 2)
 }
 
