@@ -45,57 +45,52 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         )
     };
     let replica = evidence.replica_resource();
-    vec![
-        Check::new(
+    let checks = [
+        (
             format!("every service prints `{RESOURCE_MARKER}{{…}}` at start-up"),
-            hint::RESOURCE,
             ok_unless(&missing, usize::MAX),
         ),
-        Check::new(
-            "service.name is each service's own name",
-            hint::RESOURCE,
+        (
+            "service.name is each service's own name".to_owned(),
             printed_by(|p| &p.name),
         ),
-        Check::new(
-            "service.version is set",
-            hint::RESOURCE,
+        (
+            "service.version is set".to_owned(),
             printed_by(|p| &p.version),
         ),
-        Check::new(
-            "deployment.environment.name = dev (not the deprecated deployment.environment)",
-            hint::RESOURCE,
+        (
+            "deployment.environment.name = dev (not the deprecated deployment.environment)"
+                .to_owned(),
             printed_by(|p| &p.environment),
         ),
-        Check::new(
-            "service.instance.id is a UUID, a different one in each service",
-            hint::RESOURCE,
+        (
+            "service.instance.id is a UUID, a different one in each service".to_owned(),
             printed_by(|p| &p.instance).and_then(|()| distinct(&printed)),
         ),
-        Check::new(
+        (
             format!(
                 "workshop.check.run = {} (OTEL_RESOURCE_ATTRIBUTES is honoured)",
                 evidence.run_id
             ),
-            hint::RESOURCE,
             printed_by(|p| &p.run),
         ),
         // The second geolocator: an instance id of its own, and the name
         // `OTEL_SERVICE_NAME` gives it.
-        Check::new(
+        (
             format!(
                 "service.instance.id is new at every start: {REPLICA_OF} started a second time has another"
             ),
-            hint::RESOURCE,
             new_at_every_start(evidence, &replica),
         ),
-        Check::new(
+        (
             format!(
                 "OTEL_SERVICE_NAME is honoured: the second {REPLICA_OF}, started with OTEL_SERVICE_NAME={REPLICA_NAME}, is named so"
             ),
-            hint::RESOURCE,
             named_by_the_variable(&replica),
         ),
-    ]
+    ];
+    let checks = checks.map(|(what, result)| Check::new(what, hint::RESOURCE, result));
+    checks.into()
 }
 
 /// No two services share an instance id (a constant would be the same in all four).
