@@ -43,21 +43,19 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         .filter(|s| !scenario.calls_to_upstreams(s).is_empty())
         .collect();
     let histograms = histograms(evidence, &callers);
-    let mut checks = vec![Check::new(
+    let mut checks = vec![(
         format!(
             "{SERVER_DURATION} and {CLIENT_DURATION} are histograms in seconds (unit `s`, cumulative) from the meter `{METER}`, with the conventions' buckets 0.005 … 10"
         ),
-        hint::HTTP_METRICS,
         instruments(&histograms),
     )];
     for (service, route) in ROUTES {
-        checks.push(Check::new(
+        checks.push((
             format!(
                 "{service}: {SERVER_DURATION} counts its {} requests by status ({}), with {METHOD}, {ROUTE} = {route}, {SCHEME} = http and {ERROR_TYPE} on a 5xx",
                 scenario.requests_to(service),
                 counted(&scenario.statuses_at(service))
             ),
-            hint::HTTP_METRICS,
             served(evidence, service, route),
         ));
     }
@@ -65,22 +63,24 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         let calls = scenario.calls_to_upstreams(caller);
         let mut upstreams: Vec<&str> = calls.keys().map(|(upstream, _)| *upstream).collect();
         upstreams.dedup();
-        checks.push(Check::new(
+        checks.push((
             format!(
                 "{caller}: {CLIENT_DURATION} counts its {} calls to {} by {ADDRESS}, {PORT}, {STATUS} and {ERROR_TYPE}, with {METHOD} and {SCHEME}",
                 calls.values().sum::<usize>(),
                 upstreams.join(" and ")
             ),
-            hint::HTTP_METRICS,
             called(evidence, caller),
         ));
     }
-    checks.push(Check::new(
-        "the durations are in seconds: each service's histograms add up to what its SERVER and CLIENT spans lasted",
-        hint::HTTP_METRICS,
+    checks.push((
+        "the durations are in seconds: each service's histograms add up to what its SERVER and CLIENT spans lasted".to_owned(),
         in_seconds(evidence, &histograms),
     ));
+    // All of it is service-kit's middleware.
+    let checks = checks.into_iter();
     checks
+        .map(|(what, result)| Check::new(what, hint::HTTP_METRICS, result))
+        .collect()
 }
 
 /// One expected histogram that arrived: whose, which, and the spans it measures.
@@ -167,8 +167,7 @@ fn text(attributes: &Attributes, key: &str) -> Option<String> {
 
 /// Problems with the attributes every point of both metrics shares: the method, the
 /// scheme, the status code as an integer, and nothing unbounded.
-fn common_attributes(attributes: &Attributes) -> Vec<String> {
-    let mut problems = Vec::new();
+fn common_attributes(attributes: &Attributes, problems: &mut Vec<String>) {
     for (key, expected) in [(METHOD, "GET"), (SCHEME, "http")] {
         if text(attributes, key).as_deref() != Some(expected) {
             problems.push(format!("{key} is {:?}", text(attributes, key)));
@@ -179,17 +178,14 @@ fn common_attributes(attributes: &Attributes) -> Vec<String> {
             "{STATUS} is the string \"{status}\"; record it as an integer"
         ));
     }
-    problems.extend(
-        UNBOUNDED
-            .into_iter()
-            .filter(|key| attributes.contains_key(*key))
-            .map(|key| {
-                format!(
-                    "a point has {key}, a value per request: never on a metric (one series each)"
-                )
-            }),
-    );
-    problems
+    for key in UNBOUNDED
+        .into_iter()
+        .filter(|key| attributes.contains_key(*key))
+    {
+        problems.push(format!(
+            "a point has {key}, a value per request: never on a metric (one series each)"
+        ));
+    }
 }
 
 /// A point's integer status code; else what is wrong, added to `problems`.
@@ -217,7 +213,7 @@ fn tally<K: Ord>(
     let mut problems = Vec::new();
     let mut counts = BTreeMap::new();
     for point in metric.points() {
-        problems.extend(common_attributes(&point.attributes));
+        common_attributes(&point.attributes, &mut problems);
         if let Some(key) = read(&point.attributes, &mut problems) {
             *counts.entry(key).or_insert(0) += count_and_sum(&point).0 as usize;
         }
@@ -370,13 +366,9 @@ fn in_seconds(evidence: &Evidence, histograms: &[Histogram]) -> Result<(), Strin
 /// Whether one histogram's sum is in seconds; `None` if there is nothing to compare it
 /// with.
 fn seconds(evidence: &Evidence, histogram: &Histogram) -> Option<Result<(), String>> {
-    let Histogram {
-        service,
-        name,
-        kind,
-        metric,
-    } = histogram;
-    let (count, sum) = metric
+    let (service, name) = (histogram.service, histogram.name);
+    let (count, sum) = histogram
+        .metric
         .points()
         .iter()
         .map(count_and_sum)
@@ -387,7 +379,10 @@ fn seconds(evidence: &Evidence, histogram: &Histogram) -> Option<Result<(), Stri
             REQUEST_TIMEOUT.as_secs()
         )));
     }
-    let spans = evidence.spans_in_order(service, *kind);
+    let (kind, spans) = (
+        histogram.kind,
+        evidence.spans_in_order(service, histogram.kind),
+    );
     if spans.is_empty() {
         return None;
     }
