@@ -314,44 +314,40 @@ pub fn instance_id(resource: &Attributes) -> Result<uuid::Uuid, String> {
 impl ResourceProblems {
     pub fn of(resource: &Attributes, service: Option<&str>, run_id: &str) -> ResourceProblems {
         let text = |key: &str| resource.get(key).map(|v| v.to_string());
-        let name = match (text("service.name"), service) {
-            (None, _) => Some("no service.name".to_owned()),
-            (Some(name), Some(expected)) if name != expected => {
-                Some(format!("service.name is {name:?}, not {expected:?}"))
-            }
-            (Some(name), None) if !SERVICES.contains(&name.as_str()) => Some(format!(
-                "service.name {name:?} is none of the four services"
-            )),
-            _ => None,
-        };
-        let version = match resource.get("service.version") {
-            Some(AttrValue::String(v)) if !v.trim().is_empty() => None,
-            Some(other) => Some(format!("service.version is {:?}", other.to_string())),
-            None => Some("no service.version".to_owned()),
-        };
-        let environment = match (
+        let environment = (
             text("deployment.environment.name"),
             text("deployment.environment"),
-        ) {
-            (_, Some(_)) => Some("has the deprecated deployment.environment".to_owned()),
-            (Some(env), None) if env == "dev" => None,
-            (Some(env), None) => Some(format!(
-                "deployment.environment.name is {env:?}, not \"dev\""
-            )),
-            (None, None) => Some("no deployment.environment.name".to_owned()),
-        };
-        let instance = instance_id(resource).err();
-        let run = match text("workshop.check.run") {
-            Some(id) if id == run_id => None,
-            Some(id) => Some(format!("workshop.check.run is {id:?}, not {run_id:?}")),
-            None => Some("no workshop.check.run (OTEL_RESOURCE_ATTRIBUTES ignored)".to_owned()),
-        };
+        );
         ResourceProblems {
-            name,
-            version,
-            environment,
-            instance,
-            run,
+            name: match (text("service.name"), service) {
+                (None, _) => Some("no service.name".to_owned()),
+                (Some(name), Some(expected)) if name != expected => {
+                    Some(format!("service.name is {name:?}, not {expected:?}"))
+                }
+                (Some(name), None) if !SERVICES.contains(&name.as_str()) => Some(format!(
+                    "service.name {name:?} is none of the four services"
+                )),
+                _ => None,
+            },
+            version: match resource.get("service.version") {
+                Some(AttrValue::String(v)) if !v.trim().is_empty() => None,
+                Some(other) => Some(format!("service.version is {:?}", other.to_string())),
+                None => Some("no service.version".to_owned()),
+            },
+            environment: match environment {
+                (_, Some(_)) => Some("has the deprecated deployment.environment".to_owned()),
+                (Some(env), None) if env == "dev" => None,
+                (Some(env), None) => Some(format!(
+                    "deployment.environment.name is {env:?}, not \"dev\""
+                )),
+                (None, None) => Some("no deployment.environment.name".to_owned()),
+            },
+            instance: instance_id(resource).err(),
+            run: match text("workshop.check.run") {
+                Some(id) if id == run_id => None,
+                Some(id) => Some(format!("workshop.check.run is {id:?}, not {run_id:?}")),
+                None => Some("no workshop.check.run (OTEL_RESOURCE_ATTRIBUTES ignored)".to_owned()),
+            },
         }
     }
 

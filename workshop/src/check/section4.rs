@@ -26,12 +26,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     let mut checks = http_spans(evidence);
     checks.extend(traces(evidence));
     checks.extend(incoming_context(evidence));
-    checks.extend(baggage(evidence));
-    checks.push(Check::new(
-        "every ISS API request's traceparent names iss-distance's CLIENT span",
-        hint::UPSTREAM,
-        stub_parents(evidence),
-    ));
+    checks.extend(hops(evidence));
     checks
 }
 
@@ -418,10 +413,10 @@ fn tracestate_inside(evidence: &Evidence) -> Result<(), String> {
     none_of(wrong, |wrong| first(&wrong, 2))
 }
 
-/// Baggage between our services, as the check's relays saw it: a stranger's stops at the
-/// edge, ours travels from hop to hop; and at the third party, nothing but `traceparent`
-/// arrives.
-fn baggage(evidence: &Evidence) -> [Check; 3] {
+/// The context on the wire, hop by hop: baggage between our services, as the check's relays
+/// saw it (a stranger's stops at the edge, ours travels from hop to hop), and at the third
+/// party nothing but a `traceparent` naming the call's span.
+fn hops(evidence: &Evidence) -> [Check; 4] {
     [
         Check::new(
             format!("a stranger's baggage (`{BAGGAGE}`, sent to the frontend) goes no further"),
@@ -440,6 +435,11 @@ fn baggage(evidence: &Evidence) -> [Check; 3] {
             "nothing else of the context leaves for the ISS API: no baggage, no tracestate",
             hint::BOUNDARY,
             leaks_to_third_party(evidence),
+        ),
+        Check::new(
+            "every ISS API request's traceparent names iss-distance's CLIENT span",
+            hint::UPSTREAM,
+            stub_parents(evidence),
         ),
     ]
 }
