@@ -59,19 +59,19 @@ fn http_spans(evidence: &Evidence) -> Vec<Check> {
 /// Each successful request through the frontend, followed through its trace.
 fn traces(evidence: &Evidence) -> [Check; 3] {
     // Only pages answered 200 went through all four services.
-    let pages: Vec<&ReceivedSpan> = frontend_servers(evidence)
+    let traces: Vec<Trace> = frontend_servers(evidence)
         .filter(|p| status_code(p) == Some(200))
+        .map(|page| Trace::of(evidence, page))
         .collect();
-    let walks: Vec<Walk> = pages.iter().map(|p| walk(evidence, p)).collect();
     let expected = evidence.scenario.traced_pages();
-    let gather = |pick: fn(&Walk) -> &Vec<String>| -> Result<(), String> {
-        if pages.len() != expected {
+    let gather = |pick: fn(&Trace) -> Vec<String>| -> Result<(), String> {
+        if traces.len() != expected {
             return Err(format!(
                 "found {} frontend SERVER spans `GET /` that answered 200, expected {expected}",
-                pages.len()
+                traces.len()
             ));
         }
-        ok_unless(&walks.iter().flat_map(pick).collect::<Vec<_>>(), 2)
+        ok_unless(&traces.iter().flat_map(pick).collect::<Vec<_>>(), 2)
     };
     [
         Check::new(
@@ -79,19 +79,19 @@ fn traces(evidence: &Evidence) -> [Check; 3] {
                 "each successful request through the frontend ({expected}) is one trace with spans from all four services"
             ),
             hint::UPSTREAM,
-            gather(|w| &w.services),
+            gather(|trace| trace.services()),
         ),
         Check::new(
             "each SERVER span's parent is the caller's CLIENT span",
             hint::SPANS,
-            gather(|w| &w.links),
+            gather(|trace| trace.links()),
         ),
         Check::new(
             format!(
                 "in iss-distance: SERVER → `{CALCULATING_SPAN}` → `{GETTING_SPAN}` → CLIENT to the ISS API"
             ),
             hint::POSITION,
-            gather(|w| &w.nesting),
+            gather(|trace| trace.nesting().into_iter().collect()),
         ),
     ]
 }
@@ -109,9 +109,12 @@ fn incoming_context(evidence: &Evidence) -> [Check; 4] {
         Some(Some(parent)) => Err(format!("its parent span id is {parent}")),
         Some(None) => Err("it is a root span (no parent span id)".to_owned()),
     };
-    let whole = match continued.map(|span| walk(evidence, span)) {
+    let whole = match continued.map(|page| Trace::of(evidence, page)) {
         None => Err("no span of that request has its trace id".to_owned()),
-        Some(walk) => ok_unless(&[walk.services, walk.links, walk.nesting].concat(), 2),
+        Some(trace) => {
+            let nesting = trace.nesting().into_iter().collect();
+            ok_unless(&[trace.services(), trace.links(), nesting].concat(), 2)
+        }
     };
     [
         Check::new(
@@ -239,69 +242,56 @@ fn http_attributes<I: IntoIterator<Item = String>>(
     }
 }
 
-/// What is wrong with the trace of one frontend request, by kind of problem.
-struct Walk {
-    /// Services with no span in the trace.
-    services: Vec<String>,
-    /// SERVER spans whose parent is not the caller's CLIENT span.
-    links: Vec<String>,
-    /// iss-distance's spans not nested as promised.
-    nesting: Vec<String>,
-}
-
-fn walk(evidence: &Evidence, page: &ReceivedSpan) -> Walk {
-    let trace = Trace {
-        evidence,
-        label: short_trace(page),
-        spans: evidence
-            .spans
-            .iter()
-            .filter(|s| s.span.trace_id == page.span.trace_id)
-            .collect(),
-    };
-    let missing: Vec<&str> = SERVICES
-        .into_iter()
-        .filter(|s| {
-            !trace
-                .spans
-                .iter()
-                .any(|span| span.service_name() == Some(s))
-        })
-        .collect();
-    let services = (!missing.is_empty())
-        .then(|| format!("{} has no spans from {}", trace.label, list(&missing)));
-    Walk {
-        services: services.into_iter().collect(),
-        links: trace.links(page),
-        nesting: trace.nesting().into_iter().collect(),
-    }
-}
-
-/// The spans of one trace.
+/// The trace of one request through the frontend, and what is wrong with it, by kind of
+/// problem.
 struct Trace<'a> {
     evidence: &'a Evidence,
+    /// The frontend's SERVER span.
+    page: &'a ReceivedSpan,
     /// `trace 4bf92f35…`, for the problems.
     label: String,
-    spans: Vec<&'a ReceivedSpan>,
 }
 
 impl<'a> Trace<'a> {
-    fn of(&self, service: &str, kind: SpanKind) -> impl Iterator<Item = &'a ReceivedSpan> {
-        self.spans
-            .iter()
-            .copied()
-            .filter(move |s| s.service_name() == Some(service) && s.kind() == kind)
+    fn of(evidence: &'a Evidence, page: &'a ReceivedSpan) -> Trace<'a> {
+        let label = short_trace(page);
+        Trace {
+            evidence,
+            page,
+            label,
+        }
+    }
+
+    /// The trace's spans of `service`.
+    fn spans(&self, service: &str) -> impl Iterator<Item = &'a ReceivedSpan> {
+        let trace = &self.page.span.trace_id;
+        (self.evidence.spans_of(service)).filter(move |s| s.span.trace_id == *trace)
+    }
+
+    fn of_kind(&self, service: &str, kind: SpanKind) -> impl Iterator<Item = &'a ReceivedSpan> {
+        self.spans(service).filter(move |s| s.kind() == kind)
+    }
+
+    /// The services with no span in the trace.
+    fn services(&self) -> Vec<String> {
+        let missing: Vec<&str> = SERVICES
+            .into_iter()
+            .filter(|s| self.spans(s).next().is_none())
+            .collect();
+        let services = (!missing.is_empty())
+            .then(|| format!("{} has no spans from {}", self.label, list(&missing)));
+        services.into_iter().collect()
     }
 
     /// frontend SERVER → frontend CLIENT → gateway SERVER → gateway CLIENT → geolocator
     /// and iss-distance SERVER.
-    fn links(&self, page: &ReceivedSpan) -> Vec<String> {
+    fn links(&self) -> Vec<String> {
         let label = &self.label;
         let frontend: Vec<&ReceivedSpan> = self
-            .of("frontend", SpanKind::Client)
-            .filter(|c| self.evidence.descends_from(c, page))
+            .of_kind("frontend", SpanKind::Client)
+            .filter(|c| self.evidence.descends_from(c, self.page))
             .collect();
-        let gateway: Vec<&ReceivedSpan> = self.of("gateway", SpanKind::Client).collect();
+        let gateway: Vec<&ReceivedSpan> = self.of_kind("gateway", SpanKind::Client).collect();
         let mut problems = Vec::new();
         if frontend.is_empty() {
             problems.push(format!(
@@ -314,7 +304,7 @@ impl<'a> Trace<'a> {
             ("iss-distance", &gateway, "gateway"),
         ];
         for (service, callers, caller) in hops {
-            let servers: Vec<&ReceivedSpan> = self.of(service, SpanKind::Server).collect();
+            let servers: Vec<&ReceivedSpan> = self.of_kind(service, SpanKind::Server).collect();
             if servers.is_empty() {
                 problems.push(format!("{label}: no {service} SERVER span in it"));
             }
@@ -336,11 +326,9 @@ impl<'a> Trace<'a> {
     /// iss-distance: SERVER → calculating → getting → CLIENT (to the ISS API).
     fn nesting(&self) -> Option<String> {
         let label = &self.label;
-        let server = self.of("iss-distance", SpanKind::Server).next()?;
-        let named = |name: &'static str| {
-            let spans = self.spans.iter().copied();
-            spans.filter(move |s| s.service_name() == Some("iss-distance") && s.name() == name)
-        };
+        let server = self.of_kind("iss-distance", SpanKind::Server).next()?;
+        let named =
+            |name: &'static str| self.spans("iss-distance").filter(move |s| s.name() == name);
         let Some(calculating) =
             named(CALCULATING_SPAN).find(|c| self.evidence.descends_from(c, server))
         else {
@@ -353,7 +341,7 @@ impl<'a> Trace<'a> {
                 "{label}: no `{GETTING_SPAN}` child of `{CALCULATING_SPAN}`"
             ));
         };
-        let to_api = self.of("iss-distance", SpanKind::Client).any(|c| {
+        let to_api = self.of_kind("iss-distance", SpanKind::Client).any(|c| {
             self.evidence.descends_from(c, getting)
                 && text(c, "url.full").is_some_and(|u| is_stub_url(&u, &self.evidence.stub_url))
         });
