@@ -1,6 +1,8 @@
 //! Section 2 · logs: every service sends log records; iss-distance's say what happened, at
 //! the right severity, without the client's IP address.
 
+use std::ops::{Bound, RangeBounds};
+
 use otlp_receiver::{Level, ReceivedLog};
 
 use super::evidence::hint;
@@ -20,7 +22,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         .filter(|s| evidence.logs_of(s).next().is_none());
     let scenario = &evidence.scenario;
     let requests = scenario.requests_to("iss-distance");
-    let failed_calls = scenario
+    let failed_calls: usize = scenario
         .iss_calls()
         .iter()
         .filter(|(call, _)| call.error_type.is_some())
@@ -35,27 +37,22 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         Check::new(
             "iss-distance logs `listening on …` at INFO when it starts",
             hint::BRIDGE,
-            records(evidence, "listening on", Level::Info, AtLeast(1)),
+            records(evidence, "listening on", Level::Info, 1..),
         ),
         Check::new(
             format!("iss-distance logs `{CALCULATING}` at INFO once per request ({requests})"),
             hint::HANDLER,
-            records(evidence, CALCULATING, Level::Info, Exactly(requests)),
+            records(evidence, CALCULATING, Level::Info, requests..=requests),
         ),
         Check::new(
             format!("iss-distance logs a WARN about the rejected `{REJECTED}`"),
             hint::HANDLER,
-            records(
-                evidence,
-                REJECTED,
-                Level::Warn,
-                AtLeast(scenario.rejected()),
-            ),
+            records(evidence, REJECTED, Level::Warn, scenario.rejected()..),
         ),
         Check::new(
             format!("iss-distance logs an ERROR when it cannot get the `{ISS_FAILED}`"),
             hint::POSITION,
-            records(evidence, ISS_FAILED, Level::Error, AtLeast(failed_calls)),
+            records(evidence, ISS_FAILED, Level::Error, failed_calls..),
         ),
         Check::new(
             format!("no log record contains the client's IP address {CLIENT_IP} (personal data)"),
@@ -65,25 +62,21 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     ]
 }
 
-/// How many records a check expects.
-#[derive(Clone, Copy)]
-enum Count {
-    Exactly(usize),
-    AtLeast(usize),
-}
-use Count::{AtLeast, Exactly};
-
-/// iss-distance's records whose body contains `text`: as many as `count` says at `level`.
-fn records(evidence: &Evidence, text: &str, level: Level, count: Count) -> Result<(), String> {
+/// iss-distance's records whose body contains `text`: as many as `count` says at `level`
+/// (`n..` for at least n, `n..=n` for exactly n).
+fn records(
+    evidence: &Evidence,
+    text: &str,
+    level: Level,
+    count: impl RangeBounds<usize>,
+) -> Result<(), String> {
     let matching: Vec<&ReceivedLog> = evidence
         .logs_of("iss-distance")
         .filter(|l| l.body_text().contains(text))
         .collect();
     let at_level = matching.iter().filter(|l| l.level() == level).count();
-    match count {
-        Exactly(n) if at_level == n => return Ok(()),
-        AtLeast(n) if at_level >= n => return Ok(()),
-        _ => {}
+    if count.contains(&at_level) {
+        return Ok(());
     }
     if evidence.logs_of("iss-distance").next().is_none() {
         return Err("iss-distance sent no log records".to_owned());
@@ -102,7 +95,7 @@ fn records(evidence: &Evidence, text: &str, level: Level, count: Count) -> Resul
     if !wrong.is_empty() {
         problem.push_str(&format!(", and {}", first(&wrong, 2)));
     }
-    if let Exactly(expected) = count {
+    if let Bound::Included(expected) = count.end_bound() {
         problem.push_str(&format!(", expected {expected}"));
     }
     Err(problem)
