@@ -157,11 +157,12 @@ impl Evidence {
 
     /// True if `ancestor` is `span`'s parent, grandparent, ….
     pub fn descends_from(&self, span: &ReceivedSpan, ancestor: &ReceivedSpan) -> bool {
-        // At most 64 generations up: a loop of parents must not hang the check.
-        std::iter::successors(self.parent_of(span), |s| self.parent_of(s))
-            .take(64)
-            .any(|parent| parent.span.span_id == ancestor.span.span_id)
-            && span.span.trace_id == ancestor.span.trace_id
+        // A parent is in its child's trace. At most 64 generations up, so that a loop of
+        // parents cannot hang the check.
+        span.span.trace_id == ancestor.span.trace_id
+            && std::iter::successors(self.parent_of(span), |s| self.parent_of(s))
+                .take(64)
+                .any(|parent| parent.span.span_id == ancestor.span.span_id)
     }
 
     /// `service`'s spans of `kind`, in the order they started. The scenario sends one
