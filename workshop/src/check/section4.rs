@@ -265,7 +265,9 @@ impl<'a> Trace<'a> {
     /// The trace's spans of `service`.
     fn spans(&self, service: &str) -> impl Iterator<Item = &'a ReceivedSpan> {
         let trace = &self.page.span.trace_id;
-        (self.evidence.spans_of(service)).filter(move |s| s.span.trace_id == *trace)
+        self.evidence
+            .spans_of(service)
+            .filter(move |s| s.span.trace_id == *trace)
     }
 
     fn of_kind(&self, service: &str, kind: SpanKind) -> impl Iterator<Item = &'a ReceivedSpan> {
