@@ -3,6 +3,7 @@
 //! got. Checks are pure functions of it, so tests build one from fixtures.
 
 use std::collections::BTreeMap;
+use std::fmt::Display;
 
 use otlp_receiver::{
     AttrValue, Attributes, Origin, Protocol, ReceivedLog, ReceivedMetric, ReceivedSpan, SpanKind,
@@ -125,15 +126,20 @@ impl Evidence {
         )
     }
 
+    /// Spans of `service`.
+    pub fn spans_of<'a>(&'a self, service: &str) -> impl Iterator<Item = &'a ReceivedSpan> {
+        self.spans
+            .iter()
+            .filter(move |s| s.service_name() == Some(service))
+    }
+
     /// Spans of `service`, by name.
     pub fn spans_named<'a>(
         &'a self,
         service: &'a str,
         name: &'a str,
     ) -> impl Iterator<Item = &'a ReceivedSpan> + 'a {
-        self.spans
-            .iter()
-            .filter(move |s| s.service_name() == Some(service) && s.name() == name)
+        self.spans_of(service).filter(move |s| s.name() == name)
     }
 
     /// The spans whose parent is `parent`.
@@ -151,26 +157,20 @@ impl Evidence {
 
     /// True if `ancestor` is `span`'s parent, grandparent, ….
     pub fn descends_from(&self, span: &ReceivedSpan, ancestor: &ReceivedSpan) -> bool {
-        let mut current = span;
-        for _ in 0..64 {
-            match self.parent_of(current) {
-                Some(parent) if parent.span.span_id == ancestor.span.span_id => {
-                    return parent.span.trace_id == ancestor.span.trace_id;
-                }
-                Some(parent) => current = parent,
-                None => return false,
-            }
-        }
-        false
+        // A parent is in its child's trace. At most 64 generations up, so that a loop of
+        // parents cannot hang the check.
+        span.span.trace_id == ancestor.span.trace_id
+            && std::iter::successors(self.parent_of(span), |s| self.parent_of(s))
+                .take(64)
+                .any(|parent| parent.span.span_id == ancestor.span.span_id)
     }
 
     /// `service`'s spans of `kind`, in the order they started. The scenario sends one
     /// request at a time, so the n-th of them belongs to the n-th request that makes one.
     pub fn spans_in_order<'a>(&'a self, service: &str, kind: SpanKind) -> Vec<&'a ReceivedSpan> {
         let mut spans: Vec<&ReceivedSpan> = self
-            .spans
-            .iter()
-            .filter(|s| s.service_name() == Some(service) && s.kind() == kind)
+            .spans_of(service)
+            .filter(|s| s.kind() == kind)
             .collect();
         spans.sort_by_key(|s| s.span.start_time_unix_nano);
         spans
@@ -226,10 +226,23 @@ pub fn text(span: &ReceivedSpan, key: &str) -> Option<String> {
 }
 
 /// A check's result from the problems found: `Ok` without any, else the first `shown`.
-pub fn ok_unless(problems: &[String], shown: usize) -> Result<(), String> {
+pub fn ok_unless<T: Display>(problems: &[T], shown: usize) -> Result<(), String> {
     match problems {
         [] => Ok(()),
         _ => Err(first(problems, shown)),
+    }
+}
+
+/// A check's result from what was found wrong: `Ok` without any, else what `say` makes of
+/// it all.
+pub fn none_of<T>(
+    found: impl IntoIterator<Item = T>,
+    say: impl FnOnce(Vec<T>) -> String,
+) -> Result<(), String> {
+    let found: Vec<T> = found.into_iter().collect();
+    match found.is_empty() {
+        true => Ok(()),
+        false => Err(say(found)),
     }
 }
 
@@ -302,44 +315,40 @@ pub fn instance_id(resource: &Attributes) -> Result<uuid::Uuid, String> {
 impl ResourceProblems {
     pub fn of(resource: &Attributes, service: Option<&str>, run_id: &str) -> ResourceProblems {
         let text = |key: &str| resource.get(key).map(|v| v.to_string());
-        let name = match (text("service.name"), service) {
-            (None, _) => Some("no service.name".to_owned()),
-            (Some(name), Some(expected)) if name != expected => {
-                Some(format!("service.name is {name:?}, not {expected:?}"))
-            }
-            (Some(name), None) if !SERVICES.contains(&name.as_str()) => Some(format!(
-                "service.name {name:?} is none of the four services"
-            )),
-            _ => None,
-        };
-        let version = match resource.get("service.version") {
-            Some(AttrValue::String(v)) if !v.trim().is_empty() => None,
-            Some(other) => Some(format!("service.version is {:?}", other.to_string())),
-            None => Some("no service.version".to_owned()),
-        };
-        let environment = match (
+        let environment = (
             text("deployment.environment.name"),
             text("deployment.environment"),
-        ) {
-            (_, Some(_)) => Some("has the deprecated deployment.environment".to_owned()),
-            (Some(env), None) if env == "dev" => None,
-            (Some(env), None) => Some(format!(
-                "deployment.environment.name is {env:?}, not \"dev\""
-            )),
-            (None, None) => Some("no deployment.environment.name".to_owned()),
-        };
-        let instance = instance_id(resource).err();
-        let run = match text("workshop.check.run") {
-            Some(id) if id == run_id => None,
-            Some(id) => Some(format!("workshop.check.run is {id:?}, not {run_id:?}")),
-            None => Some("no workshop.check.run (OTEL_RESOURCE_ATTRIBUTES ignored)".to_owned()),
-        };
+        );
         ResourceProblems {
-            name,
-            version,
-            environment,
-            instance,
-            run,
+            name: match (text("service.name"), service) {
+                (None, _) => Some("no service.name".to_owned()),
+                (Some(name), Some(expected)) if name != expected => {
+                    Some(format!("service.name is {name:?}, not {expected:?}"))
+                }
+                (Some(name), None) if !SERVICES.contains(&name.as_str()) => Some(format!(
+                    "service.name {name:?} is none of the four services"
+                )),
+                _ => None,
+            },
+            version: match resource.get("service.version") {
+                Some(AttrValue::String(v)) if !v.trim().is_empty() => None,
+                Some(other) => Some(format!("service.version is {:?}", other.to_string())),
+                None => Some("no service.version".to_owned()),
+            },
+            environment: match environment {
+                (_, Some(_)) => Some("has the deprecated deployment.environment".to_owned()),
+                (Some(env), None) if env == "dev" => None,
+                (Some(env), None) => Some(format!(
+                    "deployment.environment.name is {env:?}, not \"dev\""
+                )),
+                (None, None) => Some("no deployment.environment.name".to_owned()),
+            },
+            instance: instance_id(resource).err(),
+            run: match text("workshop.check.run") {
+                Some(id) if id == run_id => None,
+                Some(id) => Some(format!("workshop.check.run is {id:?}, not {run_id:?}")),
+                None => Some("no workshop.check.run (OTEL_RESOURCE_ATTRIBUTES ignored)".to_owned()),
+            },
         }
     }
 
@@ -357,16 +366,14 @@ impl ResourceProblems {
 /// The resource printed in `lines` (`OpenTelemetry resource: {…}`), as attributes; `Err`
 /// says why there is none, naming `who` printed them.
 fn printed_resource(lines: &[String], who: &str) -> Result<Attributes, String> {
-    let Some(line) = lines
+    let line = lines
         .iter()
         .map(|l| strip_ansi(l))
         .find(|l| l.contains(RESOURCE_MARKER))
-    else {
-        return Err(format!("{who} printed no `{RESOURCE_MARKER}{{…}}` line"));
-    };
-    let json = &line[line.find(RESOURCE_MARKER).expect("found") + RESOURCE_MARKER.len()..];
-    let mut values = serde_json::Deserializer::from_str(json).into_iter::<Value>();
-    match values.next() {
+        .ok_or_else(|| format!("{who} printed no `{RESOURCE_MARKER}{{…}}` line"))?;
+    let (_, json) = line.split_once(RESOURCE_MARKER).expect("found");
+    // The object, and not whatever follows it on the line.
+    match serde_json::Deserializer::from_str(json).into_iter().next() {
         Some(Ok(Value::Object(map))) => Ok(map
             .into_iter()
             .map(|(key, value)| (key, attr_value(value)))
@@ -396,21 +403,16 @@ fn attr_value(value: Value) -> AttrValue {
 
 /// Removes ANSI colour sequences (`ESC [ … letter`), in case `NO_COLOR` was ignored.
 pub fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            if chars.clone().next() == Some('[') {
-                chars.next();
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
+    let mut pieces = line.split('\x1b');
+    let mut out = pieces.next().unwrap_or_default().to_owned();
+    for piece in pieces {
+        match piece.strip_prefix('[') {
+            Some(sequence) => {
+                let end = sequence.find(|c: char| c.is_ascii_alphabetic());
+                out.push_str(end.map_or("", |end| &sequence[end + 1..]));
             }
-            continue;
+            None => out.push_str(piece),
         }
-        out.push(c);
     }
     out
 }

@@ -2,14 +2,17 @@
 //! file to look at for every ✗ (the shared [`crate::report`] model), and how the checks
 //! word what they found.
 
+use std::fmt::Display;
+
 pub use crate::report::Report;
 
 /// A check's verdict: `Check::new(what is promised, where to look, whether it holds)`.
 pub type Check = crate::report::Verdict;
 
 /// "a, b and c".
-pub fn list(items: &[String]) -> String {
-    match items {
+pub fn list<T: Display>(items: &[T]) -> String {
+    let items: Vec<String> = items.iter().map(T::to_string).collect();
+    match items.as_slice() {
         [] => String::new(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
@@ -17,19 +20,16 @@ pub fn list(items: &[String]) -> String {
 }
 
 /// At most `n` problems, then "(and k more)".
-pub fn first(problems: &[String], n: usize) -> String {
-    if problems.len() <= n {
-        return problems.join("; ");
+pub fn first<T: Display>(problems: &[T], n: usize) -> String {
+    let shown: Vec<String> = problems.iter().take(n).map(T::to_string).collect();
+    match problems.len() - shown.len() {
+        0 => shown.join("; "),
+        more => format!("{} (and {more} more)", shown.join("; ")),
     }
-    format!(
-        "{} (and {} more)",
-        problems[..n].join("; "),
-        problems.len() - n
-    )
 }
 
 /// Counted values, e.g. `200 ×4, 502 ×1`, or `none`.
-pub fn counted<T: std::fmt::Display>(values: &std::collections::BTreeMap<T, usize>) -> String {
+pub fn counted<T: Display>(values: &std::collections::BTreeMap<T, usize>) -> String {
     if values.is_empty() {
         return "none".to_owned();
     }

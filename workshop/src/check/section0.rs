@@ -18,125 +18,97 @@ use super::scenario::{REPLICA_NAME, REPLICA_NAME_IN_ATTRIBUTES, REPLICA_OF};
 pub const TITLE: &str = "Section 0 · resource";
 
 pub fn check(evidence: &Evidence) -> Vec<Check> {
-    let mut printed = Vec::new();
-    let mut silent = Vec::new();
-    let mut missing = Vec::new();
+    let (mut printed, mut silent, mut missing) = (Vec::new(), Vec::new(), Vec::new());
     for service in SERVICES {
         match evidence.console_resource(service) {
             Ok(resource) => printed.push((service, resource)),
-            Err(problem) if problem.contains("printed no") => silent.push(service.to_string()),
+            Err(problem) if problem.contains("printed no") => silent.push(service),
             Err(problem) => missing.push(problem),
         }
     }
     if !silent.is_empty() {
         missing.insert(0, format!("no such line from {}", list(&silent)));
     }
-    let judged: Vec<(&str, ResourceProblems)> = printed
-        .iter()
-        .map(|(service, resource)| {
-            let problems = ResourceProblems::of(resource, Some(service), &evidence.run_id);
-            (*service, problems)
-        })
+    let absent: Vec<&str> = SERVICES
+        .into_iter()
+        .filter(|s| !printed.iter().any(|(p, _)| p == s))
         .collect();
+    let absent = (!absent.is_empty()).then(|| format!("no resource printed by {}", list(&absent)));
     let printed_by = |pick: fn(&ResourceProblems) -> &Option<String>| -> Result<(), String> {
-        let problems = judged
-            .iter()
-            .filter_map(|(service, p)| pick(p).as_ref().map(|p| format!("{service}: {p}")));
+        let problems = printed.iter().filter_map(|(service, resource)| {
+            let problems = ResourceProblems::of(resource, Some(service), &evidence.run_id);
+            Some(format!("{service}: {}", pick(&problems).as_ref()?))
+        });
         ok_unless(
-            &problems.chain(absent(&printed)).collect::<Vec<_>>(),
+            &problems.chain(absent.clone()).collect::<Vec<_>>(),
             usize::MAX,
         )
     };
-    let mut checks = vec![
-        Check::new(
+    let replica = evidence.replica_resource();
+    let checks = [
+        (
             format!("every service prints `{RESOURCE_MARKER}{{…}}` at start-up"),
-            hint::RESOURCE,
             ok_unless(&missing, usize::MAX),
         ),
-        Check::new(
-            "service.name is each service's own name",
-            hint::RESOURCE,
+        (
+            "service.name is each service's own name".to_owned(),
             printed_by(|p| &p.name),
         ),
-        Check::new(
-            "service.version is set",
-            hint::RESOURCE,
+        (
+            "service.version is set".to_owned(),
             printed_by(|p| &p.version),
         ),
-        Check::new(
-            "deployment.environment.name = dev (not the deprecated deployment.environment)",
-            hint::RESOURCE,
+        (
+            "deployment.environment.name = dev (not the deprecated deployment.environment)"
+                .to_owned(),
             printed_by(|p| &p.environment),
         ),
-        Check::new(
-            "service.instance.id is a UUID, a different one in each service",
-            hint::RESOURCE,
+        (
+            "service.instance.id is a UUID, a different one in each service".to_owned(),
             printed_by(|p| &p.instance).and_then(|()| distinct(&printed)),
         ),
-        Check::new(
+        (
             format!(
                 "workshop.check.run = {} (OTEL_RESOURCE_ATTRIBUTES is honoured)",
                 evidence.run_id
             ),
-            hint::RESOURCE,
             printed_by(|p| &p.run),
         ),
-    ];
-    checks.extend(replica(evidence));
-    checks
-}
-
-/// What the second geolocator shows: an instance id of its own, and the name
-/// `OTEL_SERVICE_NAME` gives it.
-fn replica(evidence: &Evidence) -> [Check; 2] {
-    let replica = evidence.replica_resource();
-    [
-        Check::new(
+        // The second geolocator: an instance id of its own, and the name
+        // `OTEL_SERVICE_NAME` gives it.
+        (
             format!(
                 "service.instance.id is new at every start: {REPLICA_OF} started a second time has another"
             ),
-            hint::RESOURCE,
             new_at_every_start(evidence, &replica),
         ),
-        Check::new(
+        (
             format!(
                 "OTEL_SERVICE_NAME is honoured: the second {REPLICA_OF}, started with OTEL_SERVICE_NAME={REPLICA_NAME}, is named so"
             ),
-            hint::RESOURCE,
             named_by_the_variable(&replica),
         ),
-    ]
-}
-
-/// The services that printed no resource, if any.
-fn absent(printed: &[(&str, Attributes)]) -> Option<String> {
-    let absent: Vec<String> = SERVICES
-        .iter()
-        .filter(|s| !printed.iter().any(|(p, _)| p == *s))
-        .map(|s| s.to_string())
-        .collect();
-    (!absent.is_empty()).then(|| format!("no resource printed by {}", list(&absent)))
+    ];
+    let checks = checks.map(|(what, result)| Check::new(what, hint::RESOURCE, result));
+    checks.into()
 }
 
 /// No two services share an instance id (a constant would be the same in all four).
 fn distinct(printed: &[(&str, Attributes)]) -> Result<(), String> {
-    let mut by_id: BTreeMap<uuid::Uuid, Vec<String>> = BTreeMap::new();
+    let mut by_id: BTreeMap<uuid::Uuid, Vec<&str>> = BTreeMap::new();
     for (service, resource) in printed {
         if let Ok(id) = instance_id(resource) {
-            by_id.entry(id).or_default().push(service.to_string());
+            by_id.entry(id).or_default().push(service);
         }
     }
-    let shared: Vec<String> = by_id
-        .into_iter()
-        .filter(|(_, services)| services.len() > 1)
-        .map(|(id, services)| {
-            format!(
-                "{} have the same service.instance.id {id}: make it at every start, not once",
-                list(&services)
-            )
-        })
-        .collect();
-    ok_unless(&shared, usize::MAX)
+    let shared = by_id.into_iter().filter(|(_, services)| services.len() > 1);
+    let shared = shared.map(|(id, services)| {
+        format!(
+            "{} have the same service.instance.id {id}: make it at every start, not once",
+            list(&services)
+        )
+    });
+    ok_unless(&shared.collect::<Vec<_>>(), usize::MAX)
 }
 
 /// The replica's instance id differs from the first geolocator's: an id made once (a
@@ -155,8 +127,7 @@ fn new_at_every_start(
         Some(id) => Ok(id.to_string()),
     };
     let first = id(&evidence.console_resource(REPLICA_OF), REPLICA_OF)?;
-    let second = id(replica, &format!("the second {REPLICA_OF}"))?;
-    match first == second {
+    match first == id(replica, &format!("the second {REPLICA_OF}"))? {
         true => Err(format!(
             "both have service.instance.id {first}: make a new one at every start (a random UUID)"
         )),

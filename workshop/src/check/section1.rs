@@ -3,11 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use otlp_receiver::{AttrValue, DataPoint, MetricKind, Origin, ReceivedMetric, Temporality};
+use otlp_receiver::{
+    AttrValue, Attributes, DataPoint, MetricKind, Origin, ReceivedMetric, Temporality,
+};
 
 use super::evidence::hint;
 use super::evidence::{
-    ERROR_TYPE, Evidence, ResourceProblems, STATUS, ok_unless, protocol_name, unique,
+    ERROR_TYPE, Evidence, ResourceProblems, STATUS, none_of, ok_unless, protocol_name,
 };
 use super::report::Check;
 use super::scenario::CallOutcome;
@@ -22,48 +24,44 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     let incoming = evidence.latest_metric("iss-distance", "incoming.requests");
     let iss = evidence.latest_metric("iss-distance", "iss.requests");
     let expected = evidence.scenario.requests_to("iss-distance");
-    let mut checks = vec![
-        resource_of_everything(evidence),
-        protocol(evidence),
+    let mut checks = vec![resource_of_everything(evidence), protocol(evidence)];
+    checks.extend(counter("incoming.requests", incoming));
+    checks.push(Check::new(
+        format!("iss-distance exports incoming.requests = {expected}"),
+        hint::COUNTERS,
+        value_without_attributes(incoming, expected),
+    ));
+    checks.extend(counter("iss.requests", iss));
+    checks.push(Check::new(
+        format!("incoming.requests and iss.requests have the unit `{UNIT}`"),
+        hint::COUNTERS,
+        units([("incoming.requests", incoming), ("iss.requests", iss)]),
+    ));
+    let calls = evidence.scenario.iss_calls().into_iter();
+    checks.extend(calls.map(|(call, count)| {
         Check::new(
-            "iss-distance exports the counter incoming.requests (meter `iss-distance`)",
-            hint::COUNTERS,
-            exported(incoming),
-        ),
-        Check::new(
-            "incoming.requests is a monotonic counter with cumulative temporality",
-            hint::METER_PROVIDER,
-            counter_kind(incoming),
-        ),
-        Check::new(
-            format!("iss-distance exports incoming.requests = {expected}"),
-            hint::COUNTERS,
-            value_without_attributes(incoming, expected),
-        ),
-        Check::new(
-            "iss-distance exports the counter iss.requests (meter `iss-distance`)",
-            hint::COUNTERS,
-            exported(iss),
-        ),
-        Check::new(
-            "iss.requests is a monotonic counter with cumulative temporality",
-            hint::METER_PROVIDER,
-            counter_kind(iss),
-        ),
-        Check::new(
-            format!("incoming.requests and iss.requests have the unit `{UNIT}`"),
-            hint::COUNTERS,
-            units([("incoming.requests", incoming), ("iss.requests", iss)]),
-        ),
-    ];
-    for (call, count) in evidence.scenario.iss_calls() {
-        checks.push(Check::new(
             format!("iss.requests{{{}}} = {count}", point_name(&call)),
             hint::COUNTERS,
             value_for_call(iss, &call, count),
-        ));
-    }
+        )
+    }));
     checks
+}
+
+/// iss-distance exports the counter `name` (`metric`), from its meter.
+fn counter(name: &str, metric: Option<&ReceivedMetric>) -> [Check; 2] {
+    [
+        Check::new(
+            format!("iss-distance exports the counter {name} (meter `{METER}`)"),
+            hint::COUNTERS,
+            got(metric).and_then(|metric| from_meter(metric, METER)),
+        ),
+        Check::new(
+            format!("{name} is a monotonic counter with cumulative temporality"),
+            hint::METER_PROVIDER,
+            got(metric).and_then(|metric| cumulative(metric, "counter")),
+        ),
+    ]
 }
 
 /// Every span, log record and metric that arrived carries the resource.
@@ -71,12 +69,13 @@ fn resource_of_everything(evidence: &Evidence) -> Check {
     // Problems by the service that sent them, once each.
     let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (origin, what) in evidence.origins() {
-        let found = ResourceProblems::of(&origin.resource, None, &evidence.run_id).of_exported();
-        if !found.is_empty() {
-            let entry = problems
+        for found in ResourceProblems::of(&origin.resource, None, &evidence.run_id).of_exported() {
+            let seen = problems
                 .entry(format!("{}'s {what}s", sender(origin)))
                 .or_default();
-            *entry = unique(entry.drain(..).chain(found));
+            if !seen.contains(&found) {
+                seen.push(found);
+            }
         }
     }
     let lines: Vec<String> = problems
@@ -98,10 +97,8 @@ fn arrived(evidence: &Evidence) -> Result<(), String> {
     }
 }
 
-fn sender(origin: &Origin) -> String {
-    origin
-        .service_name()
-        .map_or_else(|| "an unnamed service".to_owned(), str::to_owned)
+fn sender(origin: &Origin) -> &str {
+    origin.service_name().unwrap_or("an unnamed service")
 }
 
 /// Everything arrived over the protocol `OTEL_EXPORTER_OTLP_PROTOCOL` names.
@@ -111,24 +108,46 @@ fn protocol(evidence: &Evidence) -> Check {
         .filter(|(o, _)| o.protocol != evidence.protocol)
         .map(|(o, _)| format!("{} over {}", sender(o), o.protocol))
         .collect();
-    let wrong: Vec<String> = wrong.into_iter().collect();
     Check::new(
         format!(
             "telemetry arrives over OTLP {} (OTEL_EXPORTER_OTLP_PROTOCOL is honoured)",
             protocol_name(evidence.protocol)
         ),
         hint::METER_PROVIDER,
-        arrived(evidence).and_then(|()| {
-            ok_unless(&wrong, usize::MAX).map_err(|_| format!("got {}", wrong.join(", ")))
-        }),
+        arrived(evidence)
+            .and_then(|()| none_of(wrong, |wrong| format!("got {}", wrong.join(", ")))),
     )
 }
 
-fn exported(metric: Option<&ReceivedMetric>) -> Result<(), String> {
-    let scope = &metric.ok_or("got nothing")?.origin.scope.name;
-    match scope == METER {
+fn got(metric: Option<&ReceivedMetric>) -> Result<&ReceivedMetric, String> {
+    metric.ok_or_else(|| "got nothing".to_owned())
+}
+
+/// `metric` comes from the meter `meter`.
+pub(super) fn from_meter(metric: &ReceivedMetric, meter: &str) -> Result<(), String> {
+    let scope = &metric.origin.scope.name;
+    match scope == meter {
         true => Ok(()),
-        false => Err(format!("it comes from the meter {scope:?}, not {METER:?}")),
+        false => Err(format!("it comes from the meter {scope:?}, not {meter:?}")),
+    }
+}
+
+/// `metric` is a `kind` (a monotonic "counter", or a "histogram") with cumulative
+/// temporality, as Prometheus needs.
+pub(super) fn cumulative(metric: &ReceivedMetric, kind: &str) -> Result<(), String> {
+    let temporality = match metric.kind() {
+        MetricKind::Sum {
+            monotonic: true,
+            temporality,
+        } if kind == "counter" => temporality,
+        MetricKind::Histogram { temporality } if kind == "histogram" => temporality,
+        other => return Err(format!("it is a {other}, not a {kind}")),
+    };
+    match temporality {
+        Temporality::Cumulative => Ok(()),
+        other => Err(format!(
+            "its temporality is {other:?}; Prometheus needs Cumulative"
+        )),
     }
 }
 
@@ -141,38 +160,21 @@ fn units(counters: [(&str, Option<&ReceivedMetric>); 2]) -> Result<(), String> {
     if arrived.is_empty() {
         return Err("got neither counter".to_owned());
     }
-    let wrong: Vec<String> = arrived
+    let wrong = arrived
         .iter()
-        .filter(|(_, metric)| metric.unit() != UNIT)
-        .map(|(name, metric)| match metric.unit() {
-            "" => format!("{name} has no unit"),
-            unit => format!("{name} has the unit {unit:?}"),
-        })
-        .collect();
-    ok_unless(&wrong, usize::MAX).map_err(|_| wrong.join(", "))
-}
-
-fn counter_kind(metric: Option<&ReceivedMetric>) -> Result<(), String> {
-    match metric.ok_or("got nothing")?.kind() {
-        MetricKind::Sum {
-            monotonic: true,
-            temporality: Temporality::Cumulative,
-        } => Ok(()),
-        MetricKind::Sum {
-            monotonic: true,
-            temporality,
-        } => Err(format!(
-            "its temporality is {temporality:?}; Prometheus needs Cumulative"
-        )),
-        other => Err(format!("it is a {other}, not a counter")),
-    }
+        .filter_map(|(name, metric)| match metric.unit() {
+            UNIT => None,
+            "" => Some(format!("{name} has no unit")),
+            unit => Some(format!("{name} has the unit {unit:?}")),
+        });
+    none_of(wrong, |wrong| wrong.join(", "))
 }
 
 fn value_without_attributes(
     metric: Option<&ReceivedMetric>,
     expected: usize,
 ) -> Result<(), String> {
-    let points = metric.ok_or("got nothing")?.points();
+    let points = got(metric)?.points();
     match (
         points.iter().find(|p| p.attributes.is_empty()),
         points.first(),
@@ -202,79 +204,68 @@ fn value_for_call(
     call: &CallOutcome,
     expected: usize,
 ) -> Result<(), String> {
-    let metric = metric.ok_or("got nothing")?;
-    let points = metric.points();
+    let points = got(metric)?.points();
     let status = AttrValue::Int(i64::from(call.status));
     let error_type = call.error_type.clone().map(AttrValue::String);
-    let matching: Vec<&DataPoint> = points
+    let values: Vec<Option<f64>> = points
         .iter()
         .filter(|p| p.attributes.get(STATUS) == Some(&status))
         .filter(|p| p.attributes.get(ERROR_TYPE) == error_type.as_ref())
+        .map(|p| p.value.as_f64())
         .collect();
-    if !matching.is_empty() {
-        let values: Option<Vec<f64>> = matching.iter().map(|p| p.value.as_f64()).collect();
-        return compare(values.map(|v| v.iter().sum()), expected);
+    match values.is_empty() {
+        true => Err(missing_point(&points, call)),
+        false => compare(values.into_iter().sum(), expected),
     }
-    Err(missing_point(&points, call))
 }
 
 /// Why no point counts the calls that ended like `call`: the likeliest mistakes first.
 fn missing_point(points: &[DataPoint], call: &CallOutcome) -> String {
     let status = call.status;
-    let with_status: Vec<&DataPoint> = points
-        .iter()
-        .filter(|p| p.attributes.get(STATUS) == Some(&AttrValue::Int(i64::from(status))))
-        .collect();
-    let error_type_of = |p: &DataPoint| p.attributes.get(ERROR_TYPE).map(ToString::to_string);
+    let status_is = |p: &DataPoint, value: AttrValue| p.attributes.get(STATUS) == Some(&value);
     if points
         .iter()
-        .any(|p| p.attributes.get(STATUS) == Some(&AttrValue::String(status.to_string())))
+        .any(|p| status_is(p, AttrValue::String(status.to_string())))
     {
         return format!("{STATUS} is the string \"{status}\"; record it as an integer");
     }
-    match &call.error_type {
-        Some(expected) => {
-            if let Some(found) = with_status.iter().find_map(|p| error_type_of(p)) {
-                return format!(
-                    "the point with {STATUS}={status} has {ERROR_TYPE}={found:?}; this failure's is {expected:?}"
-                );
-            }
-            if let Some(point) = with_status.first() {
-                // A success status: the failures hide among the successes.
-                if status < 400 {
-                    return format!(
-                        "no point with {STATUS}={status} has {ERROR_TYPE}: the failed calls are counted with the successful ones ({} has {}); add {ERROR_TYPE}={expected:?} when a call fails",
-                        describe(&point.attributes),
-                        point.value.as_f64().unwrap_or(f64::NAN)
-                    );
-                }
-                return format!(
-                    "the point with {STATUS}={status} has no {ERROR_TYPE}; add {ERROR_TYPE}={expected:?} when a call fails"
-                );
-            }
-            let typed_only = points.iter().any(|p| {
+    let error_type_of = |p: &DataPoint| p.attributes.get(ERROR_TYPE).map(ToString::to_string);
+    let with_status: Vec<&DataPoint> = points
+        .iter()
+        .filter(|p| status_is(p, AttrValue::Int(status.into())))
+        .collect();
+    let typed = with_status.iter().find_map(|p| error_type_of(p));
+    let found = match (&call.error_type, typed, with_status.first()) {
+        (Some(expected), Some(found), _) => Some(format!(
+            "the point with {STATUS}={status} has {ERROR_TYPE}={found:?}; this failure's is {expected:?}"
+        )),
+        // A success status: the failures hide among the successes.
+        (Some(expected), None, Some(point)) if status < 400 => Some(format!(
+            "no point with {STATUS}={status} has {ERROR_TYPE}: the failed calls are counted with the successful ones ({} has {}); add {ERROR_TYPE}={expected:?} when a call fails",
+            describe(&point.attributes),
+            point.value.as_f64().unwrap_or(f64::NAN)
+        )),
+        (Some(expected), None, Some(_)) => Some(format!(
+            "the point with {STATUS}={status} has no {ERROR_TYPE}; add {ERROR_TYPE}={expected:?} when a call fails"
+        )),
+        (Some(expected), None, None) => points
+            .iter()
+            .any(|p| {
                 !p.attributes.contains_key(STATUS) && error_type_of(p).as_deref() == Some(expected)
-            });
-            if typed_only {
-                return format!(
-                    "the point with {ERROR_TYPE}={expected:?} has no {STATUS}; record the status of every answer, {status} here"
-                );
-            }
-        }
-        None => {
-            if let Some(found) = with_status.iter().find_map(|p| error_type_of(p)) {
-                return format!(
-                    "every point with {STATUS}={status} has an {ERROR_TYPE} ({found:?}); a successful call has none"
-                );
-            }
-        }
-    }
+            })
+            .then(|| format!(
+                "the point with {ERROR_TYPE}={expected:?} has no {STATUS}; record the status of every answer, {status} here"
+            )),
+        (None, Some(found), _) => Some(format!(
+            "every point with {STATUS}={status} has an {ERROR_TYPE} ({found:?}); a successful call has none"
+        )),
+        (None, None, _) => None,
+    };
     let seen: Vec<String> = points.iter().map(|p| describe(&p.attributes)).collect();
-    if seen.is_empty() {
-        "got nothing".to_owned()
-    } else {
-        format!("got nothing; its points have {}", seen.join(" / "))
-    }
+    found.unwrap_or_else(|| match seen.is_empty() {
+        true => "got nothing".to_owned(),
+        false => format!("got nothing; its points have {}", seen.join(" / ")),
+    })
 }
 
 fn compare(value: Option<f64>, expected: usize) -> Result<(), String> {
@@ -285,7 +276,8 @@ fn compare(value: Option<f64>, expected: usize) -> Result<(), String> {
     }
 }
 
-pub(super) fn describe(attributes: &otlp_receiver::Attributes) -> String {
+/// A point's attributes as the checks show them: `http.route="/", http.response.status_code=200`.
+pub(super) fn describe(attributes: &Attributes) -> String {
     if attributes.is_empty() {
         return "no attributes".to_owned();
     }

@@ -1,11 +1,13 @@
 //! Section 2 · logs: every service sends log records; iss-distance's say what happened, at
 //! the right severity, without the client's IP address.
 
+use std::ops::{Bound, RangeBounds};
+
 use otlp_receiver::{Level, ReceivedLog};
 
 use super::evidence::hint;
 use super::evidence::{
-    CALCULATING, Evidence, ISS_FAILED, REJECTED, SERVICES, excerpt, ok_unless, tally,
+    CALCULATING, Evidence, ISS_FAILED, REJECTED, SERVICES, excerpt, none_of, ok_unless, tally,
 };
 use super::report::{Check, first, list};
 
@@ -15,14 +17,12 @@ pub const TITLE: &str = "Section 2 · logs";
 pub const CLIENT_IP: &str = "127.0.0.1";
 
 pub fn check(evidence: &Evidence) -> Vec<Check> {
-    let silent: Vec<String> = SERVICES
-        .iter()
-        .filter(|s| evidence.logs_of(s).next().is_none())
-        .map(|s| s.to_string())
-        .collect();
+    let silent = SERVICES
+        .into_iter()
+        .filter(|s| evidence.logs_of(s).next().is_none());
     let scenario = &evidence.scenario;
     let requests = scenario.requests_to("iss-distance");
-    let failed_calls = scenario
+    let failed_calls: usize = scenario
         .iss_calls()
         .iter()
         .filter(|(call, _)| call.error_type.is_some())
@@ -32,32 +32,27 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         Check::new(
             "every service sends log records",
             hint::LOGGER_PROVIDER,
-            ok_unless(&silent, usize::MAX).map_err(|_| format!("none from {}", list(&silent))),
+            none_of(silent, |silent| format!("none from {}", list(&silent))),
         ),
         Check::new(
             "iss-distance logs `listening on …` at INFO when it starts",
             hint::BRIDGE,
-            records(evidence, "listening on", Level::Info, AtLeast(1)),
+            records(evidence, "listening on", Level::Info, 1..),
         ),
         Check::new(
             format!("iss-distance logs `{CALCULATING}` at INFO once per request ({requests})"),
             hint::HANDLER,
-            records(evidence, CALCULATING, Level::Info, Exactly(requests)),
+            records(evidence, CALCULATING, Level::Info, requests..=requests),
         ),
         Check::new(
             format!("iss-distance logs a WARN about the rejected `{REJECTED}`"),
             hint::HANDLER,
-            records(
-                evidence,
-                REJECTED,
-                Level::Warn,
-                AtLeast(scenario.rejected()),
-            ),
+            records(evidence, REJECTED, Level::Warn, scenario.rejected()..),
         ),
         Check::new(
             format!("iss-distance logs an ERROR when it cannot get the `{ISS_FAILED}`"),
             hint::POSITION,
-            records(evidence, ISS_FAILED, Level::Error, AtLeast(failed_calls)),
+            records(evidence, ISS_FAILED, Level::Error, failed_calls..),
         ),
         Check::new(
             format!("no log record contains the client's IP address {CLIENT_IP} (personal data)"),
@@ -67,25 +62,21 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     ]
 }
 
-/// How many records a check expects.
-#[derive(Clone, Copy, PartialEq)]
-enum Count {
-    Exactly(usize),
-    AtLeast(usize),
-}
-use Count::{AtLeast, Exactly};
-
-/// iss-distance's records whose body contains `text`: as many as `count` says at `level`.
-fn records(evidence: &Evidence, text: &str, level: Level, count: Count) -> Result<(), String> {
+/// iss-distance's records whose body contains `text`: as many as `count` says at `level`
+/// (`n..` for at least n, `n..=n` for exactly n).
+fn records(
+    evidence: &Evidence,
+    text: &str,
+    level: Level,
+    count: impl RangeBounds<usize>,
+) -> Result<(), String> {
     let matching: Vec<&ReceivedLog> = evidence
         .logs_of("iss-distance")
         .filter(|l| l.body_text().contains(text))
         .collect();
     let at_level = matching.iter().filter(|l| l.level() == level).count();
-    match count {
-        Exactly(n) if at_level == n => return Ok(()),
-        AtLeast(n) if at_level >= n => return Ok(()),
-        _ => {}
+    if count.contains(&at_level) {
+        return Ok(());
     }
     if evidence.logs_of("iss-distance").next().is_none() {
         return Err("iss-distance sent no log records".to_owned());
@@ -104,7 +95,7 @@ fn records(evidence: &Evidence, text: &str, level: Level, count: Count) -> Resul
     if !wrong.is_empty() {
         problem.push_str(&format!(", and {}", first(&wrong, 2)));
     }
-    if let Exactly(expected) = count {
+    if let Bound::Included(expected) = count.end_bound() {
         problem.push_str(&format!(", expected {expected}"));
     }
     Err(problem)
@@ -117,23 +108,19 @@ fn no_client_ip(evidence: &Evidence) -> Result<(), String> {
     if evidence.logs.is_empty() {
         return Err("no log records to look at".to_owned());
     }
-    let mut found = Vec::new();
-    for log in &evidence.logs {
-        let attributes = log
-            .attributes()
-            .into_iter()
-            .map(|(k, v)| (k, v.to_string()));
-        for (place, text) in std::iter::once(("body".to_owned(), log.body_text())).chain(attributes)
-        {
-            if mentions_client(&text, &evidence.server_addresses) {
-                found.push(format!(
-                    "{} {place}: {}",
-                    log.service_name().unwrap_or("?"),
-                    excerpt(&text, 60)
-                ));
-            }
-        }
-    }
+    let found: Vec<String> = evidence
+        .logs
+        .iter()
+        .flat_map(|log| {
+            let attributes = log.attributes().into_iter();
+            let texts = attributes.map(|(key, value)| (key, value.to_string()));
+            let texts = std::iter::once(("body".to_owned(), log.body_text())).chain(texts);
+            let service = log.service_name().unwrap_or("?");
+            texts
+                .filter(|(_, text)| mentions_client(text, &evidence.server_addresses))
+                .map(move |(place, text)| format!("{service} {place}: {}", excerpt(&text, 60)))
+        })
+        .collect();
     ok_unless(&found, 2)
 }
 

@@ -8,10 +8,10 @@ use otlp_receiver::{ReceivedSpan, SpanKind};
 
 use super::evidence::hint;
 use super::evidence::{
-    CALCULATING_SPAN, Evidence, GETTING_SPAN, SERVICES, is_stub_url, ok_unless, short, short_trace,
-    status_code, text, unique,
+    CALCULATING_SPAN, Evidence, GETTING_SPAN, SERVICES, is_stub_url, none_of, ok_unless, short,
+    short_trace, status_code, text, unique,
 };
-use super::report::{Check, counted, list};
+use super::report::{Check, counted, first, list};
 use super::scenario::{BAGGAGE, OUR_BAGGAGE, ROUTES, TRACESTATE, baggage_keys, by_status};
 
 pub const TITLE: &str = "Section 4 · distributed tracing";
@@ -26,17 +26,7 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
     let mut checks = http_spans(evidence);
     checks.extend(traces(evidence));
     checks.extend(incoming_context(evidence));
-    checks.extend(baggage(evidence));
-    checks.push(Check::new(
-        "nothing else of the context leaves for the ISS API: no baggage, no tracestate",
-        hint::BOUNDARY,
-        leaks_to_third_party(evidence),
-    ));
-    checks.push(Check::new(
-        "every ISS API request's traceparent names iss-distance's CLIENT span",
-        hint::UPSTREAM,
-        stub_parents(evidence),
-    ));
+    checks.extend(hops(evidence));
     checks
 }
 
@@ -69,19 +59,19 @@ fn http_spans(evidence: &Evidence) -> Vec<Check> {
 /// Each successful request through the frontend, followed through its trace.
 fn traces(evidence: &Evidence) -> [Check; 3] {
     // Only pages answered 200 went through all four services.
-    let pages: Vec<&ReceivedSpan> = frontend_servers(evidence)
+    let traces: Vec<Trace> = frontend_servers(evidence)
         .filter(|p| status_code(p) == Some(200))
+        .map(|page| Trace::of(evidence, page))
         .collect();
-    let walks: Vec<Walk> = pages.iter().map(|p| walk(evidence, p)).collect();
     let expected = evidence.scenario.traced_pages();
-    let gather = |pick: fn(&Walk) -> &Vec<String>| -> Result<(), String> {
-        if pages.len() != expected {
+    let gather = |pick: fn(&Trace) -> Vec<String>| -> Result<(), String> {
+        if traces.len() != expected {
             return Err(format!(
                 "found {} frontend SERVER spans `GET /` that answered 200, expected {expected}",
-                pages.len()
+                traces.len()
             ));
         }
-        ok_unless(&walks.iter().flat_map(pick).cloned().collect::<Vec<_>>(), 2)
+        ok_unless(&traces.iter().flat_map(pick).collect::<Vec<_>>(), 2)
     };
     [
         Check::new(
@@ -89,19 +79,19 @@ fn traces(evidence: &Evidence) -> [Check; 3] {
                 "each successful request through the frontend ({expected}) is one trace with spans from all four services"
             ),
             hint::UPSTREAM,
-            gather(|w| &w.services),
+            gather(|trace| trace.services()),
         ),
         Check::new(
             "each SERVER span's parent is the caller's CLIENT span",
             hint::SPANS,
-            gather(|w| &w.links),
+            gather(|trace| trace.links()),
         ),
         Check::new(
             format!(
                 "in iss-distance: SERVER → `{CALCULATING_SPAN}` → `{GETTING_SPAN}` → CLIENT to the ISS API"
             ),
             hint::POSITION,
-            gather(|w| &w.nesting),
+            gather(|trace| trace.nesting().into_iter().collect()),
         ),
     ]
 }
@@ -119,9 +109,12 @@ fn incoming_context(evidence: &Evidence) -> [Check; 4] {
         Some(Some(parent)) => Err(format!("its parent span id is {parent}")),
         Some(None) => Err("it is a root span (no parent span id)".to_owned()),
     };
-    let whole = match continued.map(|span| walk(evidence, span)) {
+    let whole = match continued.map(|page| Trace::of(evidence, page)) {
         None => Err("no span of that request has its trace id".to_owned()),
-        Some(walk) => ok_unless(&[walk.services, walk.links, walk.nesting].concat(), 2),
+        Some(trace) => {
+            let nesting = trace.nesting().into_iter().collect();
+            ok_unless(&[trace.services(), trace.links(), nesting].concat(), 2)
+        }
     };
     [
         Check::new(
@@ -165,35 +158,35 @@ fn server_spans(evidence: &Evidence, service: &str, route: &str) -> Result<(), S
         .copied()
         .filter(|s| s.kind() == SpanKind::Server)
         .collect();
-    if let Some(span) = named.first().filter(|_| servers.is_empty()) {
-        return Err(format!("`{name}` has kind {}, not Server", span.kind()));
+    match (servers.is_empty(), named.first()) {
+        (true, Some(span)) => Err(format!("`{name}` has kind {}, not Server", span.kind())),
+        (true, None) => {
+            let others: BTreeSet<String> = evidence
+                .spans_in_order(service, SpanKind::Server)
+                .iter()
+                .map(|s| format!("`{}`", s.name()))
+                .collect();
+            let others: Vec<String> = others.into_iter().collect();
+            Err(match others.as_slice() {
+                [] => "got no SERVER spans".to_owned(),
+                _ => format!("got none; its SERVER spans are {}", list(&others)),
+            })
+        }
+        (false, _) => {
+            let routed = |span: &ReceivedSpan| match text(span, "http.route") {
+                Some(found) if found == route => None,
+                found => Some(format!("http.route is {found:?}")),
+            };
+            let requests = evidence.scenario.requests_to(service);
+            let miscounted = (servers.len() != requests).then(|| format!("got {}", servers.len()));
+            http_attributes(
+                &servers,
+                routed,
+                miscounted,
+                &evidence.scenario.statuses_at(service),
+            )
+        }
     }
-    if servers.is_empty() {
-        let others: BTreeSet<String> = evidence
-            .spans_in_order(service, SpanKind::Server)
-            .iter()
-            .map(|s| format!("`{}`", s.name()))
-            .collect();
-        return Err(match others.len() {
-            0 => "got no SERVER spans".to_owned(),
-            _ => format!(
-                "got none; its SERVER spans are {}",
-                list(&others.into_iter().collect::<Vec<_>>())
-            ),
-        });
-    }
-    let (mut problems, statuses) = survey(&servers, |span| match text(span, "http.route") {
-        Some(found) if found == route => None,
-        found => Some(format!("http.route is {found:?}")),
-    });
-    if problems.is_empty() && servers.len() != evidence.scenario.requests_to(service) {
-        problems.push(format!("got {}", servers.len()));
-    }
-    as_expected(
-        &problems,
-        &statuses,
-        &evidence.scenario.statuses_at(service),
-    )
 }
 
 fn client_spans(evidence: &Evidence, service: &str) -> Result<(), String> {
@@ -201,7 +194,7 @@ fn client_spans(evidence: &Evidence, service: &str) -> Result<(), String> {
     if clients.is_empty() {
         return Err("got no CLIENT spans".to_owned());
     }
-    let (problems, statuses) = survey(&clients, |span| {
+    let wrong = |span: &ReceivedSpan| {
         let named =
             (span.name() != "GET").then(|| format!("a CLIENT span is named `{}`", span.name()));
         let missing = ["url.full", "server.address"]
@@ -209,18 +202,21 @@ fn client_spans(evidence: &Evidence, service: &str) -> Result<(), String> {
             .filter(|key| text(span, key).is_none_or(|v| v.is_empty()))
             .map(|key| format!("no {key}"));
         named.into_iter().chain(missing).collect::<Vec<_>>()
-    });
+    };
     // Their status and error.type are section 3's check (span_status).
     let expected = by_status(&evidence.scenario.calls_from(service));
-    as_expected(&problems, &statuses, &expected)
+    http_attributes(&clients, wrong, None, &expected)
 }
 
 /// What is wrong with each of `spans` (its method, what `wrong` finds, its status code),
-/// once each, and how many answered with each status code.
-fn survey<I: IntoIterator<Item = String>>(
+/// once each; else how they are `miscounted`, if they are; else whether their status codes
+/// are the `expected` ones.
+fn http_attributes<I: IntoIterator<Item = String>>(
     spans: &[&ReceivedSpan],
     wrong: impl Fn(&ReceivedSpan) -> I,
-) -> (Vec<String>, BTreeMap<u16, usize>) {
+    miscounted: Option<String>,
+    expected: &BTreeMap<u16, usize>,
+) -> Result<(), String> {
     let mut problems = Vec::new();
     let mut statuses = BTreeMap::new();
     for span in spans {
@@ -234,97 +230,70 @@ fn survey<I: IntoIterator<Item = String>>(
             None => problems.push("no integer http.response.status_code".to_owned()),
         }
     }
-    (unique(problems), statuses)
-}
-
-/// The span problems found, or else whether the status codes are the scenario's.
-fn as_expected(
-    problems: &[String],
-    statuses: &BTreeMap<u16, usize>,
-    expected: &BTreeMap<u16, usize>,
-) -> Result<(), String> {
-    ok_unless(problems, 2)?;
-    if statuses != expected {
-        return Err(format!(
+    ok_unless(&unique(problems), 2)?;
+    miscounted.map_or(Ok(()), Err)?;
+    match statuses == *expected {
+        true => Ok(()),
+        false => Err(format!(
             "status codes {}, expected {}",
-            counted(statuses),
+            counted(&statuses),
             counted(expected)
-        ));
-    }
-    Ok(())
-}
-
-/// What is wrong with the trace of one frontend request, by kind of problem.
-struct Walk {
-    /// Services with no span in the trace.
-    services: Vec<String>,
-    /// SERVER spans whose parent is not the caller's CLIENT span.
-    links: Vec<String>,
-    /// iss-distance's spans not nested as promised.
-    nesting: Vec<String>,
-}
-
-fn walk(evidence: &Evidence, page: &ReceivedSpan) -> Walk {
-    let trace = Trace {
-        evidence,
-        label: short_trace(page),
-        spans: evidence
-            .spans
-            .iter()
-            .filter(|s| s.span.trace_id == page.span.trace_id)
-            .collect(),
-    };
-    let missing: Vec<String> = SERVICES
-        .iter()
-        .filter(|s| {
-            !trace
-                .spans
-                .iter()
-                .any(|span| span.service_name() == Some(s))
-        })
-        .map(|s| s.to_string())
-        .collect();
-    Walk {
-        services: match missing.as_slice() {
-            [] => Vec::new(),
-            _ => vec![format!(
-                "{} has no spans from {}",
-                trace.label,
-                list(&missing)
-            )],
-        },
-        links: trace.links(page),
-        nesting: trace.nesting().into_iter().collect(),
+        )),
     }
 }
 
-/// The spans of one trace.
+/// The trace of one request through the frontend, and what is wrong with it, by kind of
+/// problem.
 struct Trace<'a> {
     evidence: &'a Evidence,
+    /// The frontend's SERVER span.
+    page: &'a ReceivedSpan,
     /// `trace 4bf92f35…`, for the problems.
     label: String,
-    spans: Vec<&'a ReceivedSpan>,
 }
 
 impl<'a> Trace<'a> {
-    fn of(&self, service: &str, kind: SpanKind) -> Vec<&'a ReceivedSpan> {
-        self.find(|s| s.service_name() == Some(service) && s.kind() == kind)
+    fn of(evidence: &'a Evidence, page: &'a ReceivedSpan) -> Trace<'a> {
+        let label = short_trace(page);
+        Trace {
+            evidence,
+            page,
+            label,
+        }
     }
 
-    fn find(&self, pick: impl Fn(&ReceivedSpan) -> bool) -> Vec<&'a ReceivedSpan> {
-        self.spans.iter().copied().filter(|s| pick(s)).collect()
+    /// The trace's spans of `service`.
+    fn spans(&self, service: &str) -> impl Iterator<Item = &'a ReceivedSpan> {
+        let trace = &self.page.span.trace_id;
+        self.evidence
+            .spans_of(service)
+            .filter(move |s| s.span.trace_id == *trace)
+    }
+
+    fn of_kind(&self, service: &str, kind: SpanKind) -> impl Iterator<Item = &'a ReceivedSpan> {
+        self.spans(service).filter(move |s| s.kind() == kind)
+    }
+
+    /// The services with no span in the trace.
+    fn services(&self) -> Vec<String> {
+        let missing: Vec<&str> = SERVICES
+            .into_iter()
+            .filter(|s| self.spans(s).next().is_none())
+            .collect();
+        let services = (!missing.is_empty())
+            .then(|| format!("{} has no spans from {}", self.label, list(&missing)));
+        services.into_iter().collect()
     }
 
     /// frontend SERVER → frontend CLIENT → gateway SERVER → gateway CLIENT → geolocator
     /// and iss-distance SERVER.
-    fn links(&self, page: &ReceivedSpan) -> Vec<String> {
+    fn links(&self) -> Vec<String> {
         let label = &self.label;
-        let frontend = self.find(|c| {
-            c.service_name() == Some("frontend")
-                && c.kind() == SpanKind::Client
-                && self.evidence.descends_from(c, page)
-        });
-        let gateway = self.of("gateway", SpanKind::Client);
+        let frontend: Vec<&ReceivedSpan> = self
+            .of_kind("frontend", SpanKind::Client)
+            .filter(|c| self.evidence.descends_from(c, self.page))
+            .collect();
+        let gateway: Vec<&ReceivedSpan> = self.of_kind("gateway", SpanKind::Client).collect();
         let mut problems = Vec::new();
         if frontend.is_empty() {
             problems.push(format!(
@@ -337,7 +306,7 @@ impl<'a> Trace<'a> {
             ("iss-distance", &gateway, "gateway"),
         ];
         for (service, callers, caller) in hops {
-            let servers = self.of(service, SpanKind::Server);
+            let servers: Vec<&ReceivedSpan> = self.of_kind(service, SpanKind::Server).collect();
             if servers.is_empty() {
                 problems.push(format!("{label}: no {service} SERVER span in it"));
             }
@@ -359,41 +328,32 @@ impl<'a> Trace<'a> {
     /// iss-distance: SERVER → calculating → getting → CLIENT (to the ISS API).
     fn nesting(&self) -> Option<String> {
         let label = &self.label;
-        let server = *self.of("iss-distance", SpanKind::Server).first()?;
-        let named = |name: &str| {
-            self.find(move |s| s.service_name() == Some("iss-distance") && s.name() == name)
-        };
-        let Some(calculating) = named(CALCULATING_SPAN)
-            .into_iter()
-            .find(|c| self.evidence.descends_from(c, server))
+        let server = self.of_kind("iss-distance", SpanKind::Server).next()?;
+        let named =
+            |name: &'static str| self.spans("iss-distance").filter(move |s| s.name() == name);
+        let Some(calculating) =
+            named(CALCULATING_SPAN).find(|c| self.evidence.descends_from(c, server))
         else {
             return Some(format!(
                 "{label}: no `{CALCULATING_SPAN}` under iss-distance's SERVER span"
             ));
         };
-        let Some(getting) = named(GETTING_SPAN)
-            .into_iter()
-            .find(|g| g.is_child_of(calculating))
-        else {
+        let Some(getting) = named(GETTING_SPAN).find(|g| g.is_child_of(calculating)) else {
             return Some(format!(
                 "{label}: no `{GETTING_SPAN}` child of `{CALCULATING_SPAN}`"
             ));
         };
-        let to_api = self
-            .of("iss-distance", SpanKind::Client)
-            .into_iter()
-            .any(|c| {
-                self.evidence.descends_from(c, getting)
-                    && text(c, "url.full").is_some_and(|u| is_stub_url(&u, &self.evidence.stub_url))
-            });
+        let to_api = self.of_kind("iss-distance", SpanKind::Client).any(|c| {
+            self.evidence.descends_from(c, getting)
+                && text(c, "url.full").is_some_and(|u| is_stub_url(&u, &self.evidence.stub_url))
+        });
         (!to_api).then(|| format!("{label}: no CLIENT span to the ISS API under `{GETTING_SPAN}`"))
     }
 }
 
 /// `traceparent` → (trace id, parent id), lower-case.
 fn parse_traceparent(value: &str) -> Option<(String, String)> {
-    let parts: Vec<&str> = value.trim().split('-').collect();
-    match parts[..] {
+    match value.trim().split('-').collect::<Vec<_>>()[..] {
         [_, trace, parent, _] if trace.len() == 32 && parent.len() == 16 => {
             Some((trace.to_ascii_lowercase(), parent.to_ascii_lowercase()))
         }
@@ -402,40 +362,37 @@ fn parse_traceparent(value: &str) -> Option<(String, String)> {
 }
 
 fn stub_got_trace(evidence: &Evidence) -> Result<(), String> {
-    let context = &evidence.scenario.context;
-    let calls = &evidence.stub_calls;
-    if calls.iter().all(|c| c.traceparent.is_none()) {
+    let trace_id = &evidence.scenario.context.trace_id;
+    let sent: Vec<&str> = evidence
+        .stub_calls
+        .iter()
+        .filter_map(|c| c.traceparent.as_deref())
+        .collect();
+    if sent.is_empty() {
         return Err("its requests had no traceparent header".to_owned());
     }
-    let reached = calls.iter().any(|c| {
-        c.traceparent
-            .as_deref()
-            .and_then(parse_traceparent)
-            .is_some_and(|(trace, _)| trace == context.trace_id)
-    });
-    if reached {
-        Ok(())
-    } else {
-        Err(format!(
-            "no request had trace id {}…",
-            short(&context.trace_id)
-        ))
+    match sent
+        .into_iter()
+        .filter_map(parse_traceparent)
+        .any(|(trace, _)| trace == *trace_id)
+    {
+        true => Ok(()),
+        false => Err(format!("no request had trace id {}…", short(trace_id))),
     }
 }
 
 /// The check's `tracestate` reaches iss-distance's spans of its trace: our own services
 /// pass the whole context on.
 fn tracestate_inside(evidence: &Evidence) -> Result<(), String> {
-    let context = &evidence.scenario.context;
+    let trace_id = &evidence.scenario.context.trace_id;
     let spans: Vec<&ReceivedSpan> = evidence
-        .spans
-        .iter()
-        .filter(|s| s.service_name() == Some("iss-distance") && s.trace_id() == context.trace_id)
+        .spans_of("iss-distance")
+        .filter(|s| s.trace_id() == *trace_id)
         .collect();
     if spans.is_empty() {
         return Err(format!(
             "iss-distance has no spans with trace id {}…",
-            short(&context.trace_id)
+            short(trace_id)
         ));
     }
     let wrong: BTreeSet<String> = spans
@@ -443,12 +400,13 @@ fn tracestate_inside(evidence: &Evidence) -> Result<(), String> {
         .filter(|s| !s.trace_state().split(',').any(|e| e.trim() == TRACESTATE))
         .map(|s| format!("`{}` has tracestate {:?}", s.name(), s.trace_state()))
         .collect();
-    ok_unless(&wrong.into_iter().collect::<Vec<_>>(), 2)
+    none_of(wrong, |wrong| first(&wrong, 2))
 }
 
-/// Baggage between our services, as the check's relays saw it: a stranger's stops at the
-/// edge, ours travels from hop to hop (and stops at the third party: the next line).
-fn baggage(evidence: &Evidence) -> [Check; 2] {
+/// The context on the wire, hop by hop: baggage between our services, as the check's relays
+/// saw it (a stranger's stops at the edge, ours travels from hop to hop), and at the third
+/// party nothing but a `traceparent` naming the call's span.
+fn hops(evidence: &Evidence) -> [Check; 4] {
     [
         Check::new(
             format!("a stranger's baggage (`{BAGGAGE}`, sent to the frontend) goes no further"),
@@ -462,6 +420,16 @@ fn baggage(evidence: &Evidence) -> [Check; 2] {
             ),
             hint::PROPAGATOR,
             ours_travels_on(evidence),
+        ),
+        Check::new(
+            "nothing else of the context leaves for the ISS API: no baggage, no tracestate",
+            hint::BOUNDARY,
+            leaks_to_third_party(evidence),
+        ),
+        Check::new(
+            "every ISS API request's traceparent names iss-distance's CLIENT span",
+            hint::UPSTREAM,
+            stub_parents(evidence),
         ),
     ]
 }
@@ -480,27 +448,24 @@ fn stranger_stops_at_the_edge(evidence: &Evidence) -> Result<(), String> {
     if !evidence.relayed.iter().any(|c| c.to == "gateway") {
         return Err("no call from the frontend reached the gateway".to_owned());
     }
-    let reached: BTreeSet<String> = evidence
+    let reached: BTreeSet<&str> = evidence
         .relayed
         .iter()
         .filter(|c| carries(c.baggage.as_deref(), BAGGAGE))
-        .map(|c| c.to.clone())
+        .map(|c| c.to.as_str())
         .collect();
-    if reached.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
+    none_of(reached, |reached| {
+        format!(
             "it reached {}: the frontend takes requests from anyone, and drops their baggage",
-            list(&reached.into_iter().collect::<Vec<_>>())
-        ))
-    }
+            list(&reached)
+        )
+    })
 }
 
 /// The check's baggage to the gateway reached geolocator and iss-distance with every call
 /// the gateway made for those requests.
 fn ours_travels_on(evidence: &Evidence) -> Result<(), String> {
-    let mut problems = Vec::new();
-    for upstream in BEHIND_THE_GATEWAY {
+    let problems = BEHIND_THE_GATEWAY.into_iter().filter_map(|upstream| {
         let expected = evidence
             .scenario
             .steps
@@ -512,11 +477,9 @@ fn ours_travels_on(evidence: &Evidence) -> Result<(), String> {
             .iter()
             .filter(|c| c.to == upstream && carries(c.baggage.as_deref(), OUR_BAGGAGE))
             .count();
-        if got != expected {
-            problems.push(format!("{upstream} got it {got} times, not {expected}"));
-        }
-    }
-    ok_unless(&problems, usize::MAX).map_err(|_| {
+        (got != expected).then(|| format!("{upstream} got it {got} times, not {expected}"))
+    });
+    none_of(problems, |problems| {
         format!(
             "{}: the W3C Baggage propagator extracts and injects it",
             problems.join(", ")
@@ -543,8 +506,9 @@ fn leaks_to_third_party(evidence: &Evidence) -> Result<(), String> {
             baggage.into_iter().chain(tracestate)
         })
         .collect();
-    ok_unless(&leaks.into_iter().collect::<Vec<_>>(), usize::MAX)
-        .map_err(|leaks| format!("the ISS API received {leaks}"))
+    none_of(leaks, |leaks| {
+        format!("the ISS API received {}", leaks.join("; "))
+    })
 }
 
 fn stub_parents(evidence: &Evidence) -> Result<(), String> {

@@ -5,15 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use otlp_receiver::{
-    AttrValue, Attributes, DataPoint, MetricKind, PointValue, ReceivedMetric, SpanKind, Temporality,
-};
+use otlp_receiver::{AttrValue, Attributes, DataPoint, PointValue, ReceivedMetric, SpanKind};
 
 use super::evidence::hint;
 use super::evidence::{ERROR_TYPE, Evidence, SERVICES, STATUS, ok_unless, unique};
 use super::report::{Check, counted, first};
 use super::scenario::{CallOutcome, REQUEST_TIMEOUT, ROUTES};
-use super::section1::describe;
+use super::section1::{cumulative, describe, from_meter};
 
 pub const TITLE: &str = "Section 5 · HTTP metrics";
 pub const SERVER_DURATION: &str = "http.server.request.duration";
@@ -45,21 +43,19 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         .filter(|s| !scenario.calls_to_upstreams(s).is_empty())
         .collect();
     let histograms = histograms(evidence, &callers);
-    let mut checks = vec![Check::new(
+    let mut checks = vec![(
         format!(
             "{SERVER_DURATION} and {CLIENT_DURATION} are histograms in seconds (unit `s`, cumulative) from the meter `{METER}`, with the conventions' buckets 0.005 … 10"
         ),
-        hint::HTTP_METRICS,
         instruments(&histograms),
     )];
     for (service, route) in ROUTES {
-        checks.push(Check::new(
+        checks.push((
             format!(
                 "{service}: {SERVER_DURATION} counts its {} requests by status ({}), with {METHOD}, {ROUTE} = {route}, {SCHEME} = http and {ERROR_TYPE} on a 5xx",
                 scenario.requests_to(service),
                 counted(&scenario.statuses_at(service))
             ),
-            hint::HTTP_METRICS,
             served(evidence, service, route),
         ));
     }
@@ -67,22 +63,24 @@ pub fn check(evidence: &Evidence) -> Vec<Check> {
         let calls = scenario.calls_to_upstreams(caller);
         let mut upstreams: Vec<&str> = calls.keys().map(|(upstream, _)| *upstream).collect();
         upstreams.dedup();
-        checks.push(Check::new(
+        checks.push((
             format!(
                 "{caller}: {CLIENT_DURATION} counts its {} calls to {} by {ADDRESS}, {PORT}, {STATUS} and {ERROR_TYPE}, with {METHOD} and {SCHEME}",
                 calls.values().sum::<usize>(),
                 upstreams.join(" and ")
             ),
-            hint::HTTP_METRICS,
             called(evidence, caller),
         ));
     }
-    checks.push(Check::new(
-        "the durations are in seconds: each service's histograms add up to what its SERVER and CLIENT spans lasted",
-        hint::HTTP_METRICS,
+    checks.push((
+        "the durations are in seconds: each service's histograms add up to what its SERVER and CLIENT spans lasted".to_owned(),
         in_seconds(evidence, &histograms),
     ));
+    // All of it is service-kit's middleware.
+    let checks = checks.into_iter();
     checks
+        .map(|(what, result)| Check::new(what, hint::HTTP_METRICS, result))
+        .collect()
 }
 
 /// One expected histogram that arrived: whose, which, and the spans it measures.
@@ -133,27 +131,14 @@ fn instruments(histograms: &[Histogram]) -> Result<(), String> {
 }
 
 fn shape(metric: &ReceivedMetric) -> Result<(), String> {
-    match metric.kind() {
-        MetricKind::Histogram {
-            temporality: Temporality::Cumulative,
-        } => {}
-        MetricKind::Histogram { temporality } => {
-            return Err(format!(
-                "its temporality is {temporality:?}; Prometheus needs Cumulative"
-            ));
-        }
-        other => return Err(format!("it is a {other}, not a histogram")),
-    }
+    cumulative(metric, "histogram")?;
     if metric.unit() != "s" {
         return Err(format!(
             "its unit is {:?}; the conventions' is \"s\" (seconds)",
             metric.unit()
         ));
     }
-    let scope = &metric.origin.scope.name;
-    if scope != METER {
-        return Err(format!("it comes from the meter {scope:?}, not {METER:?}"));
-    }
+    from_meter(metric, METER)?;
     let bounds = metric
         .points()
         .into_iter()
@@ -182,8 +167,7 @@ fn text(attributes: &Attributes, key: &str) -> Option<String> {
 
 /// Problems with the attributes every point of both metrics shares: the method, the
 /// scheme, the status code as an integer, and nothing unbounded.
-fn common_attributes(attributes: &Attributes) -> Vec<String> {
-    let mut problems = Vec::new();
+fn common_attributes(attributes: &Attributes, problems: &mut Vec<String>) {
     for (key, expected) in [(METHOD, "GET"), (SCHEME, "http")] {
         if text(attributes, key).as_deref() != Some(expected) {
             problems.push(format!("{key} is {:?}", text(attributes, key)));
@@ -194,33 +178,34 @@ fn common_attributes(attributes: &Attributes) -> Vec<String> {
             "{STATUS} is the string \"{status}\"; record it as an integer"
         ));
     }
-    problems.extend(
-        UNBOUNDED
-            .into_iter()
-            .filter(|key| attributes.contains_key(*key))
-            .map(|key| {
-                format!(
-                    "a point has {key}, a value per request: never on a metric (one series each)"
-                )
-            }),
-    );
-    problems
+    for key in UNBOUNDED
+        .into_iter()
+        .filter(|key| attributes.contains_key(*key))
+    {
+        problems.push(format!(
+            "a point has {key}, a value per request: never on a metric (one series each)"
+        ));
+    }
 }
 
-fn status_of(attributes: &Attributes) -> Option<u16> {
-    attributes
-        .get(STATUS)
-        .and_then(AttrValue::as_i64)
-        .and_then(|s| u16::try_from(s).ok())
+/// A point's integer status code; else what is wrong, added to `problems`.
+fn status_of(attributes: &Attributes, problems: &mut Vec<String>) -> Option<u16> {
+    let status = attributes.get(STATUS).and_then(AttrValue::as_i64);
+    let status = status.and_then(|s| u16::try_from(s).ok());
+    if status.is_none() {
+        problems.push(format!("a point has no integer {STATUS}"));
+    }
+    status
 }
 
-/// The points of `service`'s `name`, each as `read` finds it: what it counts, or what is
-/// wrong with it; with the problems every point may have. How many each counts, by key.
+/// How many requests or calls the points of `service`'s `name` count, by what `read`
+/// makes of each point's attributes (adding what is wrong with them to the problems, with
+/// those every point may have); else the problems.
 fn tally<K: Ord>(
     evidence: &Evidence,
     service: &str,
     name: &str,
-    read: impl Fn(&Attributes) -> Result<K, Vec<String>>,
+    read: impl Fn(&Attributes, &mut Vec<String>) -> Option<K>,
 ) -> Result<BTreeMap<K, usize>, String> {
     let metric = evidence
         .latest_metric(service, name)
@@ -228,10 +213,9 @@ fn tally<K: Ord>(
     let mut problems = Vec::new();
     let mut counts = BTreeMap::new();
     for point in metric.points() {
-        problems.extend(common_attributes(&point.attributes));
-        match read(&point.attributes) {
-            Ok(key) => *counts.entry(key).or_insert(0) += count_and_sum(&point).0 as usize,
-            Err(wrong) => problems.extend(wrong),
+        common_attributes(&point.attributes, &mut problems);
+        if let Some(key) = read(&point.attributes, &mut problems) {
+            *counts.entry(key).or_insert(0) += count_and_sum(&point).0 as usize;
         }
     }
     ok_unless(&unique(problems), 2)?;
@@ -240,31 +224,29 @@ fn tally<K: Ord>(
 
 /// `service`'s requests in `http.server.request.duration`, by status, against the scenario.
 fn served(evidence: &Evidence, service: &str, route: &str) -> Result<(), String> {
-    let statuses = tally(evidence, service, SERVER_DURATION, |attributes| {
-        let mut problems = Vec::new();
-        if text(attributes, ROUTE).as_deref() != Some(route) {
-            problems.push(format!("{ROUTE} is {:?}", text(attributes, ROUTE)));
-        }
-        let Some(status) = status_of(attributes) else {
-            problems.push(format!("a point has no integer {STATUS}"));
-            return Err(problems);
-        };
-        problems.extend(server_error_type(status, text(attributes, ERROR_TYPE)));
-        if problems.is_empty() {
-            Ok(status)
-        } else {
-            Err(problems)
-        }
-    })?;
+    let statuses = tally(
+        evidence,
+        service,
+        SERVER_DURATION,
+        |attributes, problems| {
+            let routed = text(attributes, ROUTE);
+            if routed.as_deref() != Some(route) {
+                problems.push(format!("{ROUTE} is {routed:?}"));
+            }
+            let status = status_of(attributes, problems)?;
+            problems.extend(server_error_type(status, text(attributes, ERROR_TYPE)));
+            Some(status)
+        },
+    )?;
     let expected = evidence.scenario.statuses_at(service);
-    if statuses != expected {
-        return Err(format!(
+    match statuses == expected {
+        true => Ok(()),
+        false => Err(format!(
             "it counts {}, expected {}",
             counted(&statuses),
             counted(&expected)
-        ));
+        )),
     }
-    Ok(())
 }
 
 /// What is wrong with a server's `error.type` for `status`: the status code on a 5xx, else
@@ -292,61 +274,45 @@ fn nothing(evidence: &Evidence, service: &str) -> String {
         .filter(|m| m.service_name() == Some(service))
         .map(ReceivedMetric::name)
         .collect();
-    match names.len() {
-        0 => "got nothing".to_owned(),
-        _ => format!(
+    match names.is_empty() {
+        true => "got nothing".to_owned(),
+        false => format!(
             "got nothing; {service} exports {}",
-            names.into_iter().collect::<Vec<_>>().join(", ")
+            Vec::from_iter(names).join(", ")
         ),
     }
 }
 
-/// One call as the client's metric describes it: where to, and how it ended.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Called {
-    address: String,
-    port: i64,
-    outcome: CallOutcome,
-}
-
-impl std::fmt::Display for Called {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{} {}", self.address, self.port, self.outcome)
-    }
-}
+/// Calls as the client's metric counts them: by address, port and how they ended.
+type Calls = BTreeMap<(String, i64, CallOutcome), usize>;
 
 /// `caller`'s calls in `http.client.request.duration`, by upstream and outcome, against
 /// the scenario.
 fn called(evidence: &Evidence, caller: &str) -> Result<(), String> {
-    let calls = tally(evidence, caller, CLIENT_DURATION, |attributes| {
+    let calls = tally(evidence, caller, CLIENT_DURATION, |attributes, problems| {
         let address = text(attributes, ADDRESS).filter(|a| !a.is_empty());
         let port = attributes.get(PORT).and_then(AttrValue::as_i64);
         let (Some(address), Some(port)) = (address, port) else {
-            return Err(vec![format!(
+            problems.push(format!(
                 "a point lacks {ADDRESS} or an integer {PORT}: {}",
                 describe(attributes)
-            )]);
+            ));
+            return None;
         };
         // Every call of the scenario gets an answer, so each has a status code.
-        let status = status_of(attributes)
-            .ok_or_else(|| vec![format!("a point has no integer {STATUS}")])?;
+        let status = status_of(attributes, problems)?;
         let error_type = text(attributes, ERROR_TYPE);
-        let outcome = CallOutcome { status, error_type };
-        Ok(Called {
-            address,
-            port,
-            outcome,
-        })
+        Some((address, port, CallOutcome { status, error_type }))
     })?;
     let expected = expected_calls(evidence, caller)?;
     if calls == expected {
         return Ok(());
     }
-    let differ = |these: &BTreeMap<Called, usize>, those: &BTreeMap<Called, usize>| {
+    let differ = |these: &Calls, those: &Calls| {
         let differ: Vec<String> = these
             .iter()
             .filter(|(call, n)| those.get(*call) != Some(n))
-            .map(|(call, n)| format!("{call} ×{n}"))
+            .map(|((address, port, outcome), n)| format!("{address}:{port} {outcome} ×{n}"))
             .collect();
         first(&differ, 2)
     };
@@ -362,73 +328,79 @@ fn called(evidence: &Evidence, caller: &str) -> Result<(), String> {
 
 /// The scenario's calls from `caller`, with each upstream's address and port from the URL
 /// the services were given.
-fn expected_calls(evidence: &Evidence, caller: &str) -> Result<BTreeMap<Called, usize>, String> {
-    let mut expected = BTreeMap::new();
-    for ((upstream, outcome), n) in evidence.scenario.calls_to_upstreams(caller) {
-        let url = evidence
-            .upstream_urls
-            .get(upstream)
-            .and_then(|u| reqwest::Url::parse(u).ok())
-            .ok_or_else(|| format!("the check knows no URL of {upstream}"))?;
-        let call = Called {
-            address: url.host_str().unwrap_or_default().to_owned(),
-            port: i64::from(url.port_or_known_default().unwrap_or_default()),
-            outcome,
-        };
-        expected.insert(call, n);
-    }
-    Ok(expected)
+fn expected_calls(evidence: &Evidence, caller: &str) -> Result<Calls, String> {
+    let calls = evidence.scenario.calls_to_upstreams(caller).into_iter();
+    calls
+        .map(|((upstream, outcome), n)| {
+            let url = evidence
+                .upstream_urls
+                .get(upstream)
+                .and_then(|u| reqwest::Url::parse(u).ok())
+                .ok_or_else(|| format!("the check knows no URL of {upstream}"))?;
+            let address = url.host_str().unwrap_or_default().to_owned();
+            let port = i64::from(url.port_or_known_default().unwrap_or_default());
+            Ok(((address, port, outcome), n))
+        })
+        .collect()
 }
 
 /// The histograms' sums against the spans around the same requests and calls: equal to a
 /// millisecond a request, they are seconds; a thousand times more, milliseconds.
 fn in_seconds(evidence: &Evidence, histograms: &[Histogram]) -> Result<(), String> {
-    let mut problems = Vec::new();
-    let mut compared = 0;
-    for Histogram {
-        service,
-        name,
-        kind,
-        metric,
-    } in histograms
-    {
-        let (count, sum) = metric
-            .points()
-            .iter()
-            .map(count_and_sum)
-            .fold((0, 0.0), |(c, s), (count, sum)| (c + count, s + sum));
-        let spans = evidence.spans_in_order(service, *kind);
-        let lasted: f64 = spans.iter().map(|s| s.duration().as_secs_f64()).sum();
-        if sum > count as f64 * REQUEST_TIMEOUT.as_secs_f64() {
-            problems.push(format!(
-                "{service}'s {name} adds up to {sum} for {count} requests, more than {} s each, which none took",
-                REQUEST_TIMEOUT.as_secs()
-            ));
-            continue;
-        }
-        if spans.is_empty() {
-            continue;
-        }
-        compared += 1;
-        // A millisecond of slack a request: the span and the measurement start a few
-        // instructions apart.
-        let slack = 0.001 * count.max(spans.len() as u64) as f64;
-        if sum < lasted / 2.0 - slack || sum > lasted * 2.0 + slack {
-            let hint = if sum > lasted * 100.0 {
-                ": record elapsed.as_secs_f64(), not milliseconds"
-            } else if sum == 0.0 {
-                ": record elapsed.as_secs_f64(), which keeps the fraction"
-            } else {
-                ""
-            };
-            problems.push(format!(
-                "{service}'s {name} adds up to {sum:.4} s, its {kind} spans to {lasted:.4} s{hint}"
-            ));
-        }
+    let judged: Vec<Result<(), String>> = histograms
+        .iter()
+        .filter_map(|histogram| seconds(evidence, histogram))
+        .collect();
+    if judged.is_empty() {
+        return Err("no histogram to compare with the spans".to_owned());
     }
-    ok_unless(&problems, 2)?;
-    match compared {
-        0 => Err("no histogram to compare with the spans".to_owned()),
-        _ => Ok(()),
+    ok_unless(
+        &judged
+            .into_iter()
+            .filter_map(Result::err)
+            .collect::<Vec<_>>(),
+        2,
+    )
+}
+
+/// Whether one histogram's sum is in seconds; `None` if there is nothing to compare it
+/// with.
+fn seconds(evidence: &Evidence, histogram: &Histogram) -> Option<Result<(), String>> {
+    let (service, name) = (histogram.service, histogram.name);
+    let (count, sum) = histogram
+        .metric
+        .points()
+        .iter()
+        .map(count_and_sum)
+        .fold((0, 0.0), |(c, s), (count, sum)| (c + count, s + sum));
+    if sum > count as f64 * REQUEST_TIMEOUT.as_secs_f64() {
+        return Some(Err(format!(
+            "{service}'s {name} adds up to {sum} for {count} requests, more than {} s each, which none took",
+            REQUEST_TIMEOUT.as_secs()
+        )));
     }
+    let (kind, spans) = (
+        histogram.kind,
+        evidence.spans_in_order(service, histogram.kind),
+    );
+    if spans.is_empty() {
+        return None;
+    }
+    let lasted: f64 = spans.iter().map(|s| s.duration().as_secs_f64()).sum();
+    // A millisecond of slack a request: the span and the measurement start a few
+    // instructions apart.
+    let slack = 0.001 * count.max(spans.len() as u64) as f64;
+    if sum < lasted / 2.0 - slack || sum > lasted * 2.0 + slack {
+        let hint = if sum > lasted * 100.0 {
+            ": record elapsed.as_secs_f64(), not milliseconds"
+        } else if sum == 0.0 {
+            ": record elapsed.as_secs_f64(), which keeps the fraction"
+        } else {
+            ""
+        };
+        return Some(Err(format!(
+            "{service}'s {name} adds up to {sum:.4} s, its {kind} spans to {lasted:.4} s{hint}"
+        )));
+    }
+    Some(Ok(()))
 }

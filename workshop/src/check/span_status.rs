@@ -14,7 +14,7 @@
 
 use otlp_receiver::{ReceivedSpan, SpanKind, StatusCode};
 
-use super::evidence::{Evidence, SERVICES, ok_unless, paired, status_code, tally};
+use super::evidence::{Evidence, SERVICES, ok_unless, status_code, tally, text};
 use super::scenario::{INVALID_RESPONSE, IssAnswer};
 
 /// The rule `span` (a SERVER or CLIENT span of `service`) breaks, if any, as one sentence
@@ -22,36 +22,29 @@ use super::scenario::{INVALID_RESPONSE, IssAnswer};
 /// cannot be used, which only the scenario knows (the ISS API's garbage is a 200); `false`
 /// for SERVER spans.
 pub fn judge(service: &str, span: &ReceivedSpan, unusable: bool) -> Option<String> {
-    let code = status_code(span);
-    let error_type = span.attribute("error.type").map(|v| v.to_string());
+    let (code, name) = (status_code(span), span.name());
+    let error_type = text(span, "error.type");
     let status = span.status().code;
-    let (who, rule) = match span.kind() {
-        SpanKind::Server => {
-            let Some(code) = code else {
-                // Without it, nobody can tell whether the server failed.
-                return Some(format!(
-                    "{}'s SERVER span `{}` has no integer http.response.status_code, so its status cannot be judged",
-                    service,
-                    span.name()
-                ));
-            };
-            (
-                format!("{service}'s SERVER span `{}` answered {code}", span.name()),
-                server_rule(code, status, error_type.as_deref()),
-            )
+    let (who, rule) = match (span.kind(), code) {
+        // Without it, nobody can tell whether the server failed.
+        (SpanKind::Server, None) => {
+            return Some(format!(
+                "{service}'s SERVER span `{name}` has no integer http.response.status_code, so its status cannot be judged"
+            ));
         }
-        SpanKind::Client => {
-            let url = span
-                .attribute("url.full")
-                .map(|u| format!(" to {u}"))
-                .unwrap_or_default();
+        (SpanKind::Server, Some(code)) => (
+            format!("{service}'s SERVER span `{name}` answered {code}"),
+            server_rule(code, status, error_type.as_deref()),
+        ),
+        (SpanKind::Client, _) => {
+            let url = text(span, "url.full").map_or_else(String::new, |u| format!(" to {u}"));
             let what = match code {
                 None => "got no answer".to_owned(),
                 Some(code) if unusable => format!("got an unusable answer ({code})"),
                 Some(code) => format!("answered {code}"),
             };
             (
-                format!("{service}'s CLIENT span `{}`{url} {what}", span.name()),
+                format!("{service}'s CLIENT span `{name}`{url} {what}"),
                 client_rule(code, unusable, status, error_type.as_deref()),
             )
         }
@@ -138,65 +131,49 @@ fn client_rule(
 /// each service answers and per call it makes, so that none goes unjudged.
 pub fn check(evidence: &Evidence) -> Result<(), String> {
     let scenario = &evidence.scenario;
-    let mut broken: Vec<String> = Vec::new();
-    let mut missing: Vec<String> = Vec::new();
+    // Only iss-distance's calls can get an answer that looks fine but is not: its CLIENT
+    // spans, in order, go with the ISS API's answers (when there are as many of each).
+    let garbage: Vec<bool> = scenario
+        .iss_answers()
+        .into_iter()
+        .map(|answer| answer == IssAnswer::Garbage)
+        .collect();
+    let (mut broken, mut missing) = (Vec::new(), Vec::new());
     for service in SERVICES {
         let servers = evidence.spans_in_order(service, SpanKind::Server);
+        let clients = evidence.spans_in_order(service, SpanKind::Client);
         let requests = scenario.requests_to(service);
+        let calls: usize = scenario.calls_from(service).values().sum();
         if servers.len() != requests {
             missing.push(format!(
                 "{service} sent {} SERVER spans but answers {requests} requests",
                 servers.len()
             ));
         }
-        broken.extend(
-            servers
-                .iter()
-                .filter_map(|span| judge(service, span, false)),
-        );
-
-        let clients = evidence.spans_in_order(service, SpanKind::Client);
-        let calls: usize = scenario.calls_from(service).values().sum();
         if clients.len() != calls {
             missing.push(format!(
                 "{service} sent {} CLIENT spans but makes {calls} calls",
                 clients.len()
             ));
         }
-        // Only iss-distance's calls can get an answer that looks fine but is not: its
-        // CLIENT spans, in order, go with the ISS API's answers.
-        let garbage: Vec<bool> = scenario
-            .iss_answers()
-            .into_iter()
-            .map(|answer| answer == IssAnswer::Garbage)
-            .collect();
-        let unusable = match paired(&clients, &garbage) {
-            Some(pairs) if service == "iss-distance" => {
-                pairs.into_iter().map(|(_, unusable)| unusable).collect()
-            }
-            _ => vec![false; clients.len()],
-        };
-        broken.extend(
-            clients
-                .iter()
-                .zip(unusable)
-                .filter_map(|(span, unusable)| judge(service, span, unusable)),
-        );
+        let paired = service == "iss-distance" && clients.len() == garbage.len();
+        let clients = clients
+            .iter()
+            .zip(0..)
+            .map(|(c, n)| (c, paired && garbage[n]));
+        let spans = servers.iter().map(|span| (span, false)).chain(clients);
+        broken.extend(spans.filter_map(|(span, unusable)| judge(service, span, unusable)));
     }
-    let mut problems = once_each(broken);
-    problems.extend(missing);
-    ok_unless(&problems, 2)
-}
-
-/// The same sentence once, with how many spans it is about.
-fn once_each(sentences: Vec<String>) -> Vec<String> {
-    tally(sentences)
+    // The same sentence once, with how many spans it is about.
+    let mut problems: Vec<String> = tally(broken)
         .into_iter()
         .map(|(sentence, n)| match n {
             1 => sentence,
             n => format!("{sentence} ({n} spans)"),
         })
-        .collect()
+        .collect();
+    problems.extend(missing);
+    ok_unless(&problems, 2)
 }
 
 #[cfg(test)]
