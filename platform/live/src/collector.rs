@@ -15,6 +15,9 @@ use crate::process::{Ports, Running, http_ok, wait_for};
 
 pub const CONFIG: &str = "platform/otel-collector/config.yaml";
 pub const OVERLAYS: &str = "platform/otel-collector/overlays";
+/// The room's overlay (`workshop room serve`, docker-compose.room.yml): authentication,
+/// TLS, and each resource's `workshop.attendee` from the token that sent it.
+pub const ROOM_OVERLAY: &str = "platform/room/collector.yaml";
 
 /// The config file followed by the named overlays, as compose passes them.
 pub fn config_files(repo: &Path, overlays: &[&str]) -> Vec<PathBuf> {
@@ -25,6 +28,13 @@ pub fn config_files(repo: &Path, overlays: &[&str]) -> Vec<PathBuf> {
                 .map(|o| repo.join(OVERLAYS).join(format!("{o}.yaml"))),
         )
         .collect()
+}
+
+/// The room's files, as compose passes them: config.yaml, the quiet overlay, the room's.
+pub fn room_config_files(repo: &Path) -> Vec<PathBuf> {
+    let mut files = config_files(repo, &["quiet"]);
+    files.push(repo.join(ROOM_OVERLAY));
+    files
 }
 
 /// Where the collector listens and where its backends are, as `${env:…}` values.
