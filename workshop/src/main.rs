@@ -14,6 +14,7 @@ mod load;
 mod ports;
 mod prepare;
 mod process;
+mod room;
 mod services;
 mod solution;
 mod steps;
@@ -58,6 +59,9 @@ enum Command {
     /// Give the running services a fault to find (list, on, guess, reveal, off): the
     /// troubleshooting chapter.
     Fault(fault::Args),
+    /// The instructor's room: one platform for everyone's telemetry, each attendee's
+    /// labelled by their own token (`--features room`).
+    Room(room::Args),
 }
 
 #[tokio::main]
@@ -75,6 +79,7 @@ async fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(args).await,
         Command::Inspect(args) => inspect::run(args).await,
         Command::Fault(args) => fault::run(args).await,
+        Command::Room(args) => room::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -50,6 +50,9 @@ mod load;
 mod preparation;
 // The README stays true: links and commands.
 mod readme;
+// `workshop room init`: tokens, join files and certificates, read back as their users read
+// them (with `--features room`); and the platform's room settings, statically.
+mod room;
 // Realistic mistakes in the sections' code: each fails `check N` alone, on the right lines.
 mod mistakes;
 // The workshop's promise: `check N` fails before section N and passes after it.
