@@ -93,7 +93,10 @@ mod init {
             .map(|entry| {
                 let path = entry.unwrap().path();
                 let join: Join = toml::from_str(&read(&path)).unwrap();
-                (path.file_stem().unwrap().to_string_lossy().into_owned(), join)
+                (
+                    path.file_stem().unwrap().to_string_lossy().into_owned(),
+                    join,
+                )
             })
             .collect()
     }
@@ -115,11 +118,17 @@ mod init {
         assert!(output.status.success(), "{}", text(&output.stderr));
         let dir = scratch.room();
         let summary = text(&output.stdout);
-        assert!(summary.contains("3 attendees (alice, bob, carol-3)"), "{summary}");
+        assert!(
+            summary.contains("3 attendees (alice, bob, carol-3)"),
+            "{summary}"
+        );
         assert!(summary.contains("room serve"), "{summary}");
 
         // The token file: one `name.secret` a line, the secret 128 bits in hex.
-        let tokens: Vec<String> = read(&dir.join("tokens")).lines().map(String::from).collect();
+        let tokens: Vec<String> = read(&dir.join("tokens"))
+            .lines()
+            .map(String::from)
+            .collect();
         assert_eq!(tokens.len(), 3);
         for (token, name) in tokens.iter().zip(["alice", "bob", "carol-3"]) {
             let (before, secret) = token.split_once('.').unwrap();
@@ -137,7 +146,10 @@ mod init {
         );
         for (name, join) in &joins {
             assert_eq!(&join.attendee, name);
-            assert!(tokens.contains(&join.token), "{name}'s token is in the file");
+            assert!(
+                tokens.contains(&join.token),
+                "{name}'s token is in the file"
+            );
             assert_eq!(
                 join.grpc,
                 ["https://192.168.1.20:4317", "https://room.local:4317"]
@@ -173,7 +185,11 @@ mod init {
                 .current_dir(dir)
                 .output()
                 .expect("openssl runs (Debian's openssl package)");
-            assert!(output.status.success(), "openssl {args:?}: {}", text(&output.stderr));
+            assert!(
+                output.status.success(),
+                "openssl {args:?}: {}",
+                text(&output.stderr)
+            );
             text(&output.stdout)
         };
         let verified = openssl(&[
@@ -223,7 +239,12 @@ mod init {
     fn check_modes(dir: &Path) {
         use std::os::unix::fs::PermissionsExt;
         let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
-        for secret in ["tokens", "tls/server.key", "join/alice.toml", "join/bob.toml"] {
+        for secret in [
+            "tokens",
+            "tls/server.key",
+            "join/alice.toml",
+            "join/bob.toml",
+        ] {
             assert_eq!(mode(&dir.join(secret)), 0o600, "{secret}");
         }
         for private in ["", "join", "tls"] {
@@ -239,7 +260,12 @@ mod init {
         std::fs::write(&list, "# Tuesday\nalice\n\nbob\n").unwrap();
         let output = init(
             &scratch,
-            &["--attendees-file", list.to_str().unwrap(), "--host", "10.0.0.2"],
+            &[
+                "--attendees-file",
+                list.to_str().unwrap(),
+                "--host",
+                "10.0.0.2",
+            ],
         );
         assert!(output.status.success(), "{}", text(&output.stderr));
         assert_eq!(
@@ -252,10 +278,22 @@ mod init {
     fn bad_names_and_hosts_are_refused_and_leave_nothing_behind() {
         let scratch = Scratch::new("bad");
         for (args, reason) in [
-            (&["--attendees", "alice,Bob", "--host", "10.0.0.2"][..], "attendee name `Bob`: `B` is not allowed"),
-            (&["--attendees", "alice,bob,alice", "--host", "10.0.0.2"], "`alice` is listed twice"),
-            (&["--attendees", "bob.smith", "--host", "10.0.0.2"], "`.` is not allowed"),
-            (&["--attendees", "unknown", "--host", "10.0.0.2"], "`unknown`"),
+            (
+                &["--attendees", "alice,Bob", "--host", "10.0.0.2"][..],
+                "attendee name `Bob`: `B` is not allowed",
+            ),
+            (
+                &["--attendees", "alice,bob,alice", "--host", "10.0.0.2"],
+                "`alice` is listed twice",
+            ),
+            (
+                &["--attendees", "bob.smith", "--host", "10.0.0.2"],
+                "`.` is not allowed",
+            ),
+            (
+                &["--attendees", "unknown", "--host", "10.0.0.2"],
+                "`unknown`",
+            ),
         ] {
             let output = init(&scratch, args);
             assert_eq!(output.status.code(), Some(1), "{args:?}");
@@ -264,8 +302,14 @@ mod init {
             assert!(!scratch.room().exists(), "{args:?} left {}", scratch.arg());
         }
         for (args, reason) in [
-            (&["--attendees", "alice", "--host", "0.0.0.0"][..], "attendees cannot connect to 0.0.0.0"),
-            (&["--attendees", "alice", "--host", "my_laptop"], "neither an IP address nor a DNS name"),
+            (
+                &["--attendees", "alice", "--host", "0.0.0.0"][..],
+                "attendees cannot connect to 0.0.0.0",
+            ),
+            (
+                &["--attendees", "alice", "--host", "my_laptop"],
+                "neither an IP address nor a DNS name",
+            ),
             (&["--attendees", "alice"], "--host"),
             (&["--host", "10.0.0.2"], "--attendees"),
         ] {
@@ -306,5 +350,40 @@ mod init {
         let refused = init(&other, &first);
         assert_eq!(refused.status.code(), Some(1));
         assert!(text(&refused.stderr).contains("it is not empty"));
+    }
+
+    /// `serve` checks the room before it starts anything: a directory that is no room, and
+    /// a token file with a line the collector would take for a token.
+    #[test]
+    fn serve_refuses_what_is_not_a_room_or_a_token_file_the_collector_would_misread() {
+        let scratch = Scratch::new("serve-refuses");
+        std::fs::create_dir_all(scratch.room()).unwrap();
+        let output = room(&["serve", &scratch.arg()]);
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains("a room? (`workshop room init` makes one)"),
+            "{stderr}"
+        );
+
+        std::fs::remove_dir_all(scratch.room()).unwrap();
+        assert!(
+            init(&scratch, &["--attendees", "alice", "--host", "10.0.0.2"])
+                .status
+                .success()
+        );
+        let tokens = scratch.room().join("tokens");
+        let good = read(&tokens);
+        // The collector would let anyone in with `Bearer #`.
+        std::fs::remove_file(&tokens).unwrap();
+        std::fs::write(&tokens, format!("# latecomers below\n{good}")).unwrap();
+        let output = room(&["serve", &scratch.arg()]);
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("tokens: line 1: "), "{stderr}");
+        assert!(
+            stderr.contains("the collector takes the first word"),
+            "{stderr}"
+        );
     }
 }

@@ -110,8 +110,20 @@ pub struct Collector {
 impl Collector {
     /// Starts the collector on `files` and waits for its health check.
     pub fn start(binary: &Path, files: &[PathBuf], wiring: &Wiring) -> Result<Collector, String> {
+        Collector::start_with(binary, files, wiring, &[])
+    }
+
+    /// Like [`Collector::start`], with more variables for the files (the room overlay's
+    /// `ROOM_*`), which override the wiring's.
+    pub fn start_with(
+        binary: &Path,
+        files: &[PathBuf],
+        wiring: &Wiring,
+        env: &[(&str, String)],
+    ) -> Result<Collector, String> {
         let mut command = Command::new(binary);
         command.envs(wiring.env());
+        command.envs(env.iter().map(|(k, v)| (k, v)));
         for file in files {
             command.arg(format!("--config={}", file.display()));
         }

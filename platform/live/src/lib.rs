@@ -9,6 +9,8 @@
 //! - [`builder`]: builds them (`cargo run -p platform-live --bin build-platform`);
 //! - [`collector`]: runs the collector on the repository's own config files, wired to
 //!   whatever stands behind it, and reads its own metrics;
+//! - [`prometheus`]: runs Prometheus with the flags compose gives it (`workshop room serve`,
+//!   the live tests);
 //! - [`process`]: a program as a child process, and free ports for it.
 
 pub mod builder;
@@ -17,3 +19,4 @@ mod exposition;
 pub mod http;
 pub mod process;
 pub mod programs;
+pub mod prometheus;

@@ -33,9 +33,7 @@ impl Host {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         };
         if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
             return Err(format!(
@@ -104,7 +102,9 @@ mod tests {
 
     #[test]
     fn what_no_attendee_can_reach_is_refused() {
-        for bad in ["0.0.0.0", "::", "", "bad_name", "-x.local", "a..b", "http://x"] {
+        for bad in [
+            "0.0.0.0", "::", "", "bad_name", "-x.local", "a..b", "http://x",
+        ] {
             assert!(Host::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -5,6 +5,8 @@
 //!
 //! - `init DIR`: the tokens, the attendees' join files and the room's certificates
 //!   ([`init`]);
+//! - `serve DIR`: the room's collector and Prometheus, natively ([`serve`], which
+//!   [`platform`] runs).
 //!
 //! The code is behind the crate's `room` feature (`cargo run -p workshop --features room
 //! -- room …`), so that the attendees' builds never compile its certificate crates.
@@ -22,6 +24,10 @@ mod init;
 mod join;
 #[cfg(feature = "room")]
 mod names;
+#[cfg(feature = "room")]
+mod platform;
+#[cfg(feature = "room")]
+mod serve;
 #[cfg(feature = "room")]
 mod settings;
 #[cfg(feature = "room")]
@@ -42,12 +48,16 @@ enum Command {
     /// Make a room: a token and a join file per attendee, a private CA and a certificate
     /// for this machine's addresses.
     Init(init::Args),
+    /// Run the room on this machine without Docker: the collector (on the venue's
+    /// network) and Prometheus (here), until Ctrl-C.
+    Serve(serve::Args),
 }
 
 #[cfg(feature = "room")]
 pub async fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Init(args) => init::run(args),
+        Command::Serve(args) => serve::run(args).await,
     }
 }
 

@@ -36,7 +36,9 @@ fn checked(names: Vec<String>) -> Result<Vec<String>, String> {
     for name in &names {
         check(name)?;
         if !seen.insert(name.as_str()) {
-            return Err(format!("attendee `{name}` is listed twice: names must be unique"));
+            return Err(format!(
+                "attendee `{name}` is listed twice: names must be unique"
+            ));
         }
     }
     Ok(names)
@@ -140,7 +142,11 @@ mod tests {
             from_file_text(text).unwrap(),
             list(&["alice", "bob", "carol"])
         );
-        assert!(from_file_text("alice\nBob\n").unwrap_err().contains("`Bob`"));
+        assert!(
+            from_file_text("alice\nBob\n")
+                .unwrap_err()
+                .contains("`Bob`")
+        );
         assert!(from_file_text("# nobody yet\n").is_err());
     }
 }
