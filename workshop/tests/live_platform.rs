@@ -111,7 +111,11 @@ fn the_collector_accepts_every_overlay_and_holds_exactly_the_components_they_use
     finished_collector_config(&repo, &finished).unwrap_or_else(|e| panic!("{e}"));
     let mut variants: Vec<(&str, Vec<std::path::PathBuf>)> = Vec::new();
     for (state, root) in [("main", &repo), ("after the sections", &finished)] {
-        variants.extend(VARIANTS.iter().map(|overlays| (state, config_files(root, overlays))));
+        variants.extend(
+            VARIANTS
+                .iter()
+                .map(|overlays| (state, config_files(root, overlays))),
+        );
     }
     // The room's overlay (`workshop room serve`, docker-compose.room.yml) on main's config:
     // the room is an instructor's checkout, not an attendee's exercise.

@@ -5,7 +5,7 @@
 //! --features room room::` runs these tests (.ci/run does); without the feature, the
 //! command says how to get it, and that is what is tested then.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::common::text;
@@ -21,8 +21,10 @@ fn room(args: &[&str]) -> Output {
 }
 
 /// A directory for one test's room, removed first and when dropped.
-struct Scratch(PathBuf);
+#[cfg(feature = "room")]
+struct Scratch(std::path::PathBuf);
 
+#[cfg(feature = "room")]
 impl Scratch {
     fn new(name: &str) -> Scratch {
         let dir = std::env::temp_dir().join(format!("iss-room-{name}-{}", std::process::id()));
@@ -30,7 +32,7 @@ impl Scratch {
         Scratch(dir)
     }
 
-    fn room(&self) -> PathBuf {
+    fn room(&self) -> std::path::PathBuf {
         self.0.join("room")
     }
 
@@ -39,6 +41,7 @@ impl Scratch {
     }
 }
 
+#[cfg(feature = "room")]
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -63,6 +66,7 @@ fn without_the_feature_room_says_how_to_get_it() {
 #[cfg(feature = "room")]
 mod init {
     use super::*;
+    use std::path::PathBuf;
     use std::collections::BTreeMap;
 
     /// A join file, as an attendee's tools will read it.

@@ -40,6 +40,9 @@ mod live_faults;
 mod live_outage;
 // The platform, live: the real Collector, Prometheus and Jaeger; every query of the files.
 mod live_platform;
+// The room, live: `room init` and `room serve`, attendees' exporters over TLS with their tokens.
+#[cfg(all(target_os = "linux", feature = "room"))]
+mod live_room;
 // Section 6's config, live, at the SDK's default export delay: the service graph before
 // sampling, and the waits that keep traces whole.
 mod live_sampling;
