@@ -21,13 +21,17 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::trace::{Tracer as _, TracerProvider as _};
 use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
 use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig};
-use opentelemetry_otlp::{MetricExporter, WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_otlp::{
+    MetricExporter, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use platform_live::process::Ports;
 use platform_live::programs::{Program, executable};
 
@@ -80,6 +84,17 @@ fn the_room_stores_each_attendees_telemetry_under_the_name_of_the_token_that_sen
         let info = room.series_until(&format!("target_info{{service_name=\"{service}\"}}"));
         assert_eq!(info[0]["workshop_attendee"], "alice", "{info:?}");
     }
+    // A span too: the span metrics that the collector computes from it carry the name.
+    let tracer = span_sender(&room, &alice.token, "room-test-traces");
+    tracer.tracer("room-test").in_span("room test", |_| {});
+    tracer
+        .force_flush()
+        .unwrap_or_else(|e| panic!("alice's span: {e}\n{}", room.log()));
+    tracer.shutdown().unwrap();
+    let calls =
+        room.series_until("traces_span_metrics_calls_total{service_name=\"room-test-traces\"}");
+    assert_eq!(calls[0]["workshop_attendee"], "alice", "{calls:?}");
+
     assert_eq!(
         room.query("{workshop_attendee=\"bob\"}"),
         Vec::new(),
@@ -167,7 +182,7 @@ fn the_room_stores_each_attendees_telemetry_under_the_name_of_the_token_that_sen
 
     room.close();
     eprintln!(
-        "live room: init, serve, two exporters, 8 refusals and the checks in {:.1} s",
+        "live room: init, serve, three exporters, 8 refusals and the checks in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }
@@ -470,6 +485,32 @@ fn sender(room: &Room, protocol: &str, token: &str, service: &str) -> SdkMeterPr
                 .build(),
         )
         .with_reader(PeriodicReader::builder(exporter).build())
+        .build()
+}
+
+/// An attendee's tracer provider, exporting to the room over OTLP/HTTP with `token`; the
+/// resource claims to be bob's.
+fn span_sender(room: &Room, token: &str, service: &str) -> SdkTracerProvider {
+    let exporter = SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("https://127.0.0.1:{}/v1/traces", room.http))
+        .with_http_client(room.http_client())
+        .with_headers(HashMap::from([(
+            "authorization".to_owned(),
+            format!("Bearer {token}"),
+        )]))
+        .build()
+        .unwrap();
+    SdkTracerProvider::builder()
+        .with_resource(
+            Resource::builder_empty()
+                .with_attributes([
+                    KeyValue::new("service.name", service.to_owned()),
+                    KeyValue::new("workshop.attendee", "bob"),
+                ])
+                .build(),
+        )
+        .with_batch_exporter(exporter)
         .build()
 }
 

@@ -66,8 +66,8 @@ fn without_the_feature_room_says_how_to_get_it() {
 #[cfg(feature = "room")]
 mod init {
     use super::*;
-    use std::path::PathBuf;
     use std::collections::BTreeMap;
+    use std::path::PathBuf;
 
     /// A join file, as an attendee's tools will read it.
     #[derive(serde::Deserialize, Debug)]
@@ -354,6 +354,40 @@ mod init {
         let refused = init(&other, &first);
         assert_eq!(refused.status.code(), Some(1));
         assert!(text(&refused.stderr).contains("it is not empty"));
+    }
+
+    /// Every `cargo run -p workshop --features room -- …` the docs show is a command the
+    /// room's build accepts (run with `--help` appended, which still checks the options).
+    #[test]
+    fn the_room_commands_shown_exist() {
+        const PREFIX: &str = "cargo run -p workshop --features room -- ";
+        let mut shown = 0;
+        for doc in [
+            "workshop/chapters/instructor.md",
+            "platform/README.md",
+            "README.md",
+        ] {
+            let markdown = read(&crate::common::workspace().join(doc));
+            for (at, _) in markdown.match_indices(PREFIX) {
+                let command = markdown[at + PREFIX.len()..]
+                    .split(['`', '\n'])
+                    .next()
+                    .unwrap();
+                let mut args: Vec<&str> = command.split_whitespace().collect();
+                args.push("--help");
+                let output = Command::new(env!("CARGO_BIN_EXE_workshop"))
+                    .args(&args)
+                    .output()
+                    .unwrap();
+                assert!(
+                    output.status.success(),
+                    "{doc}: `workshop {command}`: {}",
+                    text(&output.stderr)
+                );
+                shown += 1;
+            }
+        }
+        assert!(shown >= 4, "the docs show the room's commands: {shown}");
     }
 
     /// `serve` checks the room before it starts anything: a directory that is no room, and
