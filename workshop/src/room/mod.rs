@@ -6,7 +6,8 @@
 //! - `init DIR`: the tokens, the attendees' join files and the room's certificates
 //!   ([`init`]);
 //! - `serve DIR`: the room's collector and Prometheus, natively ([`serve`], which
-//!   [`platform`] runs).
+//!   [`platform`] runs);
+//! - `status [DIR]`: the room board, who is where ([`status`], asking [`board`]'s queries).
 //!
 //! The code is behind the crate's `room` feature (`cargo run -p workshop --features room
 //! -- room …`), so that the attendees' builds never compile its certificate crates.
@@ -14,6 +15,8 @@
 //! [`names`], [`hosts`], [`tokens`], [`tls`], [`join`], [`settings`] and [`dir`] (where
 //! each file goes).
 
+#[cfg(feature = "room")]
+pub mod board;
 #[cfg(feature = "room")]
 mod dir;
 #[cfg(feature = "room")]
@@ -30,6 +33,8 @@ mod platform;
 mod serve;
 #[cfg(feature = "room")]
 mod settings;
+#[cfg(feature = "room")]
+mod status;
 #[cfg(feature = "room")]
 mod tls;
 #[cfg(feature = "room")]
@@ -51,6 +56,9 @@ enum Command {
     /// Run the room on this machine without Docker: the collector (on the venue's
     /// network) and Prometheus (here), until Ctrl-C.
     Serve(serve::Args),
+    /// The room board: who is where. One row per attendee, a column per section whose
+    /// telemetry arrives, request and error rates, last seen (from Prometheus).
+    Status(status::Args),
 }
 
 #[cfg(feature = "room")]
@@ -58,6 +66,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Init(args) => init::run(args),
         Command::Serve(args) => serve::run(args).await,
+        Command::Status(args) => status::run(args).await,
     }
 }
 
