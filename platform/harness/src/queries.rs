@@ -288,12 +288,17 @@ pub struct Variables {
 }
 
 /// Fills in Grafana's variables: the dashboard's `$service` takes its "All" value (`.+`),
+/// `$attendee` its own (`.*`: outside a room no series has a `workshop_attendee` label, and
+/// a matcher that matches the empty string selects series without the label),
 /// `$__rate_interval` one minute (Grafana's floor: four scrape intervals of 15 s), and the
 /// trace links' variables those of a real span.
 pub fn instantiate(expr: &str, vars: &Variables) -> String {
     expr.replace("${service:regex}", ".+")
         .replace("${service}", ".+")
         .replace("$service", ".+")
+        .replace("${attendee:regex}", ".*")
+        .replace("${attendee}", ".*")
+        .replace("$attendee", ".*")
         .replace("$__rate_interval", "1m")
         .replace("${__tags}", &vars.tags)
         .replace("$__tags", &vars.tags)

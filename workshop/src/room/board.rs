@@ -17,6 +17,9 @@
 /// The four services, as their resources name them.
 const SERVICES: &str = "frontend|gateway|geolocator|iss-distance";
 
+/// The dashboard that shows the board.
+pub const DASHBOARD: &str = "platform/grafana/dashboards/room.json";
+
 /// The dashboard's variable; `room status` replaces it.
 pub const ATTENDEE: &str = "$attendee";
 
@@ -165,6 +168,66 @@ mod tests {
             assert!(!everyone.contains("$attendee"), "{everyone}");
             assert!(everyone.contains("=~\".+\""), "{everyone}");
         }
+    }
+
+    /// The dashboard "Room" asks Prometheus exactly these queries, in this order, under
+    /// these titles, and nothing else.
+    #[test]
+    fn the_room_dashboard_asks_exactly_the_boards_queries() {
+        let path = crate::build::workspace_root().join(DASHBOARD);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let panels: Vec<&serde_json::Value> = dashboard["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["type"] == "table")
+            .collect();
+        assert_eq!(panels.len(), 1, "one table in {DASHBOARD}");
+        let table = panels[0];
+        let asked: Vec<(&str, &str)> = table["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                assert_eq!(t["datasource"]["uid"], "prometheus", "{t}");
+                assert_eq!(t["instant"], true, "a table of now: {t}");
+                (t["refId"].as_str().unwrap(), t["expr"].as_str().unwrap())
+            })
+            .collect();
+        let columns = columns();
+        assert_eq!(
+            asked.iter().map(|(_, expr)| *expr).collect::<Vec<_>>(),
+            columns
+                .iter()
+                .map(|c| c.promql.as_str())
+                .collect::<Vec<_>>(),
+            "{DASHBOARD}'s queries are the board's (workshop/src/room/board.rs)"
+        );
+        // Each query's value column is renamed to the column's title.
+        let renamed = table["transformations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == "organize")
+            .map(|t| &t["options"]["renameByName"])
+            .unwrap();
+        for ((ref_id, _), column) in asked.iter().zip(&columns) {
+            assert_eq!(
+                renamed[format!("Value #{ref_id}")],
+                column.title,
+                "{DASHBOARD}: the heading of {}",
+                column.key
+            );
+        }
+        // The attendee variable the queries select by.
+        let variables = dashboard["templating"]["list"].as_array().unwrap();
+        assert!(
+            variables.iter().any(|v| v["name"] == "attendee"
+                && v["includeAll"] == true
+                && v["allValue"] == ".*"),
+            "{DASHBOARD}: {variables:?}"
+        );
     }
 
     #[test]
