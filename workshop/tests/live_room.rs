@@ -187,6 +187,290 @@ fn the_room_stores_each_attendees_telemetry_under_the_name_of_the_token_that_sen
     );
 }
 
+/// The room board, live: alice has finished (her four services' resource, metrics, spans
+/// in one trace, HTTP histograms), bob stopped after section 1 (iss-distance's counter),
+/// carol sent nothing. Each attendee's telemetry is shaped like the services' at that
+/// section, sent on the OpenTelemetry SDK through the room's real collector with their own
+/// token. The dashboard "Room"'s queries (tested equal to `workshop/src/room/board.rs`)
+/// and `room status --json` put each of them where they are.
+#[test]
+fn the_board_puts_each_attendee_at_the_section_their_telemetry_shows() {
+    for program in [Program::Collector, Program::Prometheus] {
+        if let Err(e) = executable(&workspace(), program, "") {
+            panic!("{e}");
+        }
+    }
+    let started = Instant::now();
+    let room = Room::open_with("board", "alice,bob,carol");
+    let alice = room.join("alice");
+    let bob = room.join("bob");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _entered = runtime.enter();
+
+    // bob, after section 1: iss-distance's resource and its counter, nothing else.
+    let bob_meters = attendee_meters(&room, &bob.token, &["iss-distance"], false);
+    // alice, finished: the four services' resources, counters and HTTP histograms, and a
+    // page request a second for 15 s, each one trace across the four services; every
+    // fourth fails at the frontend.
+    let alice_meters = attendee_meters(&room, &alice.token, &SERVICES, true);
+    let tracers: Vec<SdkTracerProvider> = SERVICES
+        .iter()
+        .map(|service| span_sender(&room, &alice.token, service))
+        .collect();
+    for request in 0..15 {
+        one_page_request(&tracers, request % 4 == 3);
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    for provider in tracers {
+        provider
+            .force_flush()
+            .unwrap_or_else(|e| panic!("alice's spans: {e}\n{}", room.log()));
+        provider.shutdown().unwrap();
+    }
+    for provider in bob_meters.into_iter().chain(alice_meters) {
+        provider
+            .force_flush()
+            .unwrap_or_else(|e| panic!("metrics: {e}\n{}", room.log()));
+        provider.shutdown().unwrap();
+    }
+
+    // The dashboard's queries, with its variable at "everyone in the room".
+    let text =
+        std::fs::read_to_string(workspace().join("platform/grafana/dashboards/room.json")).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let table = &dashboard["panels"][0];
+    let titles = &table["transformations"][1]["options"]["renameByName"];
+    let queries: Vec<(String, String)> = table["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let title = titles[format!("Value #{}", t["refId"].as_str().unwrap())]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            (
+                title,
+                t["expr"].as_str().unwrap().replace("$attendee", ".+"),
+            )
+        })
+        .collect();
+    let expected = |title: &str| -> Vec<&str> {
+        match title {
+            "0 resource" | "1 metrics" | "last seen" => vec!["alice", "bob"],
+            _ => vec!["alice"],
+        }
+    };
+    let deadline = Instant::now() + ARRIVAL * 2;
+    let answers = loop {
+        let answers: Vec<(String, Vec<String>)> = queries
+            .iter()
+            .map(|(title, expr)| {
+                let mut who: Vec<String> = room
+                    .query(expr)
+                    .into_iter()
+                    .filter_map(|labels| labels.get("workshop_attendee").cloned())
+                    .collect();
+                who.sort();
+                (title.clone(), who)
+            })
+            .collect();
+        if answers.iter().all(|(t, who)| *who == expected(t)) || Instant::now() > deadline {
+            break answers;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    for (title, who) in &answers {
+        assert_eq!(
+            who,
+            &expected(title),
+            "the dashboard's `{title}`: {answers:?}"
+        );
+    }
+
+    // `room status`: the same, a row for carol too.
+    let status = workshop(&[
+        "room",
+        "status",
+        room.dir.to_str().unwrap(),
+        "--prometheus",
+        &format!("http://127.0.0.1:{}", room.prometheus),
+        "--json",
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        status.status.success(),
+        "room status: {}",
+        text_of(&status.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let rows = report["attendees"].as_array().unwrap();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["attendee"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alice", "bob", "carol"], "{report}");
+    let sections = |row: &serde_json::Value| -> Vec<bool> {
+        [
+            "section_0",
+            "section_1",
+            "section_3",
+            "section_4",
+            "section_5",
+        ]
+        .iter()
+        .map(|k| row[*k].as_bool().unwrap())
+        .collect()
+    };
+    assert_eq!(sections(&rows[0]), [true; 5], "alice: {report}");
+    assert_eq!(
+        sections(&rows[1]),
+        [true, true, false, false, false],
+        "bob: {report}"
+    );
+    assert_eq!(sections(&rows[2]), [false; 5], "carol: {report}");
+    let requests = rows[0]["requests_per_second"].as_f64().unwrap();
+    assert!(requests > 0.0, "alice's requests: {report}");
+    let errors = rows[0]["error_ratio"].as_f64().unwrap();
+    assert!(errors > 0.0 && errors < 1.0, "alice's errors: {report}");
+    for row in &rows[..2] {
+        let ago = row["last_seen_seconds_ago"].as_f64().unwrap();
+        assert!((0.0..120.0).contains(&ago), "{report}");
+    }
+    assert!(rows[1]["requests_per_second"].is_null(), "bob: {report}");
+    assert!(
+        rows[2]["last_seen_seconds_ago"].is_null(),
+        "carol: {report}"
+    );
+
+    // The table, as the instructor reads it.
+    let table = workshop(&[
+        "room",
+        "status",
+        room.dir.to_str().unwrap(),
+        "--prometheus",
+        &format!("http://127.0.0.1:{}", room.prometheus),
+    ])
+    .output()
+    .unwrap();
+    let table = text_of(&table.stdout);
+    eprintln!("{table}");
+    let carol = table.lines().find(|l| l.starts_with("carol")).unwrap();
+    assert!(!carol.contains('✓'), "{table}");
+    drop(_entered);
+    room.close();
+    eprintln!(
+        "live board: 3 attendees, 15 traces, dashboard and status agree, in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+const SERVICES: [&str; 4] = ["frontend", "gateway", "geolocator", "iss-distance"];
+
+fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// An attendee's services' metrics after section 0 (the resource: name, environment,
+/// instance id): iss-distance's `incoming.requests` (section 1) and, `finished`, every
+/// service's `http.server.request.duration` (section 5). Exported over OTLP/HTTP every
+/// second until shut down.
+fn attendee_meters(
+    room: &Room,
+    token: &str,
+    services: &[&str],
+    finished: bool,
+) -> Vec<SdkMeterProvider> {
+    services
+        .iter()
+        .map(|service| {
+            let exporter = MetricExporter::builder()
+                .with_http()
+                .with_endpoint(format!("https://127.0.0.1:{}/v1/metrics", room.http))
+                .with_http_client(room.http_client())
+                .with_headers(HashMap::from([(
+                    "authorization".to_owned(),
+                    format!("Bearer {token}"),
+                )]))
+                .build()
+                .unwrap();
+            let provider = SdkMeterProvider::builder()
+                .with_resource(service_resource(service))
+                .with_reader(
+                    PeriodicReader::builder(exporter)
+                        .with_interval(Duration::from_secs(1))
+                        .build(),
+                )
+                .build();
+            let meter = provider.meter("board-test");
+            if *service == "iss-distance" {
+                meter.u64_counter("incoming.requests").build().add(1, &[]);
+            }
+            if finished {
+                meter
+                    .f64_histogram("http.server.request.duration")
+                    .with_unit("s")
+                    .build()
+                    .record(
+                        0.012,
+                        &[
+                            KeyValue::new("http.request.method", "GET"),
+                            KeyValue::new("http.route", "/"),
+                            KeyValue::new("http.response.status_code", 200),
+                        ],
+                    );
+            }
+            provider
+        })
+        .collect()
+}
+
+/// A service's resource as section 0 builds it.
+fn service_resource(service: &str) -> Resource {
+    Resource::builder_empty()
+        .with_attributes([
+            KeyValue::new("service.name", service.to_owned()),
+            KeyValue::new("service.version", "0.1.0"),
+            KeyValue::new("deployment.environment.name", "dev"),
+            KeyValue::new("service.instance.id", uuid::Uuid::new_v4().to_string()),
+        ])
+        .build()
+}
+
+/// One page request across the four services, as section 4 makes it: the frontend's
+/// SERVER span, its CLIENT call to the gateway, whose SERVER span calls geolocator and
+/// iss-distance (CLIENT → SERVER each), all in one trace. `failed`: the frontend's span
+/// has status ERROR.
+fn one_page_request(tracers: &[SdkTracerProvider], failed: bool) {
+    use opentelemetry::Context;
+    use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
+    let tracer = |i: usize| tracers[i].tracer("board-test");
+    let span = |i: usize, name: &str, kind: SpanKind, parent: &Context| {
+        let tracer = tracer(i);
+        let span = tracer
+            .span_builder(name.to_owned())
+            .with_kind(kind)
+            .start_with_context(&tracer, parent);
+        parent.with_span(span)
+    };
+    let page = span(0, "GET /", SpanKind::Server, &Context::new());
+    let to_gateway = span(0, "GET", SpanKind::Client, &page);
+    let gateway = span(1, "GET /api/iss", SpanKind::Server, &to_gateway);
+    for (i, name) in [(2, "geolocator"), (3, "iss-distance")] {
+        let call = span(1, "GET", SpanKind::Client, &gateway);
+        let server = span(i, &format!("GET /{name}"), SpanKind::Server, &call);
+        server.span().end();
+        call.span().end();
+    }
+    gateway.span().end();
+    to_gateway.span().end();
+    if failed {
+        page.span().set_status(Status::error("the ISS API failed"));
+    }
+    page.span().end();
+}
+
 /// One attendee's join file, as far as the test needs it.
 struct Join {
     name: String,
@@ -207,6 +491,10 @@ struct Room {
 
 impl Room {
     fn open(name: &str) -> Room {
+        Room::open_with(name, "alice,bob")
+    }
+
+    fn open_with(name: &str, attendees: &str) -> Room {
         let dir = std::env::temp_dir().join(format!("iss-live-room-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let mut ports = Ports::default();
@@ -222,7 +510,7 @@ impl Room {
             "init",
             dir.to_str().unwrap(),
             "--attendees",
-            "alice,bob",
+            attendees,
             "--host",
             "127.0.0.1",
             "--grpc-port",

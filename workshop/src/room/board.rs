@@ -17,9 +17,6 @@
 /// The four services, as their resources name them.
 const SERVICES: &str = "frontend|gateway|geolocator|iss-distance";
 
-/// The dashboard that shows the board.
-pub const DASHBOARD: &str = "platform/grafana/dashboards/room.json";
-
 /// The dashboard's variable; `room status` replaces it.
 pub const ATTENDEE: &str = "$attendee";
 
@@ -157,6 +154,9 @@ pub fn for_every_attendee(promql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The dashboard that shows the board.
+    const DASHBOARD: &str = "platform/grafana/dashboards/room.json";
 
     #[test]
     fn every_query_groups_by_attendee_and_selects_by_the_variable_only() {
