@@ -35,7 +35,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use platform_live::process::Ports;
 use platform_live::programs::{Program, executable};
 
-use crate::common::{alive, children, signal, text, workspace};
+use crate::common::{TreeLock, alive, children, live_ports, signal, text, workspace};
 
 /// How long the collector and Prometheus may take to start (Prometheus replays its WAL).
 const START: Duration = Duration::from_secs(90);
@@ -487,6 +487,8 @@ struct Room {
     http: u16,
     prometheus: u16,
     ca: String,
+    /// Held until the room stops: its ports are its own.
+    _ports: TreeLock,
 }
 
 impl Room {
@@ -497,6 +499,7 @@ impl Room {
     fn open_with(name: &str, attendees: &str) -> Room {
         let dir = std::env::temp_dir().join(format!("iss-live-room-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        let lock = live_ports();
         let mut ports = Ports::default();
         let (grpc, http, prometheus, health, metrics) = (
             ports.take(),
@@ -561,6 +564,7 @@ impl Room {
             http,
             prometheus,
             ca,
+            _ports: lock,
         };
         room.wait_open();
         room
