@@ -49,9 +49,13 @@ pub struct Column {
 /// last seen.
 pub fn columns() -> Vec<Column> {
     let a = format!("workshop_attendee=~\"{ATTENDEE}\"");
-    let frontend_requests = format!(
-        "traces_span_metrics_calls_total{{{a}, service_name=\"frontend\", span_kind=\"SPAN_KIND_SERVER\"}}"
-    );
+    let mut columns = sections(&a);
+    columns.extend(activity(&a));
+    columns
+}
+
+/// A column per section whose telemetry reaches Prometheus.
+fn sections(a: &str) -> Vec<Column> {
     vec![
         // Section 0 · resource: the services' resource, as section 0 builds it, on
         // `target_info` (Prometheus keeps every resource attribute there): one of the four
@@ -115,6 +119,15 @@ pub fn columns() -> Vec<Column> {
                 "count by (workshop_attendee) (group by (workshop_attendee, service_name) (http_server_request_duration_seconds_count{{{a}, service_name=~\"{SERVICES}\"}})) == 4"
             ),
         },
+    ]
+}
+
+/// How busy the attendee is, and since when silent.
+fn activity(a: &str) -> Vec<Column> {
+    let frontend_requests = format!(
+        "traces_span_metrics_calls_total{{{a}, service_name=\"frontend\", span_kind=\"SPAN_KIND_SERVER\"}}"
+    );
+    vec![
         // Page requests: the frontend's SERVER spans per second (span metrics: from
         // section 3 on).
         Column {
