@@ -17,6 +17,7 @@ mod load;
 mod ports;
 mod prepare;
 mod report;
+mod room;
 mod solution;
 mod steps;
 mod stop;
@@ -60,6 +61,9 @@ enum Command {
     /// Give the running services a fault to find (list, on, guess, reveal, off): the
     /// troubleshooting chapter.
     Fault(fault::Args),
+    /// The instructor's room: one platform for everyone's telemetry, each attendee's
+    /// labelled by their own token (`--features room`).
+    Room(room::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -78,6 +82,7 @@ pub async fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(args).await,
         Command::Inspect(args) => inspect::run(args).await,
         Command::Fault(args) => fault::run(args).await,
+        Command::Room(args) => room::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

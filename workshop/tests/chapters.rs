@@ -38,6 +38,11 @@ const CHAPTERS: [(&str, Option<usize>); 11] = [
     ("10-wrap-up.md", None),
 ];
 
+/// The instructor's chapter: no part of an attendee's day (no time, no row in the table of
+/// contents), its links and commands checked like the others'. Its `room` commands need
+/// the workshop's `room` feature: `room::the_room_commands_shown_exist` runs them.
+const INSTRUCTOR: &str = "instructor.md";
+
 /// The chapter read at home, before the day: not part of the day's time.
 const AT_HOME: &str = "00-before-you-start.md";
 const WRAP_UP: &str = "10-wrap-up.md";
@@ -70,6 +75,7 @@ fn read(path: &Path) -> String {
 fn documents() -> Vec<(PathBuf, String)> {
     let mut docs = vec![workspace().join("workshop/README.md")];
     docs.extend(CHAPTERS.iter().map(|(name, _)| chapters_dir().join(name)));
+    docs.push(chapters_dir().join(INSTRUCTOR));
     docs.into_iter()
         .map(|path| {
             let text = read(&path);
@@ -926,6 +932,23 @@ fn every_command_shown_exists() {
                 }
             }
             match words.as_slice() {
+                // The instructor's `room` (room::the_room_commands_shown_exist runs them,
+                // with the feature): here, the feature must be the workshop's.
+                [
+                    "cargo",
+                    "run",
+                    "-p",
+                    "workshop",
+                    "--features",
+                    feature,
+                    "--",
+                    ..,
+                ] => {
+                    let manifest = read(&workspace().join("workshop/Cargo.toml"));
+                    if !manifest.contains(&format!("\n{feature} = [")) {
+                        problems.push(format!("{at}: the workshop has no feature {feature:?}"));
+                    }
+                }
                 ["cargo", "run", "-p", "workshop", "--", rest @ ..] => {
                     workshop_commands.insert(rest.join(" "), at.clone());
                 }

@@ -38,7 +38,7 @@ use platform_harness::queries::{
 };
 use platform_harness::sections::{collector_chapters, finished_collector_config};
 use platform_harness::traceql::SpanFilter;
-use platform_live::collector::{Wiring, config_files};
+use platform_live::collector::{Wiring, config_files, room_config_files};
 use platform_live::process::Ports;
 use platform_live::programs::Programs;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,6 +64,18 @@ fn programs() -> Programs {
         .collect();
     eprintln!("live platform: running {}", releases.join(", "));
     programs
+}
+
+/// `config.yaml + overlays/quiet.yaml + …`: the files, relative to the root they are under.
+fn names(repo: &std::path::Path, files: &[std::path::PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| {
+            let under = f.parent().and_then(|d| d.parent()).unwrap_or(repo);
+            f.strip_prefix(under).unwrap_or(f).display().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 /// The collector config with overlays, merged as the collector merges them.
@@ -97,24 +109,30 @@ fn the_collector_accepts_every_overlay_and_holds_exactly_the_components_they_use
     let finished =
         std::env::temp_dir().join(format!("iss-finished-collector-{}", std::process::id()));
     finished_collector_config(&repo, &finished).unwrap_or_else(|e| panic!("{e}"));
+    let mut variants: Vec<(&str, Vec<std::path::PathBuf>)> = Vec::new();
     for (state, root) in [("main", &repo), ("after the sections", &finished)] {
-        for overlays in VARIANTS {
-            let files = config_files(root, overlays);
-            if let Err(e) = validate(&programs.collector, &files, &wiring) {
-                problems.push(format!(
-                    "`otelcol validate` refuses config.yaml + {overlays:?} ({state}):\n{e}"
-                ));
-            }
-            let merged = merged_config(&files);
-            for (kind, types) in used_components(&merged) {
-                used.entry(kind).or_insert_with(BTreeSet::new).extend(types);
-            }
-            // Once section 6 redacts, no overlay's pipeline may send out what people typed,
-            // and the span metrics and the service graph still see every span.
-            let label = format!("config.yaml + {overlays:?} ({state})");
-            problems.extend(check_every_pipeline_redacts(&merged, &label));
-            problems.extend(check_span_metrics_before_sampling(&merged, &label));
+        variants.extend(
+            VARIANTS
+                .iter()
+                .map(|overlays| (state, config_files(root, overlays))),
+        );
+    }
+    // The room's overlay (`workshop room serve`, docker-compose.room.yml) on main's config:
+    // the room is an instructor's checkout, not an attendee's exercise.
+    variants.push(("main", room_config_files(&repo)));
+    for (state, files) in variants {
+        let label = format!("{} ({state})", names(&repo, &files));
+        if let Err(e) = validate(&programs.collector, &files, &wiring) {
+            problems.push(format!("`otelcol validate` refuses {label}:\n{e}"));
         }
+        let merged = merged_config(&files);
+        for (kind, types) in used_components(&merged) {
+            used.entry(kind).or_insert_with(BTreeSet::new).extend(types);
+        }
+        // Once section 6 redacts, no overlay's pipeline may send out what people typed,
+        // and the span metrics and the service graph still see every span.
+        problems.extend(check_every_pipeline_redacts(&merged, &label));
+        problems.extend(check_span_metrics_before_sampling(&merged, &label));
     }
     let _ = std::fs::remove_dir_all(&finished);
     let built = built_components(&programs.collector).unwrap_or_else(|e| panic!("{e}"));

@@ -40,6 +40,9 @@ mod live_faults;
 mod live_outage;
 // The platform, live: the real Collector, Prometheus and Jaeger; every query of the files.
 mod live_platform;
+// The room, live: `room init` and `room serve`, attendees' exporters over TLS with their tokens.
+#[cfg(all(target_os = "linux", feature = "room"))]
+mod live_room;
 // Section 6's config, live, at the SDK's default export delay: the service graph before
 // sampling, and the waits that keep traces whole.
 mod live_sampling;
@@ -50,6 +53,9 @@ mod load;
 mod preparation;
 // The README stays true: links and commands.
 mod readme;
+// `workshop room init`: tokens, join files and certificates, read back as their users read
+// them (with `--features room`); and the platform's room settings, statically.
+mod room;
 // Realistic mistakes in the sections' code: each fails `check N` alone, on the right lines.
 mod mistakes;
 // The workshop's promise: `check N` fails before section N and passes after it.

@@ -342,3 +342,63 @@ fn the_http_metrics_row_reads_the_services_own_histograms() {
     }
     assert_no_problems("HTTP metrics row", &problems);
 }
+
+/// Every dashboard can show one attendee of a room (platform/README.md, "A room"): an
+/// `attendee` variable over the label the room's collector sets, whose "All" also matches
+/// the series outside a room, which have no such label (`.*` matches the empty value), and
+/// every query of the services' telemetry selects by it. The collector's own metrics
+/// (`otelcol_*`) describe the platform, not an attendee: they have no such label.
+#[test]
+fn every_dashboard_selects_by_attendee() {
+    let dir = repo_root().join("platform/grafana/dashboards");
+    let mut problems = Vec::new();
+    let mut dashboards = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        dashboards += 1;
+        let file = path.display().to_string();
+        let dash: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let variable = dash
+            .pointer("/templating/list")
+            .and_then(|l| l.as_array())
+            .and_then(|l| l.iter().find(|v| v["name"] == "attendee"));
+        match variable {
+            None => problems.push(format!("{file}: no `attendee` variable")),
+            Some(v) => {
+                let query = v["query"]["query"].as_str().or(v["query"].as_str());
+                if query != Some("label_values(target_info, workshop_attendee)")
+                    || v["includeAll"] != true
+                    || v["allValue"] != ".*"
+                {
+                    problems.push(format!(
+                        "{file}: the `attendee` variable should be label_values(target_info, workshop_attendee), with All as `.*`: {v}"
+                    ));
+                }
+            }
+        }
+        for (at, expr) in dashboard_promql(&dash, &BTreeSet::from(["prometheus".to_owned()])) {
+            if at.starts_with("variable") || expr.contains("otelcol_") {
+                continue;
+            }
+            if !expr.contains("=~\"$attendee\"") {
+                problems.push(format!("{file}: {at} does not select by $attendee: {expr}"));
+            }
+        }
+        let logs = dash.to_string();
+        if logs.contains("\"uid\":\"loki\"")
+            && !logs.contains("workshop_attendee=~\\\"$attendee\\\"")
+        {
+            problems.push(format!("{file}: its logs are not selected by $attendee"));
+        }
+    }
+    assert!(
+        dashboards >= 2,
+        "{dashboards} dashboards in {}",
+        dir.display()
+    );
+    assert_no_problems("attendee variable", &problems);
+}

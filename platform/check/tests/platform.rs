@@ -2,10 +2,11 @@
 
 use platform_check::*;
 
-const COMPOSE: &str = "docker-compose.yml";
+pub(crate) const COMPOSE: &str = "docker-compose.yml";
 const JAEGER_COMPOSE: &str = "platform/jaeger/compose.yml";
+pub(crate) const ROOM_COMPOSE: &str = "docker-compose.room.yml";
 
-fn compose() -> Value {
+pub(crate) fn compose() -> Value {
     load_yaml(COMPOSE)
 }
 
@@ -14,13 +15,18 @@ fn compose_with_jaeger() -> Value {
     merge_compose(&compose(), &load_yaml(JAEGER_COMPOSE))
 }
 
-fn service(doc: &Value, name: &str) -> Value {
+/// docker-compose.yml with docker-compose.room.yml merged on top (the room's platform).
+pub(crate) fn compose_with_room() -> Value {
+    merge_compose(&compose(), &load_yaml(ROOM_COMPOSE))
+}
+
+pub(crate) fn service(doc: &Value, name: &str) -> Value {
     compose_services(doc)
         .remove(name)
         .unwrap_or_else(|| panic!("{COMPOSE}: no service `{name}`"))
 }
 
-fn collector_service_name(doc: &Value) -> String {
+pub(crate) fn collector_service_name(doc: &Value) -> String {
     compose_services(doc)
         .into_iter()
         .find(|(_, s)| {
@@ -189,6 +195,16 @@ fn collector_variants() -> Vec<(String, Value)> {
             out.push((format!("{label} (OTELCOL_OVERLAY={overlay})"), cfg));
         }
     }
+    // The room names its overlays itself.
+    let room = compose_with_room();
+    let label = format!("{COMPOSE} + {ROOM_COMPOSE}");
+    let (cfg, problems) = collector_config(
+        &service(&room, &collector_service_name(&room)),
+        &root,
+        &label,
+    );
+    assert_no_problems(&format!("{label}, collector config"), &problems);
+    out.push((label, cfg));
     out
 }
 
@@ -218,6 +234,8 @@ fn collector_exporters_send_to_services_on_ports_they_listen_on() {
     for (label, cfg) in collector_variants() {
         let doc = if label.contains(JAEGER_COMPOSE) {
             compose_with_jaeger()
+        } else if label.contains(ROOM_COMPOSE) {
+            compose_with_room()
         } else {
             compose()
         };

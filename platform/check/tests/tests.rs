@@ -10,5 +10,7 @@ mod checks_can_fail;
 mod grafana;
 // docker-compose.yml and the configs under platform/, checked without Docker.
 mod platform;
+// docker-compose.room.yml and the room's collector overlay, checked without Docker.
+mod room;
 // docker-compose-services.yml and services/Dockerfile, checked without Docker.
 mod services_compose;

@@ -6,37 +6,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use platform_check::{command_args, compose_services, host_path_of, load_yaml};
-
 use platform_live::process::Process;
-use tokio::process::Command;
 
-/// The flags of the `prometheus` service in docker-compose.yml, with the two that name
-/// places in the container turned into places here: the config file (the repository's,
-/// through the compose mount) and the storage directory. The listen address is added.
+/// The flags of the `prometheus` service in docker-compose.yml, for a Prometheus on
+/// 127.0.0.1:`port` keeping its data in `data` (see [`platform_live::prometheus::flags`]).
 pub fn flags(repo: &Path, port: u16, data: &Path) -> Result<Vec<String>, String> {
-    let compose = load_yaml("docker-compose.yml");
-    let service = compose_services(&compose)
-        .remove("prometheus")
-        .ok_or("docker-compose.yml: no prometheus service")?;
-    let mut flags = Vec::new();
-    for arg in command_args(&service) {
-        if let Some(path) = arg.strip_prefix("--config.file=") {
-            let host = host_path_of(&service, path, repo)
-                .ok_or_else(|| format!("docker-compose.yml: {path} is not mounted"))?;
-            flags.push(format!("--config.file={}", host.display()));
-        } else if arg.starts_with("--storage.tsdb.path=") {
-            flags.push(format!("--storage.tsdb.path={}", data.display()));
-        } else if arg.starts_with("--web.listen-address") {
-            return Err(
-                "docker-compose.yml sets --web.listen-address; the test sets its own".into(),
-            );
-        } else {
-            flags.push(arg);
-        }
-    }
-    flags.push(format!("--web.listen-address=127.0.0.1:{port}"));
-    Ok(flags)
+    platform_live::prometheus::flags(repo, SocketAddr::from(([127, 0, 0, 1], port)), data)
 }
 
 /// `promtool check config` on the repository's config: `Err` holds promtool's message.
@@ -68,9 +43,7 @@ pub struct Prometheus {
     pub process: Process,
 }
 
-/// The compose address Prometheus scrapes the collector's own metrics at (the
-/// `otel-collector` job of prometheus.yaml).
-pub const COLLECTOR_TARGET: &str = "otel-collector:8888";
+pub use platform_live::prometheus::COLLECTOR_TARGET;
 
 impl Prometheus {
     pub async fn start(
@@ -94,24 +67,7 @@ impl Prometheus {
     ) -> Result<Prometheus, String> {
         let mut flags = flags(repo, port, data)?;
         if !targets.is_empty() {
-            let copy = data.with_extension("yaml");
-            for flag in &mut flags {
-                let Some(config) = flag.strip_prefix("--config.file=") else {
-                    continue;
-                };
-                let mut text = std::fs::read_to_string(config)
-                    .map_err(|e| format!("cannot read {config}: {e}"))?;
-                for (target, addr) in targets {
-                    let quoted = format!("\"{target}\"");
-                    if !text.contains(&quoted) {
-                        return Err(format!("{config} scrapes no {quoted}"));
-                    }
-                    text = text.replace(&quoted, &format!("\"{addr}\""));
-                }
-                std::fs::write(&copy, text)
-                    .map_err(|e| format!("cannot write {}: {e}", copy.display()))?;
-                *flag = format!("--config.file={}", copy.display());
-            }
+            platform_live::prometheus::scrape(&mut flags, &data.with_extension("yaml"), targets)?;
         }
         let process = launch(binary, &flags, port).await?;
         Ok(Prometheus {
@@ -201,18 +157,7 @@ impl Prometheus {
 }
 
 async fn launch(binary: &Path, flags: &[String], port: u16) -> Result<Process, String> {
-    let mut command = Command::new(binary);
-    command.args(flags);
-    let mut process = Process::spawn("prometheus", command, false)
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let ready = format!("http://127.0.0.1:{port}/-/ready");
-    if let Err(why) = process.ready(&ready, Duration::from_secs(30)).await {
-        let output = process.output().tail(30);
-        return Err(format!(
-            "Prometheus did not become ready ({why}):\n{output}"
-        ));
-    }
-    Ok(process)
+    platform_live::prometheus::launch(binary, flags, port).await
 }
 
 /// One series of an instant query's result.

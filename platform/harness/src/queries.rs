@@ -288,12 +288,17 @@ pub struct Variables {
 }
 
 /// Fills in Grafana's variables: the dashboard's `$service` takes its "All" value (`.+`),
+/// `$attendee` its own (`.*`: outside a room no series has a `workshop_attendee` label, and
+/// a matcher that matches the empty string selects series without the label),
 /// `$__rate_interval` one minute (Grafana's floor: four scrape intervals of 15 s), and the
 /// trace links' variables those of a real span.
 pub fn instantiate(expr: &str, vars: &Variables) -> String {
     expr.replace("${service:regex}", ".+")
         .replace("${service}", ".+")
         .replace("$service", ".+")
+        .replace("${attendee:regex}", ".*")
+        .replace("${attendee}", ".*")
+        .replace("$attendee", ".*")
         .replace("$__rate_interval", "1m")
         .replace("${__tags}", &vars.tags)
         .replace("$__tags", &vars.tags)
@@ -351,7 +356,13 @@ pub fn judge(query: &Query, run: &str, result: &[Series]) -> Vec<String> {
         return vec![format!("{}: `{run}` returns no data", query.origin)];
     }
     let mut problems = Vec::new();
-    for label in query.grouping_labels() {
+    // Outside a room, where this runs, no series has `workshop_attendee`: a room's collector
+    // sets it (workshop/tests/live_room.rs checks the room board's queries there).
+    for label in query
+        .grouping_labels()
+        .into_iter()
+        .filter(|l| l != "workshop_attendee")
+    {
         let present = result
             .iter()
             .any(|s| s.labels.get(&label).is_some_and(|v| !v.is_empty()));
@@ -366,23 +377,52 @@ pub fn judge(query: &Query, run: &str, result: &[Series]) -> Vec<String> {
     problems
 }
 
-/// Labels inside every `by (…)` clause.
+/// Labels of the `by (…)` clauses whose result the query returns: not those of an
+/// aggregation nested in another's argument (`count by (a) (group by (a, b) (x))` returns
+/// only `a`). Quoted strings are skipped (`label_replace`'s `"(.*)"`).
 fn by_clause_labels(expr: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let mut rest = expr;
-    while let Some(i) = find_word(rest, "by") {
-        let after = rest[i + 2..].trim_start();
-        if let Some(list) = after.strip_prefix('(') {
-            let end = list.find(')').unwrap_or(list.len());
-            out.extend(
-                list[..end]
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_owned),
-            );
+    // For each open parenthesis: whether it holds an aggregation's argument.
+    let mut open: Vec<bool> = Vec::new();
+    let mut next_is_argument = false;
+    let mut i = 0;
+    while i < expr.len() {
+        let rest = &expr[i..];
+        let c = rest.chars().next().unwrap_or(' ');
+        if c == '"' {
+            let mut escaped = false;
+            let close = rest[1..].char_indices().find(|&(_, ch)| {
+                let end = ch == '"' && !escaped;
+                escaped = ch == '\\' && !escaped;
+                end
+            });
+            i += close.map_or(rest.len(), |(j, _)| j + 2);
+            continue;
         }
-        rest = &rest[i + 2..];
+        if c == '(' {
+            open.push(next_is_argument);
+            next_is_argument = false;
+        } else if c == ')' {
+            open.pop();
+        } else if find_word(rest, "by") == Some(0)
+            && let Some(list) = rest[2..].trim_start().strip_prefix('(')
+        {
+            let end = list.find(')').unwrap_or(list.len());
+            if !open.contains(&true) {
+                out.extend(
+                    list[..end]
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned),
+                );
+            }
+            let after = &list[(end + 1).min(list.len())..];
+            next_is_argument = after.trim_start().starts_with('(');
+            i = expr.len() - after.len();
+            continue;
+        }
+        i += c.len_utf8();
     }
     out
 }
@@ -475,6 +515,14 @@ mod tests {
         );
         let labels: Vec<_> = q.grouping_labels().into_iter().collect();
         assert_eq!(labels, ["http_route", "service_name", "span_name"]);
+        let nested = query(
+            r#"count by (a) (group by (a, b) (label_replace(x, "c", "$1", "d", "(by)"))) == 4"#,
+            None,
+        );
+        assert_eq!(
+            nested.grouping_labels().into_iter().collect::<Vec<_>>(),
+            ["a"]
+        );
         assert!(
             query("sum(rate(standby_total[1m]))", None)
                 .grouping_labels()

@@ -16,6 +16,9 @@ use crate::process::{Ports, Process};
 
 pub const CONFIG: &str = "platform/otel-collector/config.yaml";
 pub const OVERLAYS: &str = "platform/otel-collector/overlays";
+/// The room's overlay (`workshop room serve`, docker-compose.room.yml): authentication,
+/// TLS, and each resource's `workshop.attendee` from the token that sent it.
+pub const ROOM_OVERLAY: &str = "platform/room/collector.yaml";
 
 /// The config file followed by the named overlays, as compose passes them.
 pub fn config_files(repo: &Path, overlays: &[&str]) -> Vec<PathBuf> {
@@ -26,6 +29,13 @@ pub fn config_files(repo: &Path, overlays: &[&str]) -> Vec<PathBuf> {
                 .map(|o| repo.join(OVERLAYS).join(format!("{o}.yaml"))),
         )
         .collect()
+}
+
+/// The room's files, as compose passes them: config.yaml, the quiet overlay, the room's.
+pub fn room_config_files(repo: &Path) -> Vec<PathBuf> {
+    let mut files = config_files(repo, &["quiet"]);
+    files.push(repo.join(ROOM_OVERLAY));
+    files
 }
 
 /// Where the collector listens and where its backends are, as `${env:…}` values.
@@ -106,8 +116,20 @@ impl Collector {
         files: &[PathBuf],
         wiring: &Wiring,
     ) -> Result<Collector, String> {
+        Collector::start_with(binary, files, wiring, &[]).await
+    }
+
+    /// Like [`Collector::start`], with more variables for the files (the room overlay's
+    /// `ROOM_*`), which override the wiring's.
+    pub async fn start_with(
+        binary: &Path,
+        files: &[PathBuf],
+        wiring: &Wiring,
+        env: &[(&str, String)],
+    ) -> Result<Collector, String> {
         let mut command = Command::new(binary);
         command.envs(wiring.env());
+        command.envs(env.iter().map(|(k, v)| (k, v)));
         for file in files {
             command.arg(format!("--config={}", file.display()));
         }

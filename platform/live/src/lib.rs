@@ -9,6 +9,8 @@
 //! - [`builder`]: builds them (`cargo run -p platform-live --bin build-platform`);
 //! - [`collector`]: runs the collector on the repository's own config files, wired to
 //!   whatever stands behind it, and reads its own metrics;
+//! - [`prometheus`]: runs Prometheus with the flags compose gives it (`workshop room serve`,
+//!   the live tests);
 //! - [`process`]: the one runner of child processes (the services, the collector, the
 //!   tests' Prometheus and Jaeger, the doctor's probes), and free ports for the programs;
 //! - [`usage`]: what a process used, CPU time and peak memory, from `/proc`.
@@ -19,4 +21,5 @@ mod exposition;
 pub mod http;
 pub mod process;
 pub mod programs;
+pub mod prometheus;
 pub mod usage;

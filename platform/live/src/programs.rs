@@ -28,6 +28,15 @@ pub enum Program {
 impl Program {
     pub const ALL: [Program; 3] = [Program::Collector, Program::Prometheus, Program::Jaeger];
 
+    /// As people write it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Program::Collector => "the OpenTelemetry Collector",
+            Program::Prometheus => "Prometheus",
+            Program::Jaeger => "Jaeger",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Program::Collector => "otelcol",
@@ -141,21 +150,34 @@ pub const BUILD_COLLECTOR_COMMAND: &str =
 
 /// The cached build of the pinned collector, or why there is none and how to make it.
 pub fn collector_binary(repo: &Path) -> Result<PathBuf, String> {
+    executable(repo, Program::Collector, "otelcol-workshop")
+}
+
+/// The cached build of one program's executable `exe`, or why there is none and how to
+/// build that program alone (`… build-platform -- prometheus`).
+pub fn executable(repo: &Path, program: Program, exe: &str) -> Result<PathBuf, String> {
     let root = cache_root();
     let pinned = pinned(repo)?;
-    let collector = pinned
+    let build = pinned
         .iter()
-        .find(|p| p.program == Program::Collector)
-        .expect("the collector is pinned");
-    if !collector.is_built(&root) {
+        .find(|p| p.program == program)
+        .expect("every program is pinned");
+    if !build.is_built(&root) {
+        let how_long = match program {
+            Program::Collector => "about 3 minutes",
+            Program::Prometheus => "about 5 minutes",
+            Program::Jaeger => "about 10 minutes",
+        };
         return Err(format!(
-            "the OpenTelemetry Collector {} is not built (in {}): build it with \
-             `{BUILD_COLLECTOR_COMMAND}` (needs Go; about 3 minutes the first time)",
-            collector.release,
-            collector.dir(&root).display()
+            "{} {} is not built (in {}): build it with `{BUILD_COMMAND} -- {}` (needs Go; \
+             {how_long} the first time)",
+            program.title(),
+            build.release,
+            build.dir(&root).display(),
+            program.name()
         ));
     }
-    Ok(collector.dir(&root).join("otelcol-workshop"))
+    Ok(build.dir(&root).join(exe))
 }
 
 /// The built executables, for the tests.

@@ -258,6 +258,14 @@ fn lock(name: &str) -> TreeLock {
     TreeLock { _file: file }
 }
 
+/// The lock the live platform tests hold while they pick loopback ports
+/// (`platform_live::process::Ports`, which only checks that a port is free now) and run
+/// the platform programs on them: a live test that runs them without the final tree
+/// holds it too, so that no two hand out the same port.
+pub fn live_ports() -> TreeLock {
+    lock("final")
+}
+
 /// A clone of this repository with every section applied: the reference implementation,
 /// to build into `target_dir("final")`, with its lock.
 ///

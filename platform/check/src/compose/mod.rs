@@ -40,8 +40,9 @@ pub fn compose_services(doc: &Value) -> BTreeMap<String, Value> {
 }
 
 /// Merges compose files the way `docker compose -f a -f b` does for the keys used here:
-/// maps merge, `command` and `healthcheck.test` are replaced, `volumes`, `ports` and
-/// `depends_on` lists are appended.
+/// maps merge (`environment`, `depends_on`, `healthcheck`), `command` and
+/// `healthcheck.test` are replaced, `volumes` and `ports` lists are appended. A value tagged `!override` replaces the base's, and
+/// `!reset` removes it (the Compose specification's merge tags).
 pub fn merge_compose(base: &Value, overlay: &Value) -> Value {
     let mut merged = base.clone();
     let overlay_services = compose_services(overlay);
@@ -61,6 +62,16 @@ pub fn merge_compose(base: &Value, overlay: &Value) -> Value {
                     continue;
                 };
                 for (k, v) in o {
+                    if let Value::Tagged(tagged) = v {
+                        if tagged.tag == "reset" {
+                            e.remove(k);
+                            continue;
+                        }
+                        if tagged.tag == "override" {
+                            e.insert(k.clone(), tagged.value.clone());
+                            continue;
+                        }
+                    }
                     let append = matches!(k.as_str(), Some("volumes" | "ports"));
                     match (e.get_mut(k), append) {
                         (Some(Value::Sequence(old)), true) => {
@@ -68,11 +79,7 @@ pub fn merge_compose(base: &Value, overlay: &Value) -> Value {
                                 old.extend(new.iter().cloned());
                             }
                         }
-                        (Some(old @ Value::Mapping(_)), false)
-                            if k.as_str() == Some("depends_on") =>
-                        {
-                            merge(old, v)
-                        }
+                        (Some(old @ Value::Mapping(_)), false) if v.is_mapping() => merge(old, v),
                         _ => {
                             e.insert(k.clone(), v.clone());
                         }
