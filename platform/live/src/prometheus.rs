@@ -83,7 +83,9 @@ pub async fn launch(binary: &Path, flags: &[String], port: u16) -> Result<Proces
     let ready = format!("http://127.0.0.1:{port}/-/ready");
     if let Err(why) = process.ready(&ready, Duration::from_secs(30)).await {
         let output = process.output().tail(30);
-        return Err(format!("Prometheus did not become ready ({why}):\n{output}"));
+        return Err(format!(
+            "Prometheus did not become ready ({why}):\n{output}"
+        ));
     }
     Ok(process)
 }
