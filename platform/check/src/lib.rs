@@ -51,3 +51,28 @@ pub use problems::assert_no_problems;
 #[cfg(feature = "promql")]
 pub use promql::{histogram_quantile_problems, promql_metric_names, substitute_grafana};
 pub use yaml::{get, get_str, keys, load_yaml, merge, parse_yaml, repo_root, strings};
+
+/// The resource attributes Loki 3.7 turns into index labels when its config does not list
+/// them (`pkg/loghttp/push/otlp_config.go`, `DefaultOTLPResourceAttributesAsIndexLabels`;
+/// `distributor.otlp_config.default_resource_attributes_as_index_labels`);
+/// everything else becomes structured metadata.
+pub const LOKI_DEFAULT_INDEX_LABELS: &[&str] = &[
+    "service.name",
+    "service.namespace",
+    "service.instance.id",
+    "deployment.environment",
+    "deployment.environment.name",
+    "cloud.region",
+    "cloud.availability_zone",
+    "k8s.cluster.name",
+    "k8s.namespace.name",
+    "k8s.pod.name",
+    "k8s.container.name",
+    "container.name",
+    "k8s.replicaset.name",
+    "k8s.deployment.name",
+    "k8s.statefulset.name",
+    "k8s.daemonset.name",
+    "k8s.cronjob.name",
+    "k8s.job.name",
+];

@@ -241,30 +241,6 @@ fn prometheus_promotes_the_attendee_to_a_label() {
     );
 }
 
-/// Loki 3.7's own default index labels (`pkg/loghttp/push/otlp_config.go`,
-/// `DefaultOTLPResourceAttributesAsIndexLabels`): loki.yaml's list replaces it, so it must
-/// restate it.
-const LOKI_DEFAULT_INDEX_LABELS: [&str; 18] = [
-    "service.name",
-    "service.namespace",
-    "service.instance.id",
-    "deployment.environment",
-    "deployment.environment.name",
-    "cloud.region",
-    "cloud.availability_zone",
-    "k8s.cluster.name",
-    "k8s.namespace.name",
-    "k8s.pod.name",
-    "k8s.container.name",
-    "container.name",
-    "k8s.replicaset.name",
-    "k8s.deployment.name",
-    "k8s.statefulset.name",
-    "k8s.daemonset.name",
-    "k8s.cronjob.name",
-    "k8s.job.name",
-];
-
 /// Loki indexes the attendee, and keeps its defaults (less service.instance.id, which
 /// would start a new stream at every restart of a service: loki.yaml says why).
 #[test]
@@ -282,8 +258,7 @@ fn loki_indexes_the_attendee_and_keeps_its_defaults() {
         labels.iter().any(|l| l == "workshop.attendee"),
         "{F}: the index labels {labels:?} lack workshop.attendee"
     );
-    let missing: Vec<&str> = LOKI_DEFAULT_INDEX_LABELS
-        .into_iter()
+    let missing: Vec<&str> = (platform_check::LOKI_DEFAULT_INDEX_LABELS.iter().copied())
         .filter(|d| *d != "service.instance.id" && !labels.iter().any(|l| l == d))
         .collect();
     assert!(

@@ -20,30 +20,6 @@ pub struct LogLine {
     pub line: String,
 }
 
-/// The resource attributes Loki 3.7 turns into index labels when its config does not list
-/// them (`distributor.otlp_config.default_resource_attributes_as_index_labels`);
-/// everything else becomes structured metadata.
-const LOKI_DEFAULT_INDEX_LABELS: &[&str] = &[
-    "service.name",
-    "service.namespace",
-    "service.instance.id",
-    "deployment.environment",
-    "deployment.environment.name",
-    "cloud.region",
-    "cloud.availability_zone",
-    "k8s.cluster.name",
-    "k8s.namespace.name",
-    "k8s.pod.name",
-    "k8s.container.name",
-    "container.name",
-    "k8s.replicaset.name",
-    "k8s.deployment.name",
-    "k8s.statefulset.name",
-    "k8s.daemonset.name",
-    "k8s.cronjob.name",
-    "k8s.job.name",
-];
-
 /// Where the platform's Loki config is, from the repository root.
 pub const LOKI_CONFIG: &str = "platform/loki/loki.yaml";
 
@@ -59,7 +35,7 @@ pub fn index_labels(loki_config: &Value) -> Vec<String> {
     );
     match listed {
         Some(list) => strings(Some(list)),
-        None => LOKI_DEFAULT_INDEX_LABELS
+        None => platform_check::LOKI_DEFAULT_INDEX_LABELS
             .iter()
             .map(|s| s.to_string())
             .collect(),
@@ -351,7 +327,10 @@ mod tests {
     fn without_a_list_in_its_config_loki_indexes_its_default_labels() {
         let labels = index_labels(&Value::Null);
         assert!(labels.iter().any(|l| l == "service.instance.id"));
-        assert_eq!(labels.len(), LOKI_DEFAULT_INDEX_LABELS.len());
+        assert_eq!(
+            labels.len(),
+            platform_check::LOKI_DEFAULT_INDEX_LABELS.len()
+        );
     }
 
     #[test]
