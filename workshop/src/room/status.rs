@@ -4,7 +4,6 @@
 //! Prometheus knows), a column per section, request rate, error rate, last seen.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -172,47 +171,27 @@ pub fn judge(names: &[String], columns: &[Column], answers: &[Answer]) -> Report
     Report { attendees }
 }
 
-/// The table: ✓ where a section shows, · where it does not.
+/// The table (through comfy-table, as the workshop's other reports): ✓ where a section
+/// shows, · where it does not.
 pub fn render(columns: &[Column], report: &Report) -> String {
-    let mut table: Vec<Vec<String>> = vec![
-        std::iter::once("attendee".to_owned())
-            .chain(columns.iter().map(|c| c.title.to_owned()))
-            .collect(),
-    ];
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    table.set_header(std::iter::once("attendee").chain(columns.iter().map(|c| c.title)));
     for row in &report.attendees {
         let cells = columns.iter().map(|c| match row.cells.get(c.key) {
             Some(Cell::Seen(true)) => "✓".to_owned(),
-            Some(Cell::Seen(false)) => "·".to_owned(),
             Some(Cell::Value(Some(v))) => value(c.kind, *v),
-            Some(Cell::Value(None)) | None => "·".to_owned(),
+            Some(Cell::Seen(false) | Cell::Value(None)) | None => "·".to_owned(),
         });
-        table.push(std::iter::once(row.attendee.clone()).chain(cells).collect());
+        table.add_row(std::iter::once(row.attendee.clone()).chain(cells));
     }
-    let widths: Vec<usize> = (0..table[0].len())
-        .map(|i| {
-            table
-                .iter()
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in &table {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
-    }
+    let mut out = format!("{table}\n");
     if report.attendees.is_empty() {
-        let _ = writeln!(out, "(nobody has sent anything yet)");
+        out.push_str("(nobody has sent anything yet)\n");
     }
-    let _ = writeln!(
-        out,
+    out.push_str(
         "\nSection 2 (logs) is in Loki, which this board cannot ask: in Grafana, Explore, \
-         {{workshop_attendee=\"NAME\"}}."
+         {workshop_attendee=\"NAME\"}.\n",
     );
     out
 }
@@ -281,11 +260,16 @@ mod tests {
         let text = render(&columns, &report);
         let lines: Vec<&str> = text.lines().collect();
         assert!(
-            lines[0].starts_with("attendee  0 resource  1 metrics  3 spans"),
+            lines[0]
+                .trim_start()
+                .starts_with("attendee  0 resource  1 metrics  3 spans"),
             "{text}"
         );
         let cells = |name: &str| -> Vec<String> {
-            let line = lines.iter().find(|l| l.starts_with(name)).unwrap();
+            let line = lines
+                .iter()
+                .find(|l| l.trim_start().starts_with(name))
+                .unwrap();
             line.split_whitespace().map(str::to_owned).collect()
         };
         assert_eq!(
