@@ -185,6 +185,10 @@ pub fn render(columns: &[Column], report: &Report) -> String {
         });
         table.add_row(std::iter::once(row.attendee.clone()).chain(cells));
     }
+    // Flush left, as the terminal's other lines are.
+    if let Some(names) = table.column_mut(0) {
+        names.set_padding((0, 1));
+    }
     let mut out = format!("{table}\n");
     if report.attendees.is_empty() {
         out.push_str("(nobody has sent anything yet)\n");
