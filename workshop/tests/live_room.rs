@@ -288,7 +288,17 @@ fn the_board_puts_each_attendee_at_the_section_their_telemetry_shows() {
         );
     }
 
-    // `room status`: the same, a row for carol too.
+    // `room status`: the same, a row for carol too, and for dave, a latecomer whose token
+    // line was added to the token file during the day.
+    let mut tokens = std::fs::OpenOptions::new()
+        .append(true)
+        .open(room.dir.join("tokens"))
+        .unwrap();
+    std::io::Write::write_all(
+        &mut tokens,
+        format!("dave.{}\n", "0a".repeat(16)).as_bytes(),
+    )
+    .unwrap();
     let status = workshop(&[
         "room",
         "status",
@@ -310,7 +320,7 @@ fn the_board_puts_each_attendee_at_the_section_their_telemetry_shows() {
         .iter()
         .map(|r| r["attendee"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["alice", "bob", "carol"], "{report}");
+    assert_eq!(names, ["alice", "bob", "carol", "dave"], "{report}");
     let sections = |row: &serde_json::Value| -> Vec<bool> {
         [
             "section_0",
@@ -330,6 +340,7 @@ fn the_board_puts_each_attendee_at_the_section_their_telemetry_shows() {
         "bob: {report}"
     );
     assert_eq!(sections(&rows[2]), [false; 5], "carol: {report}");
+    assert_eq!(sections(&rows[3]), [false; 5], "dave: {report}");
     let requests = rows[0]["requests_per_second"].as_f64().unwrap();
     assert!(requests > 0.0, "alice's requests: {report}");
     let errors = rows[0]["error_ratio"].as_f64().unwrap();
@@ -361,7 +372,7 @@ fn the_board_puts_each_attendee_at_the_section_their_telemetry_shows() {
     drop(_entered);
     room.close();
     eprintln!(
-        "live board: 3 attendees, 15 traces, dashboard and status agree, in {:.1} s",
+        "live board: 4 attendees (a latecomer among them), 15 traces, dashboard and status agree, in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }

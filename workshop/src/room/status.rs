@@ -1,7 +1,7 @@
 //! `workshop room status [DIR]`: the room board in the terminal. Asks Prometheus the
 //! board's queries ([`board`]), then judges and renders apart: one row per attendee (every
-//! name of DIR's room, so that who sent nothing still has a row, and anyone else
-//! Prometheus knows), a column per section, request rate, error rate, last seen.
+//! name of DIR's room, in `room.toml` and in the token file, so that who sent nothing
+//! still has a row, and anyone else Prometheus knows), a column per section, request rate, error rate, last seen.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::board::{self, Column, Kind};
 use super::dir::RoomDir;
 use super::settings::Settings;
+use super::tokens;
 
 /// How long one query may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -79,18 +80,31 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The room's attendees: those `room init` made, then any added to the token file since
+/// (a latecomer's line lets them in without a restart).
 fn room_names(room: &RoomDir) -> anyhow::Result<Vec<String>> {
-    let path = room.settings();
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "cannot read {} (is {} a room made by `room init`?)",
-            path.display(),
-            room.root().display()
-        )
-    })?;
-    Ok(Settings::parse(&text, &path.display().to_string())
+    let read = |path: std::path::PathBuf| {
+        std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {} (is {} a room made by `room init`?)",
+                path.display(),
+                room.root().display()
+            )
+        })
+    };
+    let settings = room.settings();
+    let mut names = Settings::parse(&read(settings.clone())?, &settings.display().to_string())
         .map_err(|e| anyhow!(e))?
-        .attendees)
+        .attendees;
+    let tokens = room.tokens();
+    let in_tokens = tokens::check_file(&read(tokens.clone())?)
+        .map_err(|e| anyhow!("{}: {e}", tokens.display()))?;
+    for name in in_tokens {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    Ok(names)
 }
 
 /// One instant query: each attendee's value.
