@@ -6,8 +6,9 @@
 //! first ```sh block under "Download everything ahead of time" run as written; then every
 //! `cargo` command of the ```sh blocks of chapters 00 to 09, each once, `solve N` last (it
 //! changes the code, as an attendee's edits do). Each command runs until it exits, or until
-//! cargo has been quiet for a while after starting it: every build a command makes (`up`
-//! and `check` build the services, `up --solution` the finished workshop) comes first. So
+//! cargo has been quiet for a while after starting it and no build runs below it: every
+//! build a command makes (`up` and `check` build the services, `up --solution` the finished
+//! workshop) comes first. So
 //! that they disturb nothing else on the machine, the services get ports of their own
 //! (`FRONTEND_PORT`, `--port`), `load` sends to them (`--base`), and the OTLP ports are
 //! held (`common::otlp_ports`). Then an edit in iss-distance, and the sections' own edits
@@ -397,11 +398,28 @@ fn until_quiet(child: &mut Child, printed: &Receiver<String>, longest: Duration)
         let ran = output
             .iter()
             .any(|l| l.trim_start().starts_with("Running `"));
-        if (ran && last_status.elapsed() > QUIET) || started.elapsed() > longest {
+        let quiet = ran && last_status.elapsed() > QUIET && !building(child.id());
+        if quiet || started.elapsed() > longest {
             break;
         }
     }
     output
+}
+
+/// Whether cargo or rustc runs below `pid` (the command's own `cargo run` aside): a build
+/// under way, however long it stays quiet (on a loaded machine, compiling the workshop or
+/// linking a service takes longer than [`QUIET`], and stopping it there left the next
+/// command to finish the build).
+fn building(pid: u32) -> bool {
+    let mut below = common::children(pid);
+    while let Some(pid) = below.pop() {
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if matches!(name.trim(), "cargo" | "rustc") {
+            return true;
+        }
+        below.extend(common::children(pid));
+    }
+    false
 }
 
 /// SIGINT to the child's process group (Ctrl-C), then SIGKILL after 20 s.
