@@ -112,8 +112,11 @@ fn clone_repository(dir: &Path) {
     run(dir, "git", &["checkout", "--quiet", "-B", "main"]);
 }
 
-/// Whether a process runs, and a process's children, from /proc.
-pub use platform_live::usage::{alive, children};
+/// Whether a process runs, from /proc.
+pub use platform_live::usage::alive;
+/// A process's children, from /proc (the tests that look for them run on Unix).
+#[cfg(unix)]
+pub use platform_live::usage::children;
 
 pub fn git(dir: &Path, args: &[&str]) -> Output {
     Command::new("git")
