@@ -396,16 +396,7 @@ fn attendee_meters(
     services
         .iter()
         .map(|service| {
-            let exporter = MetricExporter::builder()
-                .with_http()
-                .with_endpoint(format!("https://127.0.0.1:{}/v1/metrics", room.http))
-                .with_http_client(room.http_client())
-                .with_headers(HashMap::from([(
-                    "authorization".to_owned(),
-                    format!("Bearer {token}"),
-                )]))
-                .build()
-                .unwrap();
+            let exporter = http_metric_exporter(room, token);
             let provider = SdkMeterProvider::builder()
                 .with_resource(service_resource(service))
                 .with_reader(
@@ -758,10 +749,10 @@ impl Drop for Room {
 /// exactly what the SDK does with OTEL_EXPORTER_OTLP_HEADERS and a trusted CA. The
 /// resource claims to be bob's. (gRPC: call inside a tokio runtime.)
 fn sender(room: &Room, protocol: &str, token: &str, service: &str) -> SdkMeterProvider {
-    let authorization = format!("Bearer {token}");
     let exporter = match protocol {
         "grpc" => {
             let mut metadata = MetadataMap::new();
+            let authorization = format!("Bearer {token}");
             metadata.insert("authorization", authorization.parse().unwrap());
             MetricExporter::builder()
                 .with_tonic()
@@ -769,15 +760,10 @@ fn sender(room: &Room, protocol: &str, token: &str, service: &str) -> SdkMeterPr
                 .with_tls_config(room.tls())
                 .with_metadata(metadata)
                 .build()
+                .unwrap()
         }
-        _ => MetricExporter::builder()
-            .with_http()
-            .with_endpoint(format!("https://127.0.0.1:{}/v1/metrics", room.http))
-            .with_http_client(room.http_client())
-            .with_headers(HashMap::from([("authorization".to_owned(), authorization)]))
-            .build(),
-    }
-    .unwrap();
+        _ => http_metric_exporter(room, token),
+    };
     SdkMeterProvider::builder()
         .with_resource(
             Resource::builder_empty()
@@ -791,6 +777,22 @@ fn sender(room: &Room, protocol: &str, token: &str, service: &str) -> SdkMeterPr
         .build()
 }
 
+/// The room's OTLP/HTTP metric exporter with `token`.
+fn http_metric_exporter(room: &Room, token: &str) -> MetricExporter {
+    MetricExporter::builder()
+        .with_http()
+        .with_endpoint(format!("https://127.0.0.1:{}/v1/metrics", room.http))
+        .with_http_client(room.http_client())
+        .with_headers(bearer(token))
+        .build()
+        .unwrap()
+}
+
+/// The header OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20TOKEN gives an exporter.
+fn bearer(token: &str) -> HashMap<String, String> {
+    HashMap::from([("authorization".to_owned(), format!("Bearer {token}"))])
+}
+
 /// An attendee's tracer provider, exporting to the room over OTLP/HTTP with `token`; the
 /// resource claims to be bob's.
 fn span_sender(room: &Room, token: &str, service: &str) -> SdkTracerProvider {
@@ -798,10 +800,7 @@ fn span_sender(room: &Room, token: &str, service: &str) -> SdkTracerProvider {
         .with_http()
         .with_endpoint(format!("https://127.0.0.1:{}/v1/traces", room.http))
         .with_http_client(room.http_client())
-        .with_headers(HashMap::from([(
-            "authorization".to_owned(),
-            format!("Bearer {token}"),
-        )]))
+        .with_headers(bearer(token))
         .build()
         .unwrap();
     SdkTracerProvider::builder()
